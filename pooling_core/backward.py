@@ -1,0 +1,151 @@
+"""Gradients through pooling, and max unpooling.
+
+Two routes, the same ones autograd takes:
+
+* **pick one cell** (max, min, median, stochastic): each output's gradient goes
+  to the cell its index names; overlapping windows add up (``np.bincount``).
+* **spread over the window** (avg, sum, lp): each output's gradient is
+  scattered over its taps through the same strided views as the forward pass.
+"""
+from __future__ import annotations
+
+from math import prod
+
+import numpy as np
+
+from .geometry import plan_axes
+from .reductions import _INDEX_MODES, _check_input, _check_mode, _divisor, _offset_views, pool_nd
+
+__all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
+
+
+def _scatter_indices(values, indices, spatial):
+    """Add ``values`` at flat ``indices`` of each plane; returns ``(..., *spatial)``."""
+    plane = prod(spatial)
+    lead = values.shape[: values.ndim - len(spatial)]
+    planes = int(np.prod(lead, dtype=np.int64))
+    flat_idx = indices.reshape(planes, -1).astype(np.int64)
+    flat_val = values.reshape(planes, -1)
+    keep = (flat_idx >= 0) & (flat_idx < plane)  # empty windows point past the plane
+    global_idx = (np.arange(planes)[:, None] * plane + flat_idx)[keep]
+    total = np.bincount(global_idx, weights=flat_val[keep].astype(np.float64),
+                        minlength=planes * plane)
+    return total.reshape(lead + tuple(spatial))
+
+
+def _scatter_windows(weights, plans, x_shape):
+    """Add each window's weight to every tap it reads (padding taps are dropped)."""
+    lead = x_shape[: len(x_shape) - len(plans)]
+    padded_shape = lead + tuple(p.pad_before + p.n + p.extra_after for p in plans)
+    grad = np.zeros(padded_shape, dtype=np.float64)
+    for _, _, view in _offset_views(grad, plans):
+        view += weights  # distinct cells within one offset: a plain in-place add is exact
+    crop = (Ellipsis,) + tuple(slice(p.pad_before, p.pad_before + p.n) for p in plans)
+    return grad[crop]
+
+
+def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, dilation=1,
+                     mode="max", ceil_mode=False, count_include_pad=True,
+                     divisor_override=None, p=2.0, rng=None, **options):
+    """Gradient of :func:`~pooling_core.pool_nd` with respect to ``x``."""
+    x = _check_input(x, ndim, f"pool{ndim}d_backward")
+    _check_mode(mode)
+    plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode,
+                      ceil_clip=options.get("ceil_clip", True),
+                      check_half_kernel=options.get("check_half_kernel", True))
+    out_shape = x.shape[: x.ndim - ndim] + tuple(pl.out for pl in plans)
+    g = np.asarray(grad_output, dtype=np.float64)
+    if g.shape != out_shape:
+        raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape {out_shape}")
+    args = (kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
+            divisor_override, p)
+    if mode in _INDEX_MODES and options.get("training", True):
+        _, idx = pool_nd(x, ndim, *args, return_indices=True, rng=rng, **options)
+        return _scatter_indices(g, idx, x.shape[-ndim:])
+    if mode == "stochastic":  # evaluation: d/dx_i of sum(w*x)/sum(w), w = max(x, 0)
+        raise ValueError("the backward pass of stochastic pooling needs training=True")
+    if mode == "sum":
+        return _scatter_windows(g, plans, x.shape)
+    divisor = _divisor(plans, count_include_pad, divisor_override)
+    if mode == "avg":
+        return _scatter_windows(g / divisor, plans, x.shape)
+    # lp: out = (K/D * sum x**p) ** (1/p)  =>  d out / d x_i = K/D * x_i**(p-1) * out**(1-p)
+    out = pool_nd(x, ndim, *args, rng=rng, **options).astype(np.float64)
+    kernel_cells = prod(pl.kernel for pl in plans)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(out > 0, g * (kernel_cells / divisor) * np.power(out, 1.0 - p), 0.0)
+        return _scatter_windows(weight, plans, x.shape) * np.power(x.astype(np.float64), p - 1)
+
+
+def pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
+                    mode="max", ceil_mode=False, count_include_pad=True,
+                    divisor_override=None, p=2.0, rng=None, **options):
+    """Gradient each input cell of ``x`` receives from ``grad_output``.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape ``(..., H_out, W_out)``
+        Upstream gradient, shaped like ``pool2d(x, ...)``.
+    x : array_like, shape ``(..., H, W)``
+    Other parameters exactly as :func:`~pooling_core.pool2d`.
+
+    Returns
+    -------
+    ndarray of float64, shape ``(..., H, W)``
+        Max/min/median/stochastic route each output's gradient to the chosen
+        cell (overlapping windows add up); avg spreads it divided by the
+        divisor; sum copies it; lp weights it by ``K/D * x**(p-1) * out**(1-p)``.
+        Equal to PyTorch autograd for max, avg and lp.
+
+    Examples
+    --------
+    >>> x = np.array([[1, 3], [4, 2]])
+    >>> pool2d_backward(np.ones((1, 1)), x, 2).tolist()
+    [[0.0, 0.0], [1.0, 0.0]]
+    >>> pool2d_backward(np.ones((1, 1)), x, 2, mode="avg").tolist()
+    [[0.25, 0.25], [0.25, 0.25]]
+    """
+    return pool_nd_backward(grad_output, x, 2, kernel_size, stride, padding, dilation, mode,
+                            ceil_mode, count_include_pad, divisor_override, p, rng, **options)
+
+
+def unpool_nd(values, indices, output_shape, ndim):
+    """Place ``values`` at ``indices`` of zero planes of ``output_shape`` (last ``ndim`` axes)."""
+    values = np.asarray(values)
+    indices = np.asarray(indices)
+    if values.shape != indices.shape:
+        raise ValueError(f"values {values.shape} and indices {indices.shape} must have one shape")
+    spatial = tuple(output_shape)[-ndim:]
+    if len(spatial) != ndim or min(spatial) < 1:
+        raise ValueError(f"output_shape={output_shape!r} must end with {ndim} positive sizes")
+    plane = prod(spatial)
+    if indices.size and (indices.min() < 0 or indices.max() >= plane):
+        raise ValueError(
+            f"indices run from {indices.min()} to {indices.max()}, outside a plane of "
+            f"{plane} cells (output_shape={output_shape!r})"
+        )
+    lead = values.shape[: values.ndim - ndim]
+    out = np.zeros((int(np.prod(lead, dtype=np.int64)), plane), dtype=values.dtype)
+    np.put_along_axis(out, indices.reshape(out.shape[0], -1), values.reshape(out.shape[0], -1),
+                      axis=1)
+    return out.reshape(lead + spatial)
+
+
+def unpool2d(values, indices, output_shape):
+    """Max unpooling (``nn.MaxUnpool2d``; MATLAB's ``maxUnpooling2dLayer``).
+
+    Parameters
+    ----------
+    values, indices : array_like, shape ``(..., H_out, W_out)``
+        The pooled values and the indices from ``pool2d(..., return_indices=True)``.
+    output_shape : tuple ending with ``(H, W)``
+        The unpooled plane size.
+
+    Returns
+    -------
+    ndarray, shape ``(..., H, W)``: zeros except at the indexed cells.
+
+    >>> unpool2d(np.array([[8]]), np.array([[3]]), (2, 2)).tolist()
+    [[0, 0], [0, 8]]
+    """
+    return unpool_nd(values, indices, output_shape, 2)

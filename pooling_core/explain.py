@@ -1,0 +1,138 @@
+"""The output-size formula, written out with the user's own numbers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .geometry import _axis_out, plan_axes
+
+__all__ = ["OutputSizeExplanation", "explain_output_size"]
+
+
+@dataclass(frozen=True)
+class OutputSizeExplanation:
+    """One axis's output size, and why.
+
+    Attributes
+    ----------
+    out : the output length.
+    general_latex, general_text : the formula with letters.
+    substituted_latex, substituted_text : the same with the numbers, step by step.
+    rounding : ``'floor'`` or ``'ceil'``.
+    clipped : the ceil-mode rule removed a last window that would start in the
+        right padding or beyond.
+    unread : input positions (0-based) that no window reads.
+    pad_before, pad_after : padding on each side as applied.
+    padding_kind : ``'symmetric'``, ``'explicit'``, ``'same'`` or ``'valid'``.
+    same_out, valid_out : what TensorFlow's 'SAME' and 'VALID' would give.
+    notes : plain sentences for the UI (the clip rule, dropped cells, ...).
+    """
+
+    out: int
+    general_latex: str
+    general_text: str
+    substituted_latex: str
+    substituted_text: str
+    rounding: str
+    clipped: bool
+    unread: tuple[int, ...]
+    pad_before: int
+    pad_after: int
+    padding_kind: str
+    same_out: int
+    valid_out: int | None
+    notes: tuple[str, ...]
+
+
+def _kind(padding):
+    if isinstance(padding, str):
+        return padding.lower()
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:
+        return "explicit"
+    return "symmetric"
+
+
+def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilation: int = 1,
+                        ceil_mode: bool = False, *, ceil_clip: bool = True,
+                        check_half_kernel: bool = True) -> OutputSizeExplanation:
+    r"""Explain the output length of one axis.
+
+    Parameters
+    ----------
+    n : input length.
+    kernel_size, stride, dilation : ints (``stride=None`` means ``kernel_size``).
+    padding : int, ``(before, after)``, ``'same'`` or ``'valid'``.
+    ceil_mode, ceil_clip, check_half_kernel : as :func:`~pooling_core.pool2d`.
+
+    Returns
+    -------
+    OutputSizeExplanation
+
+    Examples
+    --------
+    >>> e = explain_output_size(4, 2)
+    >>> e.out, e.substituted_text
+    (2, 'floor((4 + 2·0 - 1·(2 - 1) - 1) / 2) + 1 = floor(2 / 2) + 1 = 1 + 1 = 2')
+    >>> explain_output_size(5, 2).unread
+    (4,)
+    >>> explain_output_size(32, 1, 2, ceil_mode=True).clipped
+    True
+    """
+    kind = _kind(padding)
+    pad_arg = (tuple(padding),) if kind == "explicit" else padding
+    plan = plan_axes((n,), kernel_size, stride, pad_arg, dilation, ceil_mode,
+                     ceil_clip=ceil_clip, check_half_kernel=check_half_kernel)[0]
+    k, s, d, pb, pa = plan.kernel, plan.stride, plan.dilation, plan.pad_before, plan.pad_after
+    rounding = "ceil" if ceil_mode else "floor"
+    numer = n + pb + pa - d * (k - 1) - 1
+    raw = (numer + (s - 1 if ceil_mode else 0)) // s
+    unclipped, _ = _axis_out(n, k, s, d, pb, pa, ceil_mode, False)
+    clipped = unclipped != plan.out
+
+    pad_sym = "2p" if kind == "symmetric" else "p_{before} + p_{after}"
+    pad_txt = "2p" if kind == "symmetric" else "p_before + p_after"
+    general_latex = (rf"\text{{out}} = \left\lfloor \frac{{n + {pad_sym} - d\,(k-1) - 1}}{{s}} "
+                     rf"\right\rfloor + 1")
+    general_text = f"out = floor((n + {pad_txt} - d·(k - 1) - 1) / s) + 1"
+    if ceil_mode:
+        general_latex = general_latex.replace(r"\lfloor", r"\lceil").replace(r"\rfloor", r"\rceil")
+        general_text = general_text.replace("floor", "ceil")
+    lo, hi = (r"\lceil", r"\rceil") if ceil_mode else (r"\lfloor", r"\rfloor")
+    pads_num = f"2·{pb}" if kind == "symmetric" else f"{pb} + {pa}"
+    pads_tex = rf"2\cdot{pb}" if kind == "symmetric" else f"{pb} + {pa}"
+    substituted_text = (f"{rounding}(({n} + {pads_num} - {d}·({k} - 1) - 1) / {s}) + 1 = "
+                        f"{rounding}({numer} / {s}) + 1 = {raw} + 1 = {raw + 1}")
+    substituted_latex = (rf"\left{lo} \frac{{{n} + {pads_tex} - {d}\cdot({k}-1) - 1}}{{{s}}} "
+                         rf"\right{hi} + 1 = \left{lo} \frac{{{numer}}}{{{s}}} \right{hi} + 1 "
+                         rf"= {raw} + 1 = {raw + 1}")
+    notes = []
+    if clipped:
+        substituted_text += f" → {plan.out} (clip rule)"
+        substituted_latex += rf" \;\to\; {plan.out}"
+        notes.append(
+            f"ceil_mode: window {raw} would start at {(raw) * s - pb}, past the input and left "
+            f"padding (n + p_before = {n + pb}), so it is dropped: out = {plan.out}."
+        )
+    covered = np.zeros(n, dtype=bool)
+    covered[plan.taps[plan.inside]] = True
+    unread = tuple(int(i) for i in np.flatnonzero(~covered))
+    if unread:
+        notes.append(
+            f"{len(unread)} input position(s) {list(unread)[:8]}{'…' if len(unread) > 8 else ''} "
+            f"are never read by any window: their values cannot affect the output."
+        )
+    if kind == "same":
+        notes.append(
+            f"SAME: out = ceil(n / s) = ceil({n} / {s}) = {plan.out}; total padding "
+            f"max((out - 1)·s + (k - 1)·d + 1 - n, 0) = {pb + pa}, {pb} before and {pa} after."
+        )
+    same_out = -(-n // s)
+    valid_out, _ = _axis_out(n, k, s, d, 0, 0, False, True)
+    return OutputSizeExplanation(
+        out=plan.out, general_latex=general_latex, general_text=general_text,
+        substituted_latex=substituted_latex, substituted_text=substituted_text,
+        rounding=rounding, clipped=clipped, unread=unread, pad_before=pb, pad_after=pa,
+        padding_kind=kind, same_out=same_out, valid_out=valid_out if valid_out > 0 else None,
+        notes=tuple(notes),
+    )

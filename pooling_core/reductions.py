@@ -1,0 +1,487 @@
+"""Forward pooling over the last 1, 2 or 3 axes, in four visible steps.
+
+1. **validate** the arguments and place the windows (:func:`~pooling_core.geometry.plan_axes`);
+2. **pad** the input once with the value that never wins for the mode;
+3. **view** the padded array once per kernel offset (strided views, no copies);
+4. **reduce** those views with the mode's accumulator.
+
+The loop in step 4 runs over the ``prod(kernel_size)`` offsets, never over
+output positions, so the cost is ``O(N * prod(kernel_size))`` time and about
+two output-sized arrays of extra memory (median keeps a bounded stack).
+"""
+from __future__ import annotations
+
+from math import prod
+from typing import Iterator
+
+import numpy as np
+
+from .geometry import normalize_tuple, plan_axes
+
+__all__ = ["MODES", "pool_nd", "pool1d", "pool2d", "pool3d", "adaptive_pool2d",
+           "adaptive_pool_nd", "global_pool2d", "adaptive_bins"]
+
+#: Every pooling mode the core knows, in the order the UI lists them.
+MODES = ("max", "avg", "sum", "min", "lp", "median", "stochastic")
+_INDEX_MODES = ("max", "min", "median", "stochastic")
+_MEDIAN_CHUNK = 4_000_000  # stacked window values per chunk (bounds median's memory)
+
+
+def _check_input(x, ndim: int, fn: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim < ndim:
+        raise ValueError(
+            f"{fn} pools the last {ndim} axes but x has shape {x.shape} ({x.ndim}-D); "
+            f"give an array shaped (..., {', '.join('HWD'[:ndim] if ndim < 3 else 'DHW')})"
+        )
+    if x.dtype == bool:
+        x = x.astype(np.uint8)
+    if not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
+        raise ValueError(f"x has dtype {x.dtype}; pooling needs real numbers")
+    return x
+
+
+def _check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"mode={mode!r} is unknown; choose one of {', '.join(MODES)}")
+
+
+def _extreme(dtype, mode: str):
+    """The padding value that can never win a max (or a min)."""
+    big = np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).max
+    small = -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
+    return small if mode == "max" else big
+
+
+def _float_dtype(x):
+    return x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+
+
+def _pad(x, plans, value):
+    """Pad the last ``len(plans)`` axes so every window's taps exist."""
+    lead = x.ndim - len(plans)
+    widths = [(0, 0)] * lead + [(p.pad_before, p.extra_after) for p in plans]
+    if not any(w for pair in widths for w in pair):
+        return x
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _offset_views(padded, plans) -> Iterator[tuple[int, tuple[int, ...], np.ndarray]]:
+    """Yield ``(flat_offset, offset, view)`` for every kernel offset; ``view`` is output-shaped."""
+    kernel = tuple(p.kernel for p in plans)
+    lead = (slice(None),) * (padded.ndim - len(plans))
+    for flat, offset in enumerate(np.ndindex(*kernel)):
+        index = lead + tuple(
+            slice(j * p.dilation, j * p.dilation + (p.out - 1) * p.stride + 1, p.stride)
+            for j, p in zip(offset, plans)
+        )
+        yield flat, offset, padded[index]
+
+
+def _outer(vectors, op=np.multiply):
+    """Broadcast per-axis vectors ``(out_i,)`` into an ``(*out,)`` array with ``op``."""
+    nd = len(vectors)
+    result = None
+    for i, v in enumerate(vectors):
+        shape = [1] * nd
+        shape[i] = len(v)
+        v = np.asarray(v).reshape(shape)
+        result = v if result is None else op(result, v)
+    return result
+
+
+def _offset_inside(plans, offset):
+    """Bool ``(*out,)`` (broadcastable): the tap at ``offset`` is a real cell."""
+    return _outer([p.inside[:, j] for p, j in zip(plans, offset)], np.logical_and)
+
+
+def _flat_from_coords(coords, sizes):
+    """Flat index into the unpadded plane from per-axis coordinates."""
+    flat = 0
+    for c, n in zip(coords, sizes):
+        flat = flat * n + c
+    return flat
+
+
+def _indices(offset_id, plans, lead_shape):
+    """Flat plane indices of the chosen taps (PyTorch's ``indices``).
+
+    ``offset_id`` is ``-1`` where no tap beat the padding value: PyTorch then
+    reports the first tap at a non-negative coordinate on every axis.
+    """
+    kernel = tuple(p.kernel for p in plans)
+    nd = len(plans)
+    safe = np.where(offset_id < 0, 0, offset_id)
+    js = np.unravel_index(safe, kernel)
+    coords = []
+    for axis, (p, j) in enumerate(zip(plans, js)):
+        shape = [1] * nd
+        shape[axis] = p.out
+        starts = p.starts.reshape(shape)
+        first = starts + (-(-np.maximum(0, -starts) // p.dilation)) * p.dilation
+        coords.append(np.where(offset_id < 0, first, starts + j * p.dilation))
+    return np.broadcast_to(_flat_from_coords(coords, [p.n for p in plans]), offset_id.shape).astype(np.int64)
+
+
+def _divisor(plans, count_include_pad, divisor_override):
+    if divisor_override is not None:
+        return divisor_override
+    return _outer([p.divisor(count_include_pad) for p in plans])
+
+
+def _reduce_extreme(x, plans, mode, pad_value, return_indices):
+    fill = _extreme(x.dtype, mode) if pad_value is None else pad_value
+    padded = _pad(x, plans, fill)
+    better = np.greater if mode == "max" else np.less
+    if not return_indices:
+        combine = np.maximum if mode == "max" else np.minimum
+        out = None
+        for _, _, view in _offset_views(padded, plans):
+            out = view.copy() if out is None else combine(out, view, out=out)
+        return out
+    out_shape = x.shape[: x.ndim - len(plans)] + tuple(p.out for p in plans)
+    best = np.full(out_shape, fill, dtype=padded.dtype)
+    offset_id = np.full(out_shape, -1, dtype=np.int32)
+    floating = np.issubdtype(padded.dtype, np.floating)
+    for flat, _, view in _offset_views(padded, plans):
+        update = better(view, best)
+        if floating:
+            update |= np.isnan(view)  # PyTorch: NaN wins, the last NaN's index is kept
+        np.copyto(best, view, where=update)
+        offset_id[update] = flat
+    return best, _indices(offset_id, plans, x.shape[: x.ndim - len(plans)])
+
+
+def _reduce_sum(x, plans, pad_value, power=None):
+    padded = _pad(x, plans, 0 if pad_value is None else pad_value)
+    acc = None
+    dtype = np.result_type(_float_dtype(x), np.float64)
+    for _, _, view in _offset_views(padded, plans):
+        term = view.astype(dtype) if power is None else np.power(view.astype(dtype), power)
+        acc = term if acc is None else np.add(acc, term, out=acc)
+    return acc
+
+
+def _reduce_median(x, plans, pad_value, return_indices):
+    """Lower median of each window (an element of the window, like ``torch.median``).
+
+    Padding takes part only when ``pad_value`` is given. NaN anywhere in a window
+    gives NaN. The window values are stacked a block of output rows at a time.
+    """
+    nd = len(plans)
+    lead = x.shape[: x.ndim - nd]
+    out_shape = lead + tuple(p.out for p in plans)
+    kernel_cells = prod(p.kernel for p in plans)
+    padded = _pad(x, plans, _extreme(x.dtype, "min") if pad_value is None else pad_value)
+    if pad_value is None:  # the sentinel sorts last, so the real cells come first
+        count = np.broadcast_to(_outer([p.inside.sum(1) for p in plans]), out_shape)
+    else:
+        count = np.full(out_shape, kernel_cells)
+    views = [v for _, _, v in _offset_views(padded, plans)]
+    values = np.empty(out_shape, dtype=padded.dtype)
+    offsets = np.empty(out_shape, dtype=np.int32)
+    per_row = max(1, int(np.prod(out_shape)) // plans[0].out) * kernel_cells
+    step = max(1, _MEDIAN_CHUNK // per_row)
+    for r0 in range(0, plans[0].out, step):
+        rows = (Ellipsis, slice(r0, r0 + step)) + (slice(None),) * (nd - 1)
+        stack = np.stack([v[rows] for v in views], axis=-1)
+        order = np.argsort(stack, axis=-1, kind="stable")
+        kth = ((count[rows] - 1) // 2)[..., None]
+        chosen = np.take_along_axis(order, kth, axis=-1)
+        vals = np.take_along_axis(stack, chosen, axis=-1)[..., 0]
+        if np.issubdtype(stack.dtype, np.floating):
+            vals = np.where(np.isnan(stack).any(axis=-1), np.nan, vals)
+        values[rows] = vals
+        offsets[rows] = chosen[..., 0]
+    if not return_indices:
+        return values
+    return values, _indices(offsets, plans, lead)
+
+
+def _reduce_stochastic(x, plans, rng, return_indices, training):
+    """Caffe's stochastic pooling (Zeiler & Fergus 2013).
+
+    Training: each window picks one cell with probability ``w_i / sum(w)``,
+    ``w = max(x, 0)`` (the first real cell when every weight is 0).
+    Evaluation (``training=False``): the probability-weighted average
+    ``sum(w*x) / sum(w)`` (0 where ``sum(w) == 0``), Caffe's test-time rule.
+    """
+    lead = x.shape[: x.ndim - len(plans)]
+    out_shape = lead + tuple(p.out for p in plans)
+    weights = _pad(np.maximum(x, 0).astype(np.float64), plans, 0.0)
+    values = _pad(x, plans, 0)
+    total = np.zeros(out_shape)
+    for _, _, w in _offset_views(weights, plans):
+        total += w
+    if not training:
+        num = np.zeros(out_shape)
+        for (_, _, w), (_, _, v) in zip(_offset_views(weights, plans), _offset_views(values, plans)):
+            num += w * v
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, num / np.where(total > 0, total, 1), 0.0)
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    threshold = (1.0 - generator.random(out_shape)) * total  # u in (0, 1], as Caffe
+    cumulative = np.zeros(out_shape)
+    offset_id = np.full(out_shape, -1, dtype=np.int32)
+    out = np.zeros(out_shape, dtype=x.dtype)
+    for (flat, offset, w), (_, _, v) in zip(_offset_views(weights, plans),
+                                            _offset_views(values, plans)):
+        cumulative += w
+        pick = (offset_id < 0) & (cumulative >= threshold) & _offset_inside(plans, offset)
+        np.copyto(out, v, where=pick)
+        offset_id[pick] = flat
+    if not return_indices:
+        return out
+    return out, _indices(offset_id, plans, lead)
+
+
+def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode="max",
+            ceil_mode=False, count_include_pad=True, divisor_override=None, p=2.0,
+            return_indices=False, rng=None, *, pad_value=None, ceil_clip=True,
+            check_half_kernel=True, training=True):
+    """Pool the last ``ndim`` axes of ``x``; :func:`pool2d` documents every parameter."""
+    fn = f"pool{ndim}d"
+    x = _check_input(x, ndim, fn)
+    _check_mode(mode)
+    if return_indices and mode not in _INDEX_MODES:
+        raise ValueError(
+            f"return_indices=True needs a mode that picks one cell "
+            f"({', '.join(_INDEX_MODES)}), not mode={mode!r}"
+        )
+    if return_indices and pad_value is not None and mode != "stochastic":
+        raise ValueError("return_indices=True cannot point into padding; leave pad_value=None")
+    if divisor_override is not None:
+        if mode != "avg":
+            raise ValueError(f"divisor_override={divisor_override!r} applies to mode='avg' only")
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
+                or divisor_override <= 0:
+            raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
+    if mode == "lp" and not (np.isfinite(p) and p > 0):
+        raise ValueError(f"p={p!r} must be a positive, finite number for mode='lp'")
+    plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode,
+                      ceil_clip=ceil_clip, check_half_kernel=check_half_kernel)
+    if pad_value is not None and np.issubdtype(x.dtype, np.integer) \
+            and float(pad_value) != int(np.clip(pad_value, -2**62, 2**62)):
+        x = x.astype(np.float64)
+
+    if mode in ("max", "min"):
+        return _reduce_extreme(x, plans, mode, pad_value, return_indices)
+    if mode == "median":
+        return _reduce_median(x, plans, pad_value, return_indices)
+    if mode == "stochastic":
+        return _reduce_stochastic(x, plans, rng, return_indices, training)
+    out_dtype = _float_dtype(x)
+    if mode == "sum":
+        return _reduce_sum(x, plans, pad_value).astype(out_dtype, copy=False)
+    divisor = _divisor(plans, count_include_pad, divisor_override)
+    if mode == "avg":
+        return (_reduce_sum(x, plans, pad_value) / divisor).astype(out_dtype, copy=False)
+    # lp, exactly as torch.nn.functional.lp_pool: (K * avg(x**p)) ** (1/p)
+    kernel_cells = prod(pl.kernel for pl in plans)
+    mean = _reduce_sum(x, plans, pad_value, power=p) / divisor
+    with np.errstate(invalid="ignore"):
+        return np.power(mean * kernel_cells, 1.0 / p).astype(out_dtype, copy=False)
+
+
+def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
+           count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
+           rng=None, **options):
+    """Pool the last axis of ``x`` shaped ``(..., L)``; parameters as :func:`pool2d`.
+
+    >>> pool1d(np.array([1, 5, 2, 4, 3]), 2).tolist()
+    [5, 4]
+    """
+    return pool_nd(x, 1, kernel_size, stride, padding, dilation, mode, ceil_mode,
+                   count_include_pad, divisor_override, p, return_indices, rng, **options)
+
+
+def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
+           count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
+           rng=None, **options):
+    r"""Pool the last two axes of ``x`` (PyTorch's ``max_pool2d``/``avg_pool2d`` and more).
+
+    Output size per axis (``n`` input, ``k`` kernel, ``s`` stride, ``p`` padding,
+    ``d`` dilation):
+
+        out = floor((n + 2p - d*(k-1) - 1) / s) + 1
+
+    In ceil mode ``floor`` becomes ``ceil``, but the last window must start
+    inside the input or the left padding, or it is dropped.
+
+    Parameters
+    ----------
+    x : array_like, shape ``(..., H, W)``
+        Leading axes (batch, channels) are kept.
+    kernel_size, stride, dilation : int or (int, int)
+        ``stride=None`` means ``stride = kernel_size``.
+    padding : int, (int, int), ((top, bottom), (left, right)), 'valid' or 'same'
+        Symmetric padding must be at most ``kernel_size // 2`` (PyTorch's rule).
+        'same' and 'valid' follow TensorFlow: ``out = ceil(n / s)``, the odd
+        padding cell goes to the bottom/right; pass ``count_include_pad=False``
+        for TensorFlow's average, which ignores padded cells.
+    mode : {'max', 'avg', 'sum', 'min', 'lp', 'median', 'stochastic'}
+        Padding never wins: max pads with -inf, min with +inf, the others with 0.
+        'lp' is ``(sum x**p) ** (1/p)`` (``torch.nn.LPPool2d``); 'median' the
+        lower median of the real cells; 'stochastic' Caffe's sampling
+        (see ``training``).
+    ceil_mode : bool
+    count_include_pad : bool
+        Average divisor: the cells from the window start to ``min(start + span,
+        n + pad_after)`` (padding counted, overhang never), or the real cells only.
+    divisor_override : int, optional
+        Fixed divisor for 'avg'.
+    p : float
+        The power of 'lp'.
+    return_indices : bool
+        Also return flat indices into each unpadded ``H*W`` plane of the chosen
+        cell (modes max, min, median, stochastic), equal to PyTorch's for max.
+    rng : None, int or numpy.random.Generator
+        Seeds 'stochastic'.
+    **options
+        ``pad_value`` (a constant that takes part in the reduction, like
+        scikit-image's ``cval``), ``ceil_clip`` (apply the ceil-mode clip rule;
+        Caffe does so only with padding), ``check_half_kernel`` (PyTorch's
+        padding rule), ``training`` (False: stochastic returns Caffe's
+        test-time probability-weighted average ``sum(x*x)/sum(x)``).
+
+    Returns
+    -------
+    out : ndarray, shape ``(..., H_out, W_out)``
+        Same dtype as ``x`` for max/min/median/stochastic, floating point otherwise.
+    indices : ndarray of int64, same shape, only if ``return_indices``.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, its value and the rule broken.
+
+    Notes
+    -----
+    Costs ``O(N * kH * kW)`` time through ``kH * kW`` strided views; memory is
+    the padded input plus one or two output-sized arrays. Median stacks the
+    window values in bounded chunks.
+
+    Examples
+    --------
+    The classic example, 2x2 max pooling with stride 2:
+
+    >>> x = np.array([[1, 3, 2, 1],
+    ...               [4, 8, 5, 0],
+    ...               [7, 1, 9, 2],
+    ...               [0, 3, 4, 6]])
+    >>> pool2d(x, 2)
+    array([[8, 5],
+           [7, 9]])
+    >>> pool2d(x, 2, mode="avg")
+    array([[4.  , 2.  ],
+           [2.75, 5.25]])
+    >>> out, idx = pool2d(x, 2, return_indices=True)
+    >>> idx
+    array([[ 5,  6],
+           [ 8, 10]])
+    """
+    return pool_nd(x, 2, kernel_size, stride, padding, dilation, mode, ceil_mode,
+                   count_include_pad, divisor_override, p, return_indices, rng, **options)
+
+
+def pool3d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
+           count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
+           rng=None, **options):
+    """Pool the last three axes of ``x`` shaped ``(..., D, H, W)``; parameters as :func:`pool2d`.
+
+    >>> pool3d(np.arange(8).reshape(2, 2, 2), 2).tolist()
+    [[[7]]]
+    """
+    return pool_nd(x, 3, kernel_size, stride, padding, dilation, mode, ceil_mode,
+                   count_include_pad, divisor_override, p, return_indices, rng, **options)
+
+
+# ----------------------------------------------------------------------------- adaptive
+
+
+def adaptive_bins(n: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive bins: ``start = floor(i*n/out)``, ``end = ceil((i+1)*n/out)``.
+
+    >>> [a.tolist() for a in adaptive_bins(5, 3)]
+    [[0, 1, 3], [2, 4, 5]]
+    """
+    i = np.arange(out)
+    return (i * n) // out, -(-((i + 1) * n) // out)
+
+
+def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False):
+    """Adaptive pooling over the last ``ndim`` axes (``torch.nn.AdaptiveMaxPool2d`` etc.).
+
+    Windows vary in size, so each axis gathers ``max(end - start)`` taps and masks
+    the ones past its bin's end.
+    """
+    x = _check_input(x, ndim, f"adaptive_pool{ndim}d")
+    if mode not in ("max", "avg", "min", "sum"):
+        raise ValueError(f"mode={mode!r} is not available adaptively; use max, avg, min or sum")
+    if return_indices and mode not in ("max", "min"):
+        raise ValueError(f"return_indices=True needs mode 'max' or 'min', not {mode!r}")
+    sizes = normalize_tuple(output_size, ndim, "output_size")
+    spatial = x.shape[-ndim:]
+    taps, masks = [], []
+    for n, o in zip(spatial, sizes):
+        start, end = adaptive_bins(n, o)
+        width = int((end - start).max())
+        t = start[:, None] + np.arange(width)[None, :]
+        masks.append(t < end[:, None])
+        taps.append(np.minimum(t, n - 1))
+    lead = x.shape[: x.ndim - ndim]
+    out_shape = lead + sizes
+    floating = np.issubdtype(x.dtype, np.floating)
+    acc = None
+    offset_id = np.full(out_shape, -1, dtype=np.int64)
+    for flat, offset in enumerate(np.ndindex(*(t.shape[1] for t in taps))):
+        index = tuple(
+            t[:, j].reshape([-1 if a == axis else 1 for a in range(ndim)])
+            for axis, (t, j) in enumerate(zip(taps, offset))
+        )
+        vals = x[(Ellipsis,) + index]
+        valid = _outer([m[:, j] for m, j in zip(masks, offset)], np.logical_and)
+        if mode in ("sum", "avg"):
+            term = np.where(valid, vals, 0).astype(np.float64)
+            acc = term if acc is None else acc + term
+            continue
+        if acc is None:
+            acc = np.full(out_shape, _extreme(x.dtype, mode), dtype=x.dtype)
+        update = (np.greater if mode == "max" else np.less)(vals, acc)
+        if floating:
+            update |= np.isnan(vals)
+        update &= valid
+        if flat == 0:
+            update |= valid
+        np.copyto(acc, vals, where=update)
+        if return_indices:
+            flat_coords = _flat_from_coords(index, spatial)
+            np.copyto(offset_id, np.broadcast_to(flat_coords, out_shape), where=update)
+    if mode == "avg":
+        counts = _outer([(e - s) for s, e in (adaptive_bins(n, o) for n, o in zip(spatial, sizes))])
+        acc = (acc / counts).astype(_float_dtype(x), copy=False)
+    elif mode == "sum":
+        acc = acc.astype(_float_dtype(x), copy=False)
+    return (acc, offset_id) if return_indices else acc
+
+
+def adaptive_pool2d(x, output_size, mode="max", return_indices=False):
+    """Pool ``(..., H, W)`` to a fixed ``output_size`` with PyTorch's bins.
+
+    >>> adaptive_pool2d(np.arange(16).reshape(4, 4), 2).tolist()
+    [[5, 7], [13, 15]]
+    >>> adaptive_pool2d(np.arange(5.0).reshape(1, 5), (1, 3), mode="avg").tolist()
+    [[0.5, 2.0, 3.5]]
+    """
+    return adaptive_pool_nd(x, 2, output_size, mode, return_indices)
+
+
+def global_pool2d(x, mode="avg"):
+    """Reduce each ``H x W`` plane to one value (global average / max pooling).
+
+    Returns shape ``(..., 1, 1)``, like ``nn.AdaptiveAvgPool2d(1)``.
+
+    >>> global_pool2d(np.arange(6.0).reshape(2, 3)).tolist()
+    [[2.5]]
+    """
+    return adaptive_pool_nd(x, 2, 1, mode)
