@@ -9,9 +9,9 @@ backward, animation and formula), :mod:`.reductions` (forward pooling),
 formula in words), :mod:`.conventions` (what each framework does).
 """
 from .backward import pool2d_backward, pool_nd_backward, unpool2d, unpool_nd
-from .explain import OutputSizeExplanation, explain_output_size
-from .geometry import (AxisPlan, WindowCells, coverage, normalize_tuple, output_size,
-                       plan_axes, window_cells)
+from .explain import OutputSizeExplanation, explain_axes, explain_output_size
+from .geometry import (GEOMETRY_KEYS, AxisPlan, WindowCells, coverage, geometry_kwargs,
+                       normalize_tuple, output_size, plan_axes, window_cells)
 from .reductions import (MODES, adaptive_bins, adaptive_pool2d, adaptive_pool_nd,
                          global_pool2d, pool1d, pool2d, pool3d, pool_nd)
 
@@ -19,6 +19,6 @@ __all__ = [
     "MODES", "AxisPlan", "WindowCells", "OutputSizeExplanation",
     "pool_nd", "pool1d", "pool2d", "pool3d", "pool_nd_backward", "pool2d_backward",
     "unpool_nd", "unpool2d", "adaptive_bins", "adaptive_pool_nd", "adaptive_pool2d",
-    "global_pool2d", "output_size", "explain_output_size", "window_cells", "coverage",
-    "plan_axes", "normalize_tuple",
+    "global_pool2d", "output_size", "explain_output_size", "explain_axes", "window_cells", "coverage",
+    "plan_axes", "normalize_tuple", "geometry_kwargs", "GEOMETRY_KEYS",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 
 from .geometry import _axis_out, plan_axes
 
-__all__ = ["OutputSizeExplanation", "explain_output_size"]
+__all__ = ["OutputSizeExplanation", "explain_output_size", "explain_axes"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,27 @@ def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilati
     pad_arg = (tuple(padding),) if kind == "explicit" else padding
     plan = plan_axes((n,), kernel_size, stride, pad_arg, dilation, ceil_mode,
                      ceil_clip=ceil_clip, check_half_kernel=check_half_kernel)[0]
+    return _explain_plan(plan, kind, ceil_mode, ceil_clip)
+
+
+def explain_axes(spatial_shape, kernel_size, stride=None, padding=0, dilation=1,
+                 ceil_mode=False, **plan_kwargs) -> tuple[OutputSizeExplanation, ...]:
+    """:func:`explain_output_size` for every axis at once, from ``pool2d``-style arguments.
+
+    >>> [e.out for e in explain_axes((4, 5), 2)]
+    [2, 2]
+    """
+    plans = plan_axes(spatial_shape, kernel_size, stride, padding, dilation, ceil_mode,
+                      **plan_kwargs)
+    kind = padding.lower() if isinstance(padding, str) else (
+        "explicit" if isinstance(padding, (tuple, list)) and padding
+        and isinstance(padding[0], (tuple, list)) else "symmetric")
+    return tuple(_explain_plan(p, kind, ceil_mode, plan_kwargs.get("ceil_clip", True))
+                 for p in plans)
+
+
+def _explain_plan(plan, kind, ceil_mode, ceil_clip) -> OutputSizeExplanation:
+    n = plan.n
     k, s, d, pb, pa = plan.kernel, plan.stride, plan.dilation, plan.pad_before, plan.pad_after
     rounding = "ceil" if ceil_mode else "floor"
     numer = n + pb + pa - d * (k - 1) - 1

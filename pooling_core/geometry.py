@@ -15,6 +15,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 
 __all__ = [
+    "GEOMETRY_KEYS",
+    "geometry_kwargs",
     "AxisPlan",
     "WindowCells",
     "normalize_tuple",
@@ -23,6 +25,20 @@ __all__ = [
     "window_cells",
     "coverage",
 ]
+
+
+#: The ``pool2d`` arguments that decide where windows sit.
+GEOMETRY_KEYS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "ceil_clip",
+                 "check_half_kernel")
+
+
+def geometry_kwargs(pool_kwargs: dict) -> dict:
+    """The window-placing subset of ``pool2d`` keyword arguments.
+
+    >>> geometry_kwargs({"kernel_size": 2, "mode": "avg"})
+    {'kernel_size': 2}
+    """
+    return {k: v for k, v in pool_kwargs.items() if k in GEOMETRY_KEYS}
 
 
 def normalize_tuple(value, ndim: int, name: str, *, minimum: int = 1) -> tuple[int, ...]:
