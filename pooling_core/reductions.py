@@ -153,20 +153,53 @@ def _reduce_extreme(x, plans, mode, pad_value, return_indices):
 
 
 def _reduce_sum(x, plans, pad_value, power=None):
+    """Window sums (of ``x**power`` when given) in float64, accumulated in place."""
     padded = _pad(x, plans, 0 if pad_value is None else pad_value)
-    acc = None
-    dtype = np.result_type(_float_dtype(x), np.float64)
+    acc = np.zeros(x.shape[: x.ndim - len(plans)] + tuple(p.out for p in plans))
     for _, _, view in _offset_views(padded, plans):
-        term = view.astype(dtype) if power is None else np.power(view.astype(dtype), power)
-        acc = term if acc is None else np.add(acc, term, out=acc)
+        if power is None:
+            np.add(acc, view, out=acc)
+        elif power == 2:
+            acc += np.square(view, dtype=np.float64)
+        else:
+            acc += np.power(view, power, dtype=np.float64)
     return acc
+
+
+def _sorting_network(n: int) -> list[tuple[int, int]]:
+    """Batcher's odd-even merge sort comparators for ``n`` items (pruned from a power of 2).
+
+    Comparators that touch a position ``>= n`` are dropped: those positions hold
+    +inf sentinels that never move.
+
+    >>> len(_sorting_network(4)), len(_sorting_network(9))
+    (5, 28)
+    """
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    a, b = i + j, i + j + k
+                    if a // (2 * p) == b // (2 * p) and b < n:
+                        pairs.append((a, b))
+            k //= 2
+        p *= 2
+    return pairs
 
 
 def _reduce_median(x, plans, pad_value, return_indices):
     """Lower median of each window (an element of the window, like ``torch.median``).
 
     Padding takes part only when ``pad_value`` is given. NaN anywhere in a window
-    gives NaN. The window values are stacked a block of output rows at a time.
+    gives NaN. The ``K`` window values are sorted by a sorting network of
+    ``np.minimum``/``np.maximum`` over output-sized arrays (no per-window sort),
+    a block of output rows at a time to bound memory.
     """
     nd = len(plans)
     lead = x.shape[: x.ndim - nd]
@@ -177,22 +210,36 @@ def _reduce_median(x, plans, pad_value, return_indices):
         count = np.broadcast_to(_outer([p.inside.sum(1) for p in plans]), out_shape)
     else:
         count = np.full(out_shape, kernel_cells)
+    kth = (count - 1) // 2
     views = [v for _, _, v in _offset_views(padded, plans)]
+    network = _sorting_network(kernel_cells)
     values = np.empty(out_shape, dtype=padded.dtype)
-    offsets = np.empty(out_shape, dtype=np.int32)
+    offsets = np.empty(out_shape, dtype=np.int32) if return_indices else None
     per_row = max(1, int(np.prod(out_shape)) // plans[0].out) * kernel_cells
     step = max(1, _MEDIAN_CHUNK // per_row)
     for r0 in range(0, plans[0].out, step):
         rows = (Ellipsis, slice(r0, r0 + step)) + (slice(None),) * (nd - 1)
-        stack = np.stack([v[rows] for v in views], axis=-1)
-        order = np.argsort(stack, axis=-1, kind="stable")
-        kth = ((count[rows] - 1) // 2)[..., None]
-        chosen = np.take_along_axis(order, kth, axis=-1)
-        vals = np.take_along_axis(stack, chosen, axis=-1)[..., 0]
-        if np.issubdtype(stack.dtype, np.floating):
-            vals = np.where(np.isnan(stack).any(axis=-1), np.nan, vals)
-        values[rows] = vals
-        offsets[rows] = chosen[..., 0]
+        lanes = [np.array(v[rows]) for v in views]
+        ids = [np.full(lanes[0].shape, k, dtype=np.int32) for k in range(kernel_cells)] \
+            if return_indices else None
+        for a, b in network:
+            if return_indices:
+                swap = lanes[b] < lanes[a]
+                lanes[a], lanes[b] = np.where(swap, lanes[b], lanes[a]), np.where(swap, lanes[a], lanes[b])
+                ids[a], ids[b] = np.where(swap, ids[b], ids[a]), np.where(swap, ids[a], ids[b])
+            else:
+                lanes[a], lanes[b] = np.minimum(lanes[a], lanes[b]), np.maximum(lanes[a], lanes[b])
+        kth_rows = kth[rows]
+        for k in np.unique(kth_rows):
+            where = kth_rows == k
+            np.copyto(values[rows], lanes[k], where=where)
+            if return_indices:
+                np.copyto(offsets[rows], ids[k], where=where)
+        if np.issubdtype(values.dtype, np.floating) and return_indices:
+            nan = np.zeros(lanes[0].shape, dtype=bool)
+            for lane in lanes:
+                nan |= np.isnan(lane)
+            values[rows] = np.where(nan, np.nan, values[rows])
     if not return_indices:
         return values
     return values, _indices(offsets, plans, lead)
@@ -208,26 +255,35 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
     """
     lead = x.shape[: x.ndim - len(plans)]
     out_shape = lead + tuple(p.out for p in plans)
-    weights = _pad(np.maximum(x, 0).astype(np.float64), plans, 0.0)
-    values = _pad(x, plans, 0)
-    total = np.zeros(out_shape)
-    for _, _, w in _offset_views(weights, plans):
-        total += w
+    padded = _pad(x, plans, 0)
+    acc = np.float32 if x.dtype.itemsize <= 2 or x.dtype == np.float32 else np.float64
+    unsigned = np.issubdtype(x.dtype, np.unsignedinteger)
+
+    def weights():  # (flat, offset, view, w) per kernel offset
+        for flat, offset, view in _offset_views(padded, plans):
+            yield flat, offset, view, view if unsigned else np.maximum(view, 0)
+
+    total = np.zeros(out_shape, dtype=acc)
+    for _, _, _, w in weights():
+        np.add(total, w, out=total, casting="unsafe")
     if not training:
-        num = np.zeros(out_shape)
-        for (_, _, w), (_, _, v) in zip(_offset_views(weights, plans), _offset_views(values, plans)):
-            num += w * v
+        num = np.zeros(out_shape, dtype=np.float64)
+        for _, _, v, w in weights():
+            num += w.astype(np.float64) * v
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(total > 0, num / np.where(total > 0, total, 1), 0.0)
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    threshold = (1.0 - generator.random(out_shape)) * total  # u in (0, 1], as Caffe
-    cumulative = np.zeros(out_shape)
+    threshold = (1.0 - generator.random(out_shape, dtype=acc)) * total  # u in (0, 1], as Caffe
+    all_inside = all(p.inside.all() for p in plans)
+    cumulative = np.zeros(out_shape, dtype=acc)
     offset_id = np.full(out_shape, -1, dtype=np.int32)
     out = np.zeros(out_shape, dtype=x.dtype)
-    for (flat, offset, w), (_, _, v) in zip(_offset_views(weights, plans),
-                                            _offset_views(values, plans)):
-        cumulative += w
-        pick = (offset_id < 0) & (cumulative >= threshold) & _offset_inside(plans, offset)
+    for flat, offset, v, w in weights():
+        np.add(cumulative, w, out=cumulative, casting="unsafe")
+        pick = cumulative >= threshold
+        pick &= offset_id < 0
+        if not all_inside:
+            pick &= _offset_inside(plans, offset)
         np.copyto(out, v, where=pick)
         offset_id[pick] = flat
     if not return_indices:
@@ -271,16 +327,16 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
     if mode == "stochastic":
         return _reduce_stochastic(x, plans, rng, return_indices, training)
     out_dtype = _float_dtype(x)
+    total = _reduce_sum(x, plans, pad_value, power=p if mode == "lp" else None)
     if mode == "sum":
-        return _reduce_sum(x, plans, pad_value).astype(out_dtype, copy=False)
-    divisor = _divisor(plans, count_include_pad, divisor_override)
+        return total.astype(out_dtype, copy=False)
+    total /= _divisor(plans, count_include_pad, divisor_override)
     if mode == "avg":
-        return (_reduce_sum(x, plans, pad_value) / divisor).astype(out_dtype, copy=False)
+        return total.astype(out_dtype, copy=False)
     # lp, exactly as torch.nn.functional.lp_pool: (K * avg(x**p)) ** (1/p)
-    kernel_cells = prod(pl.kernel for pl in plans)
-    mean = _reduce_sum(x, plans, pad_value, power=p) / divisor
+    total *= prod(pl.kernel for pl in plans)
     with np.errstate(invalid="ignore"):
-        return np.power(mean * kernel_cells, 1.0 / p).astype(out_dtype, copy=False)
+        return np.power(total, 1.0 / p, out=total).astype(out_dtype, copy=False)
 
 
 def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,

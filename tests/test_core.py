@@ -243,3 +243,19 @@ def test_no_python_loop_memory_for_large_input():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 2 * 1024 ** 3, peak  # well under 2 GB extra
+
+
+@settings(max_examples=150, deadline=None)
+@given(kh=st.integers(1, 5), kw=st.integers(1, 5), s=st.integers(1, 3), seed=st.integers(0, 99),
+       ints=st.booleans())
+def test_median_network_equals_sorted_lower_median(kh, kw, s, seed, ints):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 5, (2, 9, 9)) if ints else rng.standard_normal((2, 9, 9))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::s, ::s]
+    flat = np.sort(windows.reshape(windows.shape[:3] + (-1,)), axis=-1)
+    want = flat[..., (kh * kw - 1) // 2]
+    got, idx = pool2d(x, (kh, kw), s, mode="median", return_indices=True)
+    np.testing.assert_array_equal(pool2d(x, (kh, kw), s, mode="median"), want)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.take_along_axis(x.reshape(2, -1), idx.reshape(2, -1), 1)
+                                  .reshape(got.shape), want)
