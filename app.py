@@ -1,0 +1,24 @@
+"""Poolscope: see how pooling layers in convolutional networks compute their output.
+
+Run with ``streamlit run app.py``. The navigation and the shared sidebar of
+pooling settings live here; each page is a short script in ``pages/``.
+"""
+import streamlit as st
+
+from ui import state
+
+st.set_page_config(page_title="Poolscope", page_icon=":material/grid_view:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/playground.py", title="Matrix playground", icon=":material/grid_on:", url_path="playground"),
+    st.Page("pages/image_lab.py", title="Image lab", icon=":material/image:", url_path="image-lab"),
+    st.Page("pages/backprop.py", title="Backprop & unpooling", icon=":material/undo:", url_path="backprop"),
+    st.Page("pages/pool_vs_conv.py", title="Pooling vs strided conv", icon=":material/compare:",
+            url_path="pool-vs-conv"),
+    st.Page("pages/dims.py", title="1-D, 3-D & adaptive", icon=":material/view_in_ar:", url_path="dims"),
+]
+
+page = st.navigation(PAGES)
+state.sidebar()
+page.run()

@@ -1,0 +1,274 @@
+"""Matrix playground: the window slides over a small matrix and fills the output."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pooling_core import coverage, explain_axes, geometry_kwargs
+from pooling_core.conventions import FRAMEWORKS, compare_frameworks
+from ui import figures, state
+from ui.gif import animation_gif
+
+SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
+SOURCES = {"random": "Random", "preset": "Preset", "edit": "Edit the grid"}
+PRESET_INPUTS = ("Seed example (4×4)", "Ramp", "Checkerboard", "One hot spot")
+URL_MATRIX_MAX = 10  # matrices up to 10×10 travel in the link
+
+
+def preset_matrix(name: str, rows: int, cols: int) -> np.ndarray:
+    """The named input pattern at the requested size."""
+    r, c = np.indices((rows, cols))
+    if name == "Ramp":
+        return r * cols + c
+    if name == "Checkerboard":
+        return ((r + c) % 2) * 9
+    if name == "One hot spot":
+        m = np.zeros((rows, cols), dtype=int)
+        m[rows // 2, cols // 2] = 9
+        return m
+    return SEED_MATRIX.copy()
+
+
+def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
+
+
+def encode_matrix(m: np.ndarray) -> str:
+    return ";".join(",".join(figures.fmt(v) for v in row) for row in m)
+
+
+def decode_matrix(text: str) -> np.ndarray:
+    """Parse ``1,2;3,4``; raises ValueError with what is wrong."""
+    rows = [r.split(",") for r in text.split(";") if r]
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise ValueError("the matrix in the link has rows of different lengths")
+    return np.array([[float(v) for v in r] for r in rows])
+
+
+def apply_requests() -> None:
+    """Presets and Reset in the sidebar can ask this page for a particular input."""
+    ss = st.session_state
+    request = ss.pop("input_request", None)
+    if request == "seed":
+        ss.update(src="preset", in_preset=PRESET_INPUTS[0])
+    elif request == "reset":
+        ss.update(INPUT_DEFAULTS)
+        ss.pop("edited", None)
+
+
+INPUT_DEFAULTS = {"src": "random", "rows": 6, "cols": 6, "rseed": 0,
+                  "in_preset": PRESET_INPUTS[0]}
+
+
+def input_controls() -> np.ndarray:
+    """The input matrix: random, preset or edited. Returns a 2-D array."""
+    d = INPUT_DEFAULTS
+    bind = dict(bind="query-params")
+    c1, c2, c3 = st.columns([2, 2, 2])
+    src = c1.radio("Input", list(SOURCES), format_func=SOURCES.get, key="src", horizontal=True,
+                   help="A random integer matrix, a pattern, or your own numbers.", **bind)
+    pattern = None
+    if src == "preset":
+        pattern = c2.selectbox("Pattern", PRESET_INPUTS, key="in_preset", **bind,
+                               help="The seed example is the classic 4×4 matrix whose 2×2 "
+                                    "max pool is [[8 5] [7 9]].")
+    fixed = pattern == PRESET_INPUTS[0]
+    rows = c3.slider("Rows", 2, 32, d["rows"], key="rows", disabled=fixed,
+                     help="Input height (2–32).", **bind)
+    cols = c3.slider("Columns", 2, 32, d["cols"], key="cols", disabled=fixed,
+                     help="Input width (2–32).", **bind)
+    if src == "random":
+        seed = c2.number_input("Seed", 0, 99_999, d["rseed"], key="rseed",
+                               help="Same seed, same matrix.", **bind)
+        return random_matrix(rows, cols, int(seed))
+    if src == "preset":
+        return preset_matrix(pattern, rows, cols)
+    return edited_matrix(rows, cols)
+
+
+def load_linked_matrix() -> None:
+    """A shared link carries a small edited matrix in ``m``: start the grid from it."""
+    ss = st.session_state
+    if "edited" in ss or "m" not in st.query_params:
+        return
+    try:
+        ss["edited"] = decode_matrix(st.query_params["m"])
+    except ValueError as exc:
+        st.warning(f"Ignored the matrix in the link: {exc}.")
+
+
+def edited_matrix(rows: int, cols: int) -> np.ndarray:
+    """The editable grid, resized to rows × cols; starts from the last matrix shown."""
+    ss = st.session_state
+    base = ss.get("edited")
+    if base is None:
+        base = ss.get("shown_matrix", random_matrix(rows, cols, 0))
+    grid = np.zeros((rows, cols))
+    h, w = min(rows, base.shape[0]), min(cols, base.shape[1])
+    grid[:h, :w] = base[:h, :w]
+    frame = pd.DataFrame(grid, columns=[str(j) for j in range(cols)])
+    edited = st.data_editor(
+        frame, key=f"grid_{rows}x{cols}",
+        column_config={str(j): st.column_config.NumberColumn(str(j), format="%g")
+                       for j in range(cols)})
+    values = edited.to_numpy(dtype=float, na_value=np.nan)
+    if np.isnan(values).any():
+        r, c = np.argwhere(np.isnan(values))[0]
+        st.error(f"Cell [{r}, {c}] is empty; type a number there. Empty cells count as 0 "
+                 f"until then.", icon="⚠️")
+        values = np.nan_to_num(values, nan=0.0)
+    ss["edited"] = values
+    return values
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def build_animation(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int):
+    return figures.animation_figure(matrix, kwargs, max_frames=max_frames, row=row,
+                                    frame_ms=frame_ms)
+
+
+@st.cache_data(max_entries=16, show_spinner="Drawing the GIF…")
+def build_gif(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int) -> bytes:
+    steps = figures.animation_steps(matrix, kwargs, limit=max_frames, row=row)
+    return animation_gif(matrix, kwargs, steps, frame_ms=frame_ms)
+
+
+def formula_panel(shape, kwargs: dict) -> None:
+    """The output-size formula per axis, general and with the user's numbers."""
+    explained = explain_axes(shape, **geometry_kwargs(kwargs))
+    for name, n, e in zip(("Height", "Width"), shape, explained):
+        st.markdown(f"**{name}**: n = {n}, padding {e.pad_before} before / {e.pad_after} after "
+                    f"({e.padding_kind}), {e.rounding} rounding")
+        st.latex(e.general_latex)
+        st.latex(r"\text{out} = " + e.substituted_latex)
+        st.caption(e.substituted_text)
+        for note in e.notes:
+            (st.warning if "never read" in note else st.info)(note)
+        valid = e.valid_out if e.valid_out is not None else "none (window larger than input)"
+        st.caption(f"TensorFlow/Keras would give SAME: {e.same_out}, VALID: {valid}.")
+
+
+def frameworks_panel(matrix: np.ndarray, settings: state.PoolSettings) -> None:
+    """Each framework's size, padding and values for the current settings."""
+    comparisons = compare_frameworks(matrix, settings.conventions_settings(matrix.shape))
+    rows = []
+    for c in comparisons:
+        call = c.call
+        if not call.ok:
+            rows.append({"Framework": FRAMEWORKS[c.framework].name, "Output": "—",
+                         "Padding (top, bottom / left, right)": "—",
+                         "Values vs PyTorch": f"cannot express: {call.reason}"})
+            continue
+        (t, b), (left, right) = call.pads
+        if c.same_shape is None:
+            verdict = "PyTorch cannot express these settings"
+        elif not c.same_shape:
+            verdict = "different size"
+        elif c.diff_mask is not None and c.diff_mask.any():
+            verdict = f"{int(c.diff_mask.sum())} cell(s) differ (max |Δ| {figures.fmt(c.max_abs_diff)})"
+        else:
+            verdict = "same"
+        rows.append({"Framework": FRAMEWORKS[c.framework].name,
+                     "Output": f"{call.out_shape[0]}×{call.out_shape[1]}",
+                     "Padding (top, bottom / left, right)": f"{t}, {b} / {left}, {right}",
+                     "Values vs PyTorch": verdict})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    differing = [c for c in comparisons if c.call.ok and c.diff_mask is not None
+                 and c.diff_mask.any()]
+    if differing:
+        names = [FRAMEWORKS[c.framework].name for c in differing]
+        pick = st.selectbox("Show where the values differ from PyTorch", names, key="diff_fw")
+        c = differing[names.index(pick)]
+        st.plotly_chart(figures.matrix_figure(c.output, mask=c.diff_mask,
+                                              title=f"{pick}: cells that differ are outlined"),
+                        width="stretch", key="diff_fig")
+
+
+def code_panel(matrix: np.ndarray, settings: state.PoolSettings, kwargs: dict) -> None:
+    """Each framework's real call for these settings, and the NumPy core's."""
+    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+    st.markdown("**NumPy (Poolscope's core)**")
+    st.code(f"from pooling_core import pool2d\nout = pool2d(x, {args})", language="python")
+    for c in compare_frameworks(matrix, settings.conventions_settings(matrix.shape)):
+        st.markdown(f"**{FRAMEWORKS[c.framework].name}**")
+        if c.call.ok:
+            st.code(c.call.code, language="python")
+        else:
+            st.caption(f"Cannot express these settings: {c.call.reason}")
+
+
+def main() -> None:
+    state.require_navigation()
+    st.title("Matrix playground")
+    st.caption("Change the settings in the sidebar; the window, the values and the formula "
+               "follow. Press ▶ Play under the figure to watch the window slide.")
+    apply_requests()
+    load_linked_matrix()
+    matrix = input_controls()
+    st.session_state["shown_matrix"] = matrix
+    if matrix.size <= URL_MATRIX_MAX ** 2 and st.session_state.get("src") == "edit":
+        st.query_params["m"] = encode_matrix(matrix)
+    elif "m" in st.query_params:
+        del st.query_params["m"]
+    settings = state.current()
+    kwargs, error = state.guard("playground_kwargs", settings.pool_kwargs, matrix.shape)
+    if kwargs is None:
+        return
+    if error:  # the last valid settings may not fit the current matrix
+        matrix = st.session_state.get("_last_ok_matrix", matrix)
+    st.session_state["_last_ok_matrix"] = matrix
+
+    a1, a2, a3 = st.columns([2, 2, 2])
+    what = a1.radio("Animate", ["First cells", "One row"], horizontal=True, key="anim_what",
+                    help="Large outputs: animate the first N cells or one output row.")
+    row = None
+    max_frames = 64
+    if what == "One row":
+        row = a2.number_input("Output row", 0, 999, 0, key="anim_row")
+    else:
+        max_frames = a2.slider("Cells to animate", 1, 256, 64, key="anim_n")
+    speed = a3.select_slider("Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×",
+                             key="anim_speed", help="Frame duration of ▶ Play.")
+    frame_ms = int(600 / float(speed.rstrip("×")))
+    fig_result, fig_error = state.guard("playground_fig", build_animation, matrix, kwargs,
+                                        max_frames, row, frame_ms)
+    if fig_result is None:
+        return
+    fig, note = fig_result
+    if note:
+        st.info(note)
+    st.plotly_chart(fig, width="stretch", key="animation")
+    out, _ = figures.pooled(matrix, kwargs)
+    if settings.mode == "max" and not np.isfinite(out).all():
+        st.warning("Some windows read only padding, so their max is −∞ (PyTorch gives the "
+                   "same). Lower the dilation or the padding to avoid empty windows.")
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Output size")
+        formula_panel(matrix.shape, kwargs)
+    with right:
+        cov = coverage(matrix.shape, **geometry_kwargs(kwargs))
+        st.plotly_chart(figures.coverage_figure(cov), width="stretch", key="coverage")
+        if (cov == 0).any():
+            st.warning(f"{int((cov == 0).sum())} input cell(s) are never read by any window "
+                       f"(marked ✗): their values cannot change the output.")
+        elif cov.max() > 1:
+            st.caption("Cells read by more than one window: the windows overlap.")
+
+    tab_fw, tab_code, tab_export = st.tabs(["Frameworks side by side", "Code", "Export"])
+    with tab_fw:
+        frameworks_panel(matrix, settings)
+    with tab_code:
+        code_panel(matrix, settings, kwargs)
+    with tab_export:
+        gif = state.guard("playground_gif", build_gif, matrix, kwargs, max_frames, row, frame_ms)[0]
+        if gif is not None:
+            st.download_button("Download the animation (GIF)", gif, "poolscope_animation.gif",
+                               "image/gif", key="dl_gif")
+        csv = "\n".join(",".join(figures.fmt(v).replace("−∞", "-inf").replace("+∞", "inf")
+                                 for v in r) for r in np.atleast_2d(out))
+        st.download_button("Download the output (CSV)", csv, "poolscope_output.csv", "text/csv",
+                           key="dl_csv")
+
+
+main()

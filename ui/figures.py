@@ -1,0 +1,901 @@
+"""Figure builders: plain functions that return Plotly figures (no Streamlit).
+
+Every window drawn here comes from the core's geometry (``plan_axes`` /
+``window_cells``) and every value from ``pool2d``, so the pictures show exactly
+what the numbers are. The building blocks (:func:`animation_steps`,
+:func:`grid_layers`, :func:`window_shapes`, :func:`sliding_figure`) are shared by
+the playground, the image lab's zoom and the backprop page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from pooling_core import geometry_kwargs, plan_axes, pool2d
+
+INDEX_MODES = ("max", "min", "median", "stochastic")
+WINDOW_COLOR = "#d62728"
+CHOSEN_COLOR = "#ffd400"
+PAD_COLOR = "#c8c8c8"
+OVERHANG_COLOR = "#efefef"
+MODE_WORD = {"max": "max", "min": "min", "avg": "avg", "sum": "sum", "lp": "lp",
+             "median": "median", "stochastic": "sample"}
+
+
+def fmt(v) -> str:
+    """A cell value as a student reads it: ints plain, floats to 3 significant places."""
+    v = float(v)
+    if np.isnan(v):
+        return "NaN"
+    if np.isinf(v):
+        return "−∞" if v < 0 else "+∞"
+    if v == int(v) and abs(v) < 1e9:
+        return str(int(v))
+    return f"{v:.3g}" if abs(v) >= 1e-3 else f"{v:.2e}"
+
+
+def pad_value_text(kwargs: dict) -> str:
+    """What a padded cell is worth in this reduction, as drawn on the grid."""
+    mode = kwargs.get("mode", "max")
+    if kwargs.get("pad_value") is not None:
+        return fmt(kwargs["pad_value"])
+    return {"max": "−∞", "min": "+∞", "median": "–", "stochastic": "0"}.get(mode, "0")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One output cell being computed.
+
+    index : (row, col) of the output cell.
+    taps : (K, 2) int array, input coordinates read (padding included).
+    inside : (K,) bool, the tap is a real cell.
+    chosen : input (row, col) that the value came from (max/min/median/stochastic), or None.
+    value : the output value.
+    caption : e.g. ``out[1, 0] = max(3, 7, 1, 4) = 7``.
+    """
+
+    index: tuple[int, int]
+    taps: np.ndarray
+    inside: np.ndarray
+    chosen: tuple[int, int] | None
+    value: float
+    caption: str
+
+
+def _caption(index, mode, shown, value, divisor, kwargs):
+    i, j = index
+    args = ", ".join(shown) if len(shown) <= 12 else ", ".join(shown[:11]) + ", …"
+    word = MODE_WORD[mode]
+    if mode == "avg":
+        total = fmt(float(value) * float(divisor))
+        return f"out[{i}, {j}] = avg({args}) = {total} / {fmt(divisor)} = {fmt(value)}"
+    if mode == "lp":
+        p = kwargs.get("p", 2.0)
+        return f"out[{i}, {j}] = (Σ xᵖ)^(1/p), p={fmt(p)}, over ({args}) = {fmt(value)}"
+    if mode == "stochastic" and not kwargs.get("training", True):
+        return f"out[{i}, {j}] = Σx²/Σx over ({args}) = {fmt(value)}"
+    return f"out[{i}, {j}] = {word}({args}) = {fmt(value)}"
+
+
+def pooled(x2d, kwargs):
+    """``pool2d`` of a 2-D array with indices where the mode picks a cell."""
+    picks = kwargs.get("mode", "max") in INDEX_MODES and kwargs.get("training", True) \
+        and kwargs.get("pad_value") is None
+    if picks:
+        return pool2d(x2d, return_indices=True, **kwargs)
+    return pool2d(x2d, **kwargs), None
+
+
+def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
+                    row: int | None = None) -> list[Step]:
+    """The output cells in the order the window visits them, with what each reads.
+
+    Parameters
+    ----------
+    x2d : array, shape ``(H, W)``.
+    kwargs : ``pool2d`` keyword arguments.
+    limit : keep the first ``limit`` steps.
+    row : keep only output row ``row``.
+    """
+    x2d = np.asarray(x2d)
+    plans = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
+    out, idx = pooled(x2d, kwargs)
+    mode = kwargs.get("mode", "max")
+    ph, pw = plans
+    rows = range(ph.out) if row is None else [min(max(row, 0), ph.out - 1)]
+    cells = [(i, j) for i in rows for j in range(pw.out)]
+    if limit is not None:
+        cells = cells[:limit]
+    pad_txt = pad_value_text(kwargs)
+    cip = kwargs.get("count_include_pad", True)
+    div_h, div_w = ph.divisor(cip), pw.divisor(cip)
+    steps = []
+    for i, j in cells:
+        r = np.repeat(ph.taps[i], pw.kernel)
+        c = np.tile(pw.taps[j], ph.kernel)
+        inside = (r >= 0) & (r < ph.n) & (c >= 0) & (c < pw.n)
+        shown = [fmt(x2d[a, b]) if ok else pad_txt for a, b, ok in zip(r, c, inside)]
+        if mode in ("median",) and kwargs.get("pad_value") is None:
+            shown = [s for s, ok in zip(shown, inside) if ok]
+        chosen = None
+        if idx is not None and 0 <= idx[i, j] < x2d.size:
+            chosen = divmod(int(idx[i, j]), x2d.shape[1])
+        divisor = kwargs.get("divisor_override") or div_h[i] * div_w[j]
+        steps.append(Step((i, j), np.stack([r, c], axis=1), inside, chosen, float(out[i, j]),
+                          _caption((i, j), mode, shown, out[i, j], divisor, kwargs)))
+    return steps
+
+
+def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="input"):
+    """Heatmap traces of the input with its padding ring and ceil-mode overhang.
+
+    Returns ``(traces, (rows, cols))``: the real cells (annotated), the padding
+    cells in grey showing their value (−∞, 0, …), and the overhang past the
+    padding (never counted) in light grey. Axis values are input coordinates:
+    padding sits at negative rows/cols and at ``>= H`` / ``>= W``.
+    """
+    x2d = np.asarray(x2d, dtype=float)
+    ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
+    rows = np.arange(-ph.pad_before, ph.n + max(ph.extra_after, ph.pad_after))
+    cols = np.arange(-pw.pad_before, pw.n + max(pw.extra_after, pw.pad_after))
+    rr, cc = np.meshgrid(rows, cols, indexing="ij")
+    real = (rr >= 0) & (rr < ph.n) & (cc >= 0) & (cc < pw.n)
+    frame = (rr < ph.n + ph.pad_after) & (cc < pw.n + pw.pad_after)
+    values = np.full(rr.shape, np.nan)
+    values[real] = x2d[rr[real], cc[real]]
+    zmin, zmax = zrange if zrange is not None else (np.nanmin(x2d), np.nanmax(x2d))
+    text = np.where(real, np.vectorize(fmt, otypes=[str])(np.nan_to_num(values, nan=0)), "")
+    traces = [go.Heatmap(
+        x=cols, y=rows, z=values, text=text, texttemplate="%{text}", colorscale=colorscale,
+        zmin=zmin, zmax=zmax, showscale=False, name=name, xgap=1, ygap=1,
+        hovertemplate="row %{y}, col %{x}: %{text}<extra>" + name + "</extra>")]
+    pad = ~real & frame
+    if pad.any():
+        traces.append(go.Heatmap(
+            x=cols, y=rows, z=np.where(pad, 0.0, np.nan), text=np.where(pad, pad_value_text(kwargs), ""),
+            texttemplate="%{text}", colorscale=[[0, PAD_COLOR], [1, PAD_COLOR]], showscale=False,
+            xgap=1, ygap=1, name="padding", textfont={"color": "#555"},
+            hovertemplate="padding (row %{y}, col %{x}): %{text}<extra></extra>"))
+    overhang = ~frame
+    if overhang.any():
+        traces.append(go.Heatmap(
+            x=cols, y=rows, z=np.where(overhang, 0.0, np.nan), showscale=False, xgap=1, ygap=1,
+            colorscale=[[0, OVERHANG_COLOR], [1, OVERHANG_COLOR]], name="overhang",
+            hovertemplate="ceil-mode overhang (never counted)<extra></extra>"))
+    return traces, (rows, cols)
+
+
+def window_shapes(step: Step, *, xref="x", yref="y", out_xref="x2", out_yref="y2",
+                  color=WINDOW_COLOR) -> list[dict]:
+    """Outlines of the cells a step reads (gaps visible when dilated), its chosen
+    cell, and the output cell being written."""
+    shapes = []
+    for (r, c), ok in zip(step.taps, step.inside):
+        shapes.append(dict(type="rect", xref=xref, yref=yref, x0=c - 0.5, x1=c + 0.5,
+                           y0=r - 0.5, y1=r + 0.5, line=dict(color=color, width=3),
+                           fillcolor=color, opacity=0.25 if ok else 0.15,
+                           layer="above"))
+    if step.chosen is not None:
+        r, c = step.chosen
+        shapes.append(dict(type="rect", xref=xref, yref=yref, x0=c - 0.42, x1=c + 0.42,
+                           y0=r - 0.42, y1=r + 0.42, line=dict(color=CHOSEN_COLOR, width=4),
+                           layer="above"))
+    if out_xref:
+        i, j = step.index
+        shapes.append(dict(type="rect", xref=out_xref, yref=out_yref, x0=j - 0.5, x1=j + 0.5,
+                           y0=i - 0.5, y1=i + 0.5, line=dict(color=color, width=3),
+                           layer="above"))
+    return shapes
+
+
+def _output_trace(out, shown_mask, zrange, colorscale="Oranges", hover=None):
+    z = np.where(shown_mask, out.astype(float), np.nan)
+    text = np.where(shown_mask, np.vectorize(fmt, otypes=[str])(out.astype(float)), "")
+    return go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale=colorscale,
+                      zmin=zrange[0], zmax=zrange[1], showscale=False, xgap=1, ygap=1,
+                      customdata=hover, name="output",
+                      hovertemplate=("out[%{y}, %{x}] = %{text}<br>%{customdata}<extra></extra>"
+                                     if hover is not None else
+                                     "out[%{y}, %{x}] = %{text}<extra></extra>"))
+
+
+def window_hover(x_shape, kwargs) -> np.ndarray:
+    """Per output cell, a line naming the input cells its window reads."""
+    ph, pw = plan_axes(tuple(x_shape), **geometry_kwargs(kwargs))
+
+    def span(p):
+        t = p.taps
+        lo, hi = np.clip(t.min(1), 0, p.n - 1), np.clip(t.max(1), 0, p.n - 1)
+        empty = ~p.inside.any(1)
+        step = f" step {p.dilation}" if p.dilation > 1 else ""
+        return np.array(["padding only" if e else f"{a}–{b}{step}" if a != b else f"{a}"
+                         for a, b, e in zip(lo, hi, empty)], dtype=object)
+
+    rs, cs = span(ph), span(pw)
+    return np.array([[f"reads rows {r}, cols {c}" for c in cs] for r in rs], dtype=object)
+
+
+def _zrange(*arrays):
+    finite = np.concatenate([np.asarray(a, float)[np.isfinite(np.asarray(a, float))].ravel()
+                             for a in arrays])
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi if hi > lo else lo + 1.0)
+
+
+def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
+                   title: str = "", out_colorscale="Oranges", in_colorscale="Blues",
+                   out_values=None, left_title="Input (grey: padding)",
+                   right_title="Output") -> go.Figure:
+    """Input and output side by side, animated over ``steps``: Play/Pause and a step slider.
+
+    Frame ``t`` outlines step ``t``'s window on the input, marks its chosen
+    cell, and shows the output filled up to and including step ``t``.
+    ``out_values`` replaces the right panel's values (the backprop page uses it).
+    """
+    x2d = np.asarray(x2d)
+    out = np.asarray(pooled(x2d, kwargs)[0] if out_values is None else out_values, dtype=float)
+    grid, (rows, cols) = grid_layers(x2d, kwargs, colorscale=in_colorscale,
+                                     zrange=_zrange(x2d, out))
+    widths = [len(cols), max(out.shape[1], 1)]
+    fig = make_subplots(rows=1, cols=2, column_widths=[w / sum(widths) for w in widths],
+                        subplot_titles=(left_title, right_title), horizontal_spacing=0.06)
+    for t in grid:
+        fig.add_trace(t, row=1, col=1)
+    order = np.zeros(out.shape, dtype=int) - 1
+    for t, s in enumerate(steps):
+        order[s.index] = t
+    hover = window_hover(x2d.shape, kwargs)
+    zr = _zrange(x2d, out)
+    first = 0 if steps else -1
+    fig.add_trace(_output_trace(out, (order >= 0) & (order <= first), zr, out_colorscale, hover),
+                  row=1, col=2)
+    out_trace = len(fig.data) - 1
+    frames = []
+    for t, s in enumerate(steps):
+        frames.append(go.Frame(
+            name=str(t),
+            data=[_output_trace(out, (order >= 0) & (order <= t), zr, out_colorscale, hover)],
+            traces=[out_trace],
+            layout=go.Layout(shapes=window_shapes(s), title_text=s.caption)))
+    fig.frames = frames
+    if steps:
+        fig.update_layout(shapes=window_shapes(steps[0]), title_text=steps[0].caption)
+    elif title:
+        fig.update_layout(title_text=title)
+    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+                transition=dict(duration=0), mode="immediate")
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
+                          yanchor="top", showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate", args=[None, play]),
+                              dict(label="❚❚ Pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                                      mode="immediate")])])],
+        sliders=[dict(active=0, x=0.18, len=0.82, y=-0.04, yanchor="top",
+                      currentvalue=dict(prefix="step: "), pad=dict(t=30),
+                      steps=[dict(method="animate", label=f"{s.index[0]},{s.index[1]}",
+                                  args=[[str(t)], dict(mode="immediate", transition=dict(duration=0),
+                                                      frame=dict(duration=0, redraw=True))])
+                             for t, s in enumerate(steps)])] if steps else [],
+        margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
+        title_font_size=15, plot_bgcolor="white",
+    )
+    # equal cell sizes in both panels: the output axes span as many cells as the input's
+    span_r = max(len(rows), out.shape[0])
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1,
+                     row=1, col=1, showgrid=False)
+    fig.update_yaxes(range=[span_r - 0.5, -0.5], scaleanchor="x2", constrain="domain", dtick=1,
+                     row=1, col=2, showgrid=False, zeroline=False)
+    fig.update_xaxes(dtick=1, constrain="domain", row=1, col=1, showgrid=False)
+    fig.update_xaxes(range=[-0.5, max(out.shape[1], 1) - 0.5], dtick=1, constrain="domain",
+                     row=1, col=2, showgrid=False, zeroline=False)
+    return fig
+
+
+def animation_figure(x2d, kwargs: dict, *, max_frames: int = 64, row: int | None = None,
+                     frame_ms: int = 600) -> tuple[go.Figure, str]:
+    """The playground's animation, and a note when it covers only part of the output.
+
+    ``row`` picks one output row; otherwise the first ``max_frames`` output cells.
+    """
+    x2d = np.asarray(x2d)
+    total = int(np.prod([p.out for p in plan_axes(x2d.shape, **geometry_kwargs(kwargs))]))
+    steps = animation_steps(x2d, kwargs, limit=max_frames, row=row)
+    note = ""
+    if row is not None:
+        note = f"The animation covers output row {steps[0].index[0]} ({len(steps)} cells)."
+    elif len(steps) < total:
+        note = (f"The animation covers the first {len(steps)} of {total} output cells; "
+                f"pick a row to animate another part.")
+    return sliding_figure(x2d, kwargs, steps, frame_ms=frame_ms), note
+
+
+def coverage_figure(cov) -> go.Figure:
+    """How many windows read each input cell; zero (never read) cells stand out."""
+    cov = np.asarray(cov)
+    text = np.where(cov == 0, "0 ✗", cov.astype(str))
+    fig = go.Figure(go.Heatmap(
+        z=cov, text=text, texttemplate="%{text}", colorscale="Greens", zmin=0,
+        xgap=1, ygap=1, colorbar=dict(title="windows"),
+        hovertemplate="row %{y}, col %{x}: read by %{z} window(s)<extra></extra>"))
+    if (cov == 0).any():
+        r, c = np.nonzero(cov == 0)
+        fig.add_trace(go.Scatter(x=c, y=r, mode="markers", name="never read",
+                                 marker=dict(symbol="x", size=14, color=WINDOW_COLOR),
+                                 hovertemplate="never read<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
+    fig.update_xaxes(dtick=1, side="top", showgrid=False)
+    fig.update_layout(title_text="Coverage: how many windows read each input cell",
+                      height=max(300, 32 * cov.shape[0] + 120), margin=dict(l=10, r=10, t=60, b=10),
+                      showlegend=bool((cov == 0).any()), plot_bgcolor="white")
+    return fig
+
+
+def matrix_figure(values, *, title="", colorscale="Oranges", mask=None) -> go.Figure:
+    """An annotated heatmap of a small matrix; ``mask`` (bool) outlines cells in red."""
+    values = np.asarray(values, dtype=float)
+    text = np.vectorize(fmt, otypes=[str])(values)
+    fig = go.Figure(go.Heatmap(z=values, text=text, texttemplate="%{text}", colorscale=colorscale,
+                               showscale=False, xgap=1, ygap=1,
+                               hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>"))
+    if mask is not None and np.any(mask):
+        r, c = np.nonzero(mask)
+        fig.update_layout(shapes=[dict(type="rect", x0=b - 0.5, x1=b + 0.5, y0=a - 0.5,
+                                       y1=a + 0.5, line=dict(color=WINDOW_COLOR, width=3))
+                                  for a, b in zip(r, c)])
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
+    fig.update_xaxes(dtick=1, side="top", showgrid=False)
+    fig.update_layout(title_text=title, height=max(220, 32 * values.shape[0] + 100),
+                      margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
+    return fig
+
+
+# ----------------------------------------------------------------------------- learning pages
+# Builders for the backprop, pooling-vs-conv and 1-D/3-D/adaptive pages (appended).
+
+# gradients and signed values (use with zmid=0 or a symmetric range): red negative,
+# light grey zero (visible on white), blue positive
+GRAD_COLORSCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#ececec"], [0.75, "#67a9cf"],
+                   [1.0, "#2166ac"]]
+INDEX_WORD = {"max": "the maximum", "min": "the minimum", "median": "the median",
+              "stochastic": "the sampled cell"}
+
+
+def _play_controls(labels, frame_ms: int, prefix: str = "step: "):
+    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider, as in :func:`sliding_figure`."""
+    if not labels:
+        return [], []
+    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+                transition=dict(duration=0), mode="immediate")
+    menus = [dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
+                  yanchor="top", showactive=False, buttons=[
+                      dict(label="▶ Play", method="animate", args=[None, play]),
+                      dict(label="❚❚ Pause", method="animate",
+                           args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                              mode="immediate")])])]
+    sliders = [dict(active=0, x=0.18, len=0.82, y=-0.04, yanchor="top",
+                    currentvalue=dict(prefix=prefix), pad=dict(t=30),
+                    steps=[dict(method="animate", label=str(label),
+                                args=[[str(t)], dict(mode="immediate", transition=dict(duration=0),
+                                                    frame=dict(duration=0, redraw=True))])
+                           for t, label in enumerate(labels)])]
+    return menus, sliders
+
+
+def _grid_axes(fig, panels, first_auto=True):
+    """Matrix axes for side-by-side panels, cells the same size in every panel (as
+    :func:`sliding_figure`). ``panels``: ``(rows, cols)`` per panel; with
+    ``first_auto`` the first panel keeps autorange (its padding ring sets its extent)."""
+    span_r = max(r for r, _ in panels)
+    for c, (rows, cols) in enumerate(panels, 1):
+        key = "" if c == 1 else str(c)
+        if c == 1 and first_auto:
+            fig.update_yaxes(autorange="reversed", row=1, col=c)
+        else:
+            fig.update_yaxes(range=[span_r - 0.5, -0.5], row=1, col=c)
+            fig.update_xaxes(range=[-0.5, max(cols, 1) - 0.5], row=1, col=c)
+        fig.update_yaxes(scaleanchor=f"x{key}", constrain="domain", dtick=1, row=1, col=c,
+                         showgrid=False, zeroline=False)
+        fig.update_xaxes(dtick=1, constrain="domain", row=1, col=c, showgrid=False,
+                         zeroline=False)
+
+
+def _text(values) -> np.ndarray:
+    return np.vectorize(fmt, otypes=[str])(np.asarray(values, dtype=float))
+
+
+# --- backprop ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackStep:
+    """One output cell sending its upstream gradient back to the input.
+
+    index : (row, col) of the output cell.
+    grad : its upstream gradient ∂L/∂out[index].
+    cells : (M, 2) input cells that receive a non-zero share.
+    amounts : (M,) what each of them receives.
+    window : the forward :class:`Step` of that output cell (taps, padding, chosen cell).
+    caption : the rule in words with the numbers.
+    """
+
+    index: tuple[int, int]
+    grad: float
+    cells: np.ndarray
+    amounts: np.ndarray
+    window: Step
+    caption: str
+
+
+def backward_contributions(x2d, kwargs: dict, grad_out) -> np.ndarray:
+    """What each output cell's gradient gives each input cell, shape ``(Ho, Wo, H, W)``.
+
+    Output cell ``t`` alone sends ``grad_out[t]`` back through ``pool2d_backward``;
+    summing over the output cells gives ``pool2d_backward(grad_out, x2d)`` (the
+    backward pass is linear in the upstream gradient).
+    """
+    from pooling_core import pool2d_backward
+
+    x2d = np.asarray(x2d)
+    g = np.asarray(grad_out, dtype=float)
+    count = g.size
+    one_hot = (np.eye(count) * g.ravel()[:, None]).reshape((count,) + g.shape)
+    if kwargs.get("mode", "max") == "stochastic":  # same seed per call, same samples
+        parts = np.stack([pool2d_backward(e, x2d, **kwargs) for e in one_hot])
+    else:
+        parts = pool2d_backward(one_hot, np.broadcast_to(x2d, (count,) + x2d.shape), **kwargs)
+    return parts.reshape(g.shape + x2d.shape)
+
+
+def _backward_caption(step: Step, g: float, cells, amounts, kwargs) -> str:
+    i, j = step.index
+    head = f"∂L/∂out[{i}, {j}] = {fmt(g)}"
+    mode = kwargs.get("mode", "max")
+    if g == 0:
+        return f"{head}: nothing flows back from this cell"
+    if len(cells) == 0:
+        return f"{head}, but no input cell receives any of it"
+    if mode in INDEX_WORD:
+        r, c = cells[0]
+        return f"{head} → all of it to x[{r}, {c}], {INDEX_WORD[mode]} of the window"
+    real = int(step.inside.sum())
+    if mode == "sum":
+        return f"{head} → each of the {len(cells)} cells of the window gets all of it: {fmt(g)}"
+    if mode == "avg":
+        divisor = g / amounts[0]
+        dropped = ""
+        if round(divisor) > real:
+            dropped = f"; the {round(divisor) - real} padded cell(s)' share is dropped"
+        return (f"{head} → each of the {len(cells)} cells gets {fmt(g)} / {fmt(round(divisor, 6))}"
+                f" = {fmt(amounts[0])}{dropped}")
+    return (f"{head} → each cell gets {fmt(g)}·(x/out)^(p−1): bigger cells get more "
+            f"({fmt(amounts.min())} … {fmt(amounts.max())})")
+
+
+def backward_steps(x2d, kwargs: dict, grad_out, *, limit: int | None = None) -> list[BackStep]:
+    """The output cells in the forward order, each sending its gradient back."""
+    x2d = np.asarray(x2d)
+    g = np.asarray(grad_out, dtype=float)
+    forward = animation_steps(x2d, kwargs, limit=limit)
+    parts = backward_contributions(x2d, kwargs, g)
+    steps = []
+    for s in forward:
+        part = parts[s.index]
+        nz = part != 0
+        cells, amounts = np.argwhere(nz), part[nz]
+        steps.append(BackStep(s.index, float(g[s.index]), cells, amounts, s,
+                              _backward_caption(s, float(g[s.index]), cells, amounts, kwargs)))
+    return steps
+
+
+def _gradient_layer(values, kwargs, zr):
+    """∂L/∂x on the input grid; padding drawn grey and empty (its gradient is dropped)."""
+    traces, axes = grid_layers(values, kwargs, colorscale=GRAD_COLORSCALE, zrange=zr,
+                               name="∂L/∂x")
+    for t in traces[1:]:
+        if t.name == "padding":
+            t.update(text=np.where(np.isnan(np.asarray(t.z, dtype=float)), "", "·"),
+                     hovertemplate="padding (row %{y}, col %{x}): its share of the gradient "
+                                   "is dropped<extra></extra>")
+    return traces, axes
+
+
+def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
+                    frame_ms: int = 600) -> go.Figure:
+    """The backward pass as an animation, laid out like the forward one.
+
+    Left: ∂L/∂x on the input grid, accumulated over the frames so far. Right:
+    the upstream gradient ∂L/∂out. Frame ``t`` outlines output cell ``t`` and
+    its window (red) and the input cells that receive gradient from it (yellow).
+    """
+    x2d = np.asarray(x2d)
+    g = np.asarray(grad_out, dtype=float)
+    steps = backward_steps(x2d, kwargs, g, limit=limit)
+    acc = np.zeros(x2d.shape)
+    accumulated = []
+    for s in steps:
+        acc = acc.copy()
+        if len(s.cells):
+            np.add.at(acc, (s.cells[:, 0], s.cells[:, 1]), s.amounts)
+        accumulated.append(acc)
+    final = accumulated[-1] if accumulated else acc
+    m = max(float(np.abs(final).max(initial=0)), float(np.abs(g).max(initial=0)), 1e-12)
+    zr = (-m, m)
+    grid, (rows, cols) = _gradient_layer(accumulated[0] if steps else acc, kwargs, zr)
+    widths = [len(cols), max(g.shape[1], 1)]
+    fig = make_subplots(rows=1, cols=2, column_widths=[w / sum(widths) for w in widths],
+                        horizontal_spacing=0.06,
+                        subplot_titles=("∂L/∂x (input gradient so far)", "∂L/∂out"))
+    for t in grid:
+        fig.add_trace(t, row=1, col=1)
+    fig.add_trace(go.Heatmap(z=g, text=_text(g), texttemplate="%{text}",
+                             colorscale=GRAD_COLORSCALE, zmin=-m, zmax=m, showscale=False,
+                             xgap=1, ygap=1, name="∂L/∂out",
+                             hovertemplate="∂L/∂out[%{y}, %{x}] = %{text}<extra></extra>"),
+                  row=1, col=2)
+
+    def shapes(s: BackStep):
+        out = window_shapes(Step(s.window.index, s.window.taps, s.window.inside, None,
+                                 s.window.value, s.window.caption))
+        for r, c in s.cells:
+            out.append(dict(type="rect", xref="x", yref="y", x0=c - 0.42, x1=c + 0.42,
+                            y0=r - 0.42, y1=r + 0.42, line=dict(color=CHOSEN_COLOR, width=4),
+                            layer="above"))
+        return out
+
+    fig.frames = [go.Frame(name=str(t), data=[_gradient_layer(a, kwargs, zr)[0][0]], traces=[0],
+                           layout=go.Layout(shapes=shapes(s), title_text=s.caption))
+                  for t, (s, a) in enumerate(zip(steps, accumulated))]
+    if steps:
+        fig.update_layout(shapes=shapes(steps[0]), title_text=steps[0].caption)
+    menus, sliders = _play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms)
+    fig.update_layout(updatemenus=menus, sliders=sliders, title_font_size=15,
+                      margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
+                      plot_bgcolor="white")
+    _grid_axes(fig, [(len(rows), len(cols)), g.shape])
+    return fig
+
+
+def unpool_figure(x2d, kwargs: dict) -> go.Figure:
+    """Max unpooling as three panels: the input with the chosen cells, the pooled values
+    with their flat indices, and the sparse unpooled map (zeros everywhere else)."""
+    from pooling_core import unpool2d
+
+    x2d = np.asarray(x2d)
+    values, idx = pool2d(x2d, return_indices=True, **kwargs)
+    unpooled = unpool2d(values, idx, x2d.shape).astype(float)
+    kept = np.zeros(x2d.shape, dtype=bool)
+    flat = idx.ravel()
+    kept.flat[flat[(flat >= 0) & (flat < x2d.size)]] = True
+    zr = _zrange(x2d, values)
+    h, w = x2d.shape
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.05,
+                        column_widths=[w / (2 * w + values.shape[1]), values.shape[1] /
+                                       (2 * w + values.shape[1]), w / (2 * w + values.shape[1])],
+                        subplot_titles=("Input x (yellow: the cells max pooling picked)",
+                                        "Pooled values, #flat index",
+                                        "Unpooled: each value back at its index"))
+    fig.add_trace(go.Heatmap(z=x2d.astype(float), text=_text(x2d), texttemplate="%{text}",
+                             colorscale="Blues", zmin=zr[0], zmax=zr[1], showscale=False,
+                             xgap=1, ygap=1, name="input",
+                             hovertemplate="x[%{y}, %{x}] = %{text}<extra></extra>"), row=1, col=1)
+    label = np.vectorize(lambda v, i: f"{fmt(v)}<br>#{i}", otypes=[str])(values, idx)
+    fig.add_trace(go.Heatmap(z=values.astype(float), text=label, texttemplate="%{text}",
+                             colorscale="Oranges", zmin=zr[0], zmax=zr[1], showscale=False,
+                             xgap=1, ygap=1, name="pooled",
+                             hovertemplate="out[%{y}, %{x}]: %{text}<extra></extra>"),
+                  row=1, col=2)
+    fig.add_trace(go.Heatmap(z=np.zeros(x2d.shape), text=np.full(x2d.shape, "0"),
+                             texttemplate="%{text}", textfont=dict(color="#bbbbbb"),
+                             colorscale=[[0, "#f7f7f7"], [1, "#f7f7f7"]], showscale=False,
+                             xgap=1, ygap=1, name="zero",
+                             hovertemplate="[%{y}, %{x}] = 0 (no index points here)"
+                                           "<extra></extra>"), row=1, col=3)
+    fig.add_trace(go.Heatmap(z=np.where(kept, unpooled, np.nan),
+                             text=np.where(kept, _text(unpooled), ""), texttemplate="%{text}",
+                             colorscale="Oranges", zmin=zr[0], zmax=zr[1], showscale=False,
+                             xgap=1, ygap=1, name="unpooled",
+                             hovertemplate="[%{y}, %{x}] = %{text} (index %{customdata})"
+                                           "<extra></extra>",
+                             customdata=np.arange(x2d.size).reshape(x2d.shape)), row=1, col=3)
+    r, c = np.nonzero(kept)
+    fig.update_layout(shapes=[dict(type="rect", xref="x", yref="y", x0=b - 0.42, x1=b + 0.42,
+                                   y0=a - 0.42, y1=a + 0.42, layer="above",
+                                   line=dict(color=CHOSEN_COLOR, width=4))
+                              for a, b in zip(r, c)],
+                      height=max(300, 40 * h + 120), margin=dict(l=10, r=10, t=60, b=10),
+                      plot_bgcolor="white")
+    _grid_axes(fig, [x2d.shape, values.shape, x2d.shape], first_auto=False)
+    return fig
+
+
+
+# --- 1-D, 3-D and adaptive -----------------------------------------------------------------
+
+
+def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 128) -> go.Figure:
+    """1-D pooling of a signal, animated: the window shaded over the line, the output as steps.
+
+    ``kwargs`` are ``pool1d`` keyword arguments. Frame ``t`` shades window
+    ``t`` (each tap, so dilation gaps show; padding taps paler), marks the
+    chosen sample, and draws outputs ``0..t`` as horizontal segments over the
+    real samples their windows read.
+    """
+    from pooling_core import pool1d
+
+    x = np.asarray(x1d, dtype=float)
+    (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
+    mode = kwargs.get("mode", "max")
+    picks = mode in INDEX_MODES and kwargs.get("training", True) and kwargs.get("pad_value") is None
+    out, idx = (pool1d(x, return_indices=True, **kwargs) if picks
+                else (pool1d(x, **kwargs), None))
+    out = np.asarray(out, dtype=float)
+    taps, inside = plan.taps, plan.inside
+    divisor = plan.divisor(kwargs.get("count_include_pad", True))
+    pad_txt = pad_value_text(kwargs)
+    count = min(plan.out, max_frames)
+    lo = np.where(inside.any(1), np.where(inside, taps, np.iinfo(int).max).min(1), 0)
+    hi = np.where(inside.any(1), np.where(inside, taps, -1).max(1), 0)
+    drawable = inside.any(1) & np.isfinite(out)
+
+    def outputs(t):
+        xs, ys, cx, cy, labels = [], [], [], [], []
+        for k in range(t + 1):
+            if not drawable[k]:
+                continue
+            xs += [lo[k] - 0.45, hi[k] + 0.45, None]
+            ys += [out[k], out[k], None]
+            cx.append(taps[k][inside[k]].mean())
+            cy.append(out[k])
+            labels.append(f"out[{k}] = {fmt(out[k])}")
+        return (go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#ff7f0e", width=4),
+                           name="output (over its window)", hoverinfo="skip"),
+                go.Scatter(x=cx, y=cy, mode="markers", name="output value",
+                           marker=dict(symbol="diamond", size=11, color="#ff7f0e",
+                                       line=dict(color="#7f3f00", width=1)),
+                           text=labels, hovertemplate="%{text}<extra></extra>"))
+
+    def chosen(t):
+        ok = idx is not None and 0 <= idx[t] < plan.n
+        return go.Scatter(x=[idx[t]] if ok else [], y=[x[idx[t]]] if ok else [], mode="markers",
+                          name="chosen sample", marker=dict(symbol="star", size=18,
+                                                            color=CHOSEN_COLOR,
+                                                            line=dict(color="#333", width=1)),
+                          hovertemplate="chosen: x[%{x}] = %{y}<extra></extra>")
+
+    static = []
+    if plan.pad_before:
+        static.append(dict(type="rect", xref="x", yref="paper", x0=-plan.pad_before - 0.5,
+                           x1=-0.5, y0=0, y1=1, fillcolor=PAD_COLOR, opacity=0.35,
+                           line=dict(width=0), layer="below"))
+    right = max(plan.pad_after, plan.extra_after)
+    if right:
+        static.append(dict(type="rect", xref="x", yref="paper", x0=plan.n - 0.5,
+                           x1=plan.n + right - 0.5, y0=0, y1=1, fillcolor=PAD_COLOR,
+                           opacity=0.35, line=dict(width=0), layer="below"))
+
+    def shapes(t):
+        return static + [dict(type="rect", xref="x", yref="paper", x0=c - 0.45, x1=c + 0.45,
+                              y0=0, y1=1, fillcolor=WINDOW_COLOR, opacity=0.18 if ok else 0.08,
+                              line=dict(color=WINDOW_COLOR, width=1), layer="below")
+                         for c, ok in zip(taps[t], inside[t])]
+
+    def caption(t):
+        shown = [fmt(x[c]) if ok else pad_txt for c, ok in zip(taps[t], inside[t])]
+        if mode == "median" and kwargs.get("pad_value") is None:
+            shown = [s for s, ok in zip(shown, inside[t]) if ok]
+        div = kwargs.get("divisor_override") or divisor[t]
+        return _caption((t, 0), mode, shown, out[t], div, kwargs).replace(f"out[{t}, 0]",
+                                                                           f"out[{t}]", 1)
+
+    fig = go.Figure([go.Scatter(x=np.arange(plan.n), y=x, mode="lines+markers", name="input x",
+                                line=dict(color="#1f77b4", width=2), marker=dict(size=6),
+                                hovertemplate="x[%{x}] = %{y:.3g}<extra></extra>"),
+                     *outputs(0), chosen(0)])
+    fig.frames = [go.Frame(name=str(t), data=[*outputs(t), chosen(t)], traces=[1, 2, 3],
+                           layout=go.Layout(shapes=shapes(t), title_text=caption(t)))
+                  for t in range(count)]
+    menus, sliders = _play_controls(list(range(count)), frame_ms, prefix="output ")
+    finite = x[np.isfinite(x)]
+    pad_y = 0.08 * (float(np.ptp(np.concatenate([finite, out[np.isfinite(out)]])))
+                    if finite.size else 1.0) + 0.1
+    y_all = np.concatenate([finite, out[np.isfinite(out)], [0.0]])
+    fig.update_layout(shapes=shapes(0), title_text=caption(0), updatemenus=menus, sliders=sliders,
+                      height=460, margin=dict(l=10, r=10, t=70, b=110), title_font_size=15,
+                      plot_bgcolor="white", legend=dict(orientation="h", y=1.02, x=1,
+                                                        xanchor="right", yanchor="bottom"))
+    fig.update_xaxes(range=[-plan.pad_before - 0.6, plan.n + right - 0.4], dtick=1 if plan.n <= 40
+                     else None, title_text="position", showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[y_all.min() - pad_y, y_all.max() + pad_y], title_text="value",
+                     gridcolor="#eee")
+    return fig
+
+
+def _volume_window(plans, voxel):
+    """Per axis, the real input coordinates the window of output ``voxel`` reads."""
+    return [p.taps[v][p.inside[v]] for p, v in zip(plans, voxel)]
+
+
+def volume_slices_figure(vol, kwargs: dict, voxel=(0, 0, 0)) -> go.Figure:
+    """3-D pooling as depth slices: input slices on top, output slices below.
+
+    The window of output ``voxel`` (depth, row, col) is outlined in every input
+    slice it reads (those slices get a red frame), and the voxel in its output slice.
+    """
+    from pooling_core import pool3d
+
+    vol = np.asarray(vol, dtype=float)
+    plans = plan_axes(vol.shape, **geometry_kwargs(kwargs))
+    out = np.asarray(pool3d(vol, **kwargs), dtype=float)
+    depth, depth_out = vol.shape[0], out.shape[0]
+    ncols = max(depth, depth_out)
+    voxel = tuple(int(min(max(v, 0), n - 1)) for v, n in zip(voxel, out.shape))
+    titles = [f"x[{d}]" for d in range(depth)] + [""] * (ncols - depth) + \
+             [f"out[{k}]" for k in range(depth_out)] + [""] * (ncols - depth_out)
+    fig = make_subplots(rows=2, cols=ncols, subplot_titles=titles, horizontal_spacing=0.012,
+                        vertical_spacing=0.12)
+    zr = _zrange(vol, out)
+    for d in range(depth):
+        fig.add_trace(go.Heatmap(z=vol[d], colorscale="Blues", zmin=zr[0], zmax=zr[1],
+                                 showscale=False, xgap=1, ygap=1, name=f"x[{d}]",
+                                 hovertemplate=f"x[{d}, %{{y}}, %{{x}}] = %{{z:.3g}}"
+                                               "<extra></extra>"), row=1, col=d + 1)
+    for k in range(depth_out):
+        fig.add_trace(go.Heatmap(z=out[k], colorscale="Oranges", zmin=zr[0], zmax=zr[1],
+                                 showscale=False, xgap=1, ygap=1, name=f"out[{k}]",
+                                 hovertemplate=f"out[{k}, %{{y}}, %{{x}}] = %{{z:.3g}}"
+                                               "<extra></extra>"), row=2, col=k + 1)
+    ds, rs, cs = _volume_window(plans, voxel)
+    shapes = []
+    for d in ds:
+        ax = "" if d == 0 else str(d + 1)
+        shapes.append(dict(type="rect", xref=f"x{ax} domain", yref=f"y{ax} domain", x0=-0.04,
+                           x1=1.04, y0=-0.04, y1=1.04, line=dict(color=WINDOW_COLOR, width=2)))
+        for r in rs:
+            for c in cs:
+                shapes.append(dict(type="rect", xref=f"x{ax}", yref=f"y{ax}", x0=c - 0.5,
+                                   x1=c + 0.5, y0=r - 0.5, y1=r + 0.5, fillcolor=WINDOW_COLOR,
+                                   opacity=0.35, line=dict(color=WINDOW_COLOR, width=1)))
+    k, i, j = voxel
+    ax = str(ncols + k + 1)
+    shapes.append(dict(type="rect", xref=f"x{ax}", yref=f"y{ax}", x0=j - 0.5, x1=j + 0.5,
+                       y0=i - 0.5, y1=i + 0.5, line=dict(color=WINDOW_COLOR, width=3)))
+    span = lambda a: (f"{a[0]}–{a[-1]}" if len(a) > 1 else f"{a[0]}") if len(a) else "none"  # noqa: E731
+    title = (f"out[{k}, {i}, {j}] = {MODE_WORD.get(kwargs.get('mode', 'max'), '')} over slices "
+             f"{span(ds)}, rows {span(rs)}, cols {span(cs)} = {fmt(out[voxel])}")
+    fig.update_layout(shapes=shapes, title_text=title, title_font_size=15, plot_bgcolor="white",
+                      height=430, margin=dict(l=10, r=10, t=80, b=10))
+    for n in range(1, 2 * ncols + 1):
+        key = "" if n == 1 else str(n)
+        fig.layout[f"yaxis{key}"].update(autorange="reversed", scaleanchor=f"x{key}",
+                                         showticklabels=False, showgrid=False, constrain="domain")
+        fig.layout[f"xaxis{key}"].update(showticklabels=False, showgrid=False, constrain="domain")
+    return fig
+
+
+def volume_scatter_figure(vol, kwargs: dict) -> go.Figure:
+    """3-D pooling as points: input voxels small and pale, each output voxel a large
+    diamond at the centre of the input cells its window reads."""
+    from pooling_core import pool3d
+
+    vol = np.asarray(vol, dtype=float)
+    plans = plan_axes(vol.shape, **geometry_kwargs(kwargs))
+    out = np.asarray(pool3d(vol, **kwargs), dtype=float)
+    zr = _zrange(vol, out)
+    d, h, w = np.indices(vol.shape)
+    centres = [np.array([p.taps[o][p.inside[o]].mean() if p.inside[o].any() else np.nan
+                         for o in range(p.out)]) for p in plans]
+    cd, ch, cw = np.meshgrid(*centres, indexing="ij")
+    od, oh, ow = np.indices(out.shape)
+    label = np.vectorize(lambda a, b, c, v: f"out[{a}, {b}, {c}] = {fmt(v)}", otypes=[str])
+    fig = go.Figure([
+        go.Scatter3d(x=w.ravel(), y=h.ravel(), z=d.ravel(), mode="markers", name="input voxels",
+                     marker=dict(size=4, color=vol.ravel(), colorscale="Blues", cmin=zr[0],
+                                 cmax=zr[1], opacity=0.35),
+                     hovertemplate="x[%{z}, %{y}, %{x}]<extra></extra>"),
+        go.Scatter3d(x=cw.ravel(), y=ch.ravel(), z=cd.ravel(), mode="markers",
+                     name="output voxels (at their window's centre)",
+                     marker=dict(size=9, symbol="diamond", color=out.ravel(),
+                                 colorscale="Oranges", cmin=zr[0], cmax=zr[1],
+                                 line=dict(color="#7f3f00", width=1)),
+                     text=label(od, oh, ow, out).ravel(), hovertemplate="%{text}<extra></extra>"),
+    ])
+    fig.update_layout(height=520, margin=dict(l=0, r=0, t=30, b=0),
+                      legend=dict(orientation="h", y=1.0, x=0),
+                      scene=dict(xaxis_title="col (W)", yaxis_title="row (H)",
+                                 zaxis_title="slice (D)", aspectmode="data"))
+    return fig
+
+
+def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600) -> go.Figure:
+    """Adaptive pooling: the input with every bin drawn (dashed), the output beside it.
+
+    Frame ``t`` fills bin ``t`` and outlines output cell ``t``. Bins come from
+    :func:`~pooling_core.adaptive_bins`, so neighbouring bins overlap when the
+    input size is not a multiple of the output size (they are drawn slightly
+    inset so the overlap shows).
+    """
+    from pooling_core import adaptive_bins, adaptive_pool2d, normalize_tuple
+
+    x2d = np.asarray(x2d, dtype=float)
+    oh, ow = normalize_tuple(output_size, 2, "output_size")
+    out = np.asarray(adaptive_pool2d(x2d, (oh, ow), mode), dtype=float)
+    h, w = x2d.shape
+    (r0, r1), (c0, c1) = adaptive_bins(h, oh), adaptive_bins(w, ow)
+    zr = _zrange(x2d, out)
+    fig = make_subplots(rows=1, cols=2, column_widths=[w / (w + ow), ow / (w + ow)],
+                        horizontal_spacing=0.06,
+                        subplot_titles=(f"Input {h}×{w} with the {oh}×{ow} bins",
+                                        f"Output {oh}×{ow}"))
+    fig.add_trace(go.Heatmap(z=x2d, text=_text(x2d), texttemplate="%{text}", colorscale="Blues",
+                             zmin=zr[0], zmax=zr[1], showscale=False, xgap=1, ygap=1,
+                             name="input", hovertemplate="x[%{y}, %{x}] = %{text}<extra></extra>"),
+                  row=1, col=1)
+    fig.add_trace(go.Heatmap(z=out, text=_text(out), texttemplate="%{text}", colorscale="Oranges",
+                             zmin=zr[0], zmax=zr[1], showscale=False, xgap=1, ygap=1,
+                             name="output", hovertemplate="out[%{y}, %{x}] = %{text}<extra></extra>"),
+                  row=1, col=2)
+    inset = lambda k: 0.06 + 0.1 * (k % 2)  # noqa: E731
+    static = [dict(type="rect", xref="x", yref="y", x0=c0[j] - 0.5 + inset(j),
+                   x1=c1[j] - 0.5 - inset(j), y0=r0[i] - 0.5 + inset(i), y1=r1[i] - 0.5 - inset(i),
+                   line=dict(color="#333", width=1, dash="dot"))
+              for i in range(oh) for j in range(ow)]
+    cells = [(i, j) for i in range(oh) for j in range(ow)]
+    word = MODE_WORD.get(mode, mode)
+
+    def shapes(i, j):
+        return static + [
+            dict(type="rect", xref="x", yref="y", x0=c0[j] - 0.5, x1=c1[j] - 0.5, y0=r0[i] - 0.5,
+                 y1=r1[i] - 0.5, fillcolor=WINDOW_COLOR, opacity=0.25,
+                 line=dict(color=WINDOW_COLOR, width=3), layer="above"),
+            dict(type="rect", xref="x2", yref="y2", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5,
+                 y1=i + 0.5, line=dict(color=WINDOW_COLOR, width=3), layer="above")]
+
+    def caption(i, j):
+        rows = f"{r0[i]}–{r1[i] - 1}" if r1[i] - r0[i] > 1 else f"{r0[i]}"
+        cols = f"{c0[j]}–{c1[j] - 1}" if c1[j] - c0[j] > 1 else f"{c0[j]}"
+        return (f"out[{i}, {j}] = {word} of rows {rows}, cols {cols} "
+                f"({(r1[i] - r0[i]) * (c1[j] - c0[j])} cells) = {fmt(out[i, j])}")
+
+    fig.frames = [go.Frame(name=str(t), layout=go.Layout(shapes=shapes(i, j), title_text=caption(i, j)))
+                  for t, (i, j) in enumerate(cells)]
+    menus, sliders = _play_controls([f"{i},{j}" for i, j in cells], frame_ms)
+    fig.update_layout(shapes=shapes(0, 0), title_text=caption(0, 0), updatemenus=menus,
+                      sliders=sliders, height=max(360, 36 * h + 200), title_font_size=15,
+                      margin=dict(l=10, r=10, t=70, b=110), plot_bgcolor="white")
+    _grid_axes(fig, [x2d.shape, (oh, ow)], first_auto=False)
+    return fig
+
+
+def panels_figure(panels, *, height: int | None = None) -> go.Figure:
+    """Small matrices side by side with cells of one size, so a smaller output looks smaller.
+
+    ``panels``: dicts with ``values`` (2-D), ``title``, optional ``colorscale``
+    (default Oranges), ``zrange`` (default the panel's own) and ``signed``
+    (symmetric range around 0, for :data:`GRAD_COLORSCALE`).
+    """
+    arrays = [np.atleast_2d(np.asarray(p["values"], dtype=float)) for p in panels]
+    widths = [a.shape[1] for a in arrays]
+    fig = make_subplots(rows=1, cols=len(panels), column_widths=[w / sum(widths) for w in widths],
+                        subplot_titles=[p.get("title", "") for p in panels],
+                        horizontal_spacing=0.04)
+    for c, (p, a) in enumerate(zip(panels, arrays), 1):
+        zr = p.get("zrange") or _zrange(a)
+        if p.get("signed"):
+            m = max(float(np.nanmax(np.abs(a), initial=0)), 1e-12)
+            zr = (-m, m)
+        fig.add_trace(go.Heatmap(z=a, text=_text(a), texttemplate="%{text}", showscale=False,
+                                 colorscale=p.get("colorscale", "Oranges"), zmin=zr[0],
+                                 zmax=zr[1], xgap=1, ygap=1, name=p.get("title", ""),
+                                 hovertemplate="[%{y}, %{x}] = %{text}<extra></extra>"),
+                      row=1, col=c)
+    rows = max(a.shape[0] for a in arrays)
+    fig.update_layout(height=height or max(240, 44 * rows + 90), plot_bgcolor="white",
+                      margin=dict(l=10, r=10, t=40, b=10))
+    _grid_axes(fig, [a.shape for a in arrays], first_auto=False)
+    return fig
