@@ -124,13 +124,14 @@ def _explain_plan(plan, kind, ceil_mode, ceil_clip) -> OutputSizeExplanation:
     pads_tex = rf"2\cdot{pb}" if kind == "symmetric" else f"{pb} + {pa}"
     substituted_text = (f"{rounding}(({n} + {pads_num} - {d}·({k} - 1) - 1) / {s}) + 1 = "
                         f"{rounding}({numer} / {s}) + 1 = {raw} + 1 = {raw + 1}")
-    substituted_latex = (rf"\left{lo} \frac{{{n} + {pads_tex} - {d}\cdot({k}-1) - 1}}{{{s}}} "
-                         rf"\right{hi} + 1 = \left{lo} \frac{{{numer}}}{{{s}}} \right{hi} + 1 "
-                         rf"= {raw} + 1 = {raw + 1}")
+    last = rf"{raw} + 1 = {raw + 1}" + (rf" \;\to\; {plan.out}" if clipped else "")
+    substituted_latex = (  # two rows, so it fits a narrow column
+        rf"\begin{{aligned}}&\left{lo} \frac{{{n} + {pads_tex} - {d}\cdot({k}-1) - 1}}{{{s}}} "
+        rf"\right{hi} + 1 \\ &= \left{lo} \frac{{{numer}}}{{{s}}} \right{hi} + 1 = {last}"
+        rf"\end{{aligned}}")
     notes = []
     if clipped:
         substituted_text += f" → {plan.out} (clip rule)"
-        substituted_latex += rf" \;\to\; {plan.out}"
         notes.append(
             f"ceil_mode: window {raw} would start at {(raw) * s - pb}, past the input and left "
             f"padding (n + p_before = {n + pb}), so it is dropped: out = {plan.out}."

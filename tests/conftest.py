@@ -78,12 +78,12 @@ def page(browser, app_url):
     context.close()
 
 
-def wait_for_app(pg):
-    """Wait until Streamlit has finished running the script."""
-    pg.wait_for_selector("[data-testid='stApp']")
+def wait_for_app(pg, selector="[data-testid='stMain'] h1"):
+    """Wait until the page shows ``selector`` (default: its title) and the script has finished."""
+    pg.wait_for_selector(selector, timeout=60_000)
     pg.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
-    pg.wait_for_timeout(300)
+    pg.wait_for_timeout(500)
 
 
 ARTIFACTS = ROOT / "tests" / "_artifacts"

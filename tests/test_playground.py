@@ -177,9 +177,19 @@ def test_presets_and_reset():
 
 def test_editable_grid_drives_the_output():
     at = open_playground(src="Edit the grid", rows="2", cols="2")
-    at.data_editor[0]  # the grid exists
+    assert at.data_editor[0].value.shape == (2, 2)
+    at.session_state["grid_2x2"] = {"edited_rows": {1: {"1": 42}}, "added_rows": [],
+                                    "deleted_rows": []}
+    at.run()
+    assert not at.exception
     spec = animation(at)
-    assert len(spec["frames"]) == 1
+    assert len(spec["frames"]) == 1 and spec["layout"]["title"]["text"].endswith("= 42")
+
+
+def test_edited_matrix_travels_in_the_link():
+    at = open_playground(src="Edit the grid", rows="2", cols="3", m="1,2,3;4,5,60")
+    assert animation(at)["layout"]["title"]["text"] == "out[0, 0] = max(1, 2, 4, 5) = 5"
+    assert at.query_params["m"] == "1,2,3;4,5,60"
 
 
 def test_framework_selector_and_comparison_table():
