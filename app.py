@@ -9,13 +9,15 @@ from ui import state
 
 st.set_page_config(page_title="Poolscope", page_icon=":material/grid_view:", layout="wide")
 
+# Each url_path equals its file's name: a first visit to a page's link on a fresh server
+# resolves the same page before and after Streamlit switches to this navigation.
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/playground.py", title="Matrix playground", icon=":material/grid_on:", url_path="playground"),
-    st.Page("pages/image_lab.py", title="Image lab", icon=":material/image:", url_path="image-lab"),
+    st.Page("pages/image_lab.py", title="Image lab", icon=":material/image:", url_path="image_lab"),
     st.Page("pages/backprop.py", title="Backprop & unpooling", icon=":material/undo:", url_path="backprop"),
     st.Page("pages/pool_vs_conv.py", title="Pooling vs strided conv", icon=":material/compare:",
-            url_path="pool-vs-conv"),
+            url_path="pool_vs_conv"),
     st.Page("pages/dims.py", title="1-D, 3-D & adaptive", icon=":material/view_in_ar:", url_path="dims"),
 ]
 

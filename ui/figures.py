@@ -621,7 +621,8 @@ def unpool_figure(x2d, kwargs: dict) -> go.Figure:
 def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 128) -> go.Figure:
     """1-D pooling of a signal, animated: the window shaded over the line, the output as steps.
 
-    ``kwargs`` are ``pool1d`` keyword arguments. Frame ``t`` shades window
+    ``kwargs`` are ``pool1d`` keyword arguments. The figure opens on the whole
+    result (frame ``"0"``, slider label "all"); frame ``t + 1`` shades window
     ``t`` (each tap, so dilation gaps show; padding taps paler), marks the
     chosen sample, and draws outputs ``0..t`` as horizontal segments over the
     real samples their windows read.
@@ -661,7 +662,7 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
                            text=labels, hovertemplate="%{text}<extra></extra>"))
 
     def chosen(t):
-        ok = idx is not None and 0 <= idx[t] < plan.n
+        ok = t is not None and idx is not None and 0 <= idx[t] < plan.n
         return go.Scatter(x=[idx[t]] if ok else [], y=[x[idx[t]]] if ok else [], mode="markers",
                           name="chosen sample", marker=dict(symbol="star", size=18,
                                                             color=CHOSEN_COLOR,
@@ -696,16 +697,21 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
     fig = go.Figure([go.Scatter(x=np.arange(plan.n), y=x, mode="lines+markers", name="input x",
                                 line=dict(color="#1f77b4", width=2), marker=dict(size=6),
                                 hovertemplate="x[%{x}] = %{y:.3g}<extra></extra>"),
-                     *outputs(0), chosen(0)])
-    fig.frames = [go.Frame(name=str(t), data=[*outputs(t), chosen(t)], traces=[1, 2, 3],
-                           layout=go.Layout(shapes=shapes(t), title_text=caption(t)))
-                  for t in range(count)]
-    menus, sliders = _play_controls(list(range(count)), frame_ms, prefix="output ")
+                     *outputs(plan.out - 1), chosen(None)])
+    summary = (f"{plan.n} samples → {plan.out} outputs ({MODE_WORD.get(mode, mode)}, "
+               f"k={plan.kernel}, s={plan.stride}): press ▶ Play to slide the window")
+    whole = go.Frame(name="0", data=[*outputs(plan.out - 1), chosen(None)], traces=[1, 2, 3],
+                     layout=go.Layout(shapes=static, title_text=summary))
+    fig.frames = [whole] + [go.Frame(name=str(t + 1), data=[*outputs(t), chosen(t)],
+                                     traces=[1, 2, 3],
+                                     layout=go.Layout(shapes=shapes(t), title_text=caption(t)))
+                            for t in range(count)]
+    menus, sliders = _play_controls(["all"] + list(range(count)), frame_ms, prefix="output ")
     finite = x[np.isfinite(x)]
     pad_y = 0.08 * (float(np.ptp(np.concatenate([finite, out[np.isfinite(out)]])))
                     if finite.size else 1.0) + 0.1
     y_all = np.concatenate([finite, out[np.isfinite(out)], [0.0]])
-    fig.update_layout(shapes=shapes(0), title_text=caption(0), updatemenus=menus, sliders=sliders,
+    fig.update_layout(shapes=static, title_text=summary, updatemenus=menus, sliders=sliders,
                       height=460, margin=dict(l=10, r=10, t=70, b=110), title_font_size=15,
                       plot_bgcolor="white", legend=dict(orientation="h", y=1.02, x=1,
                                                         xanchor="right", yanchor="bottom"))
@@ -813,12 +819,13 @@ def volume_scatter_figure(vol, kwargs: dict) -> go.Figure:
 
 
 def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600) -> go.Figure:
-    """Adaptive pooling: the input with every bin drawn (dashed), the output beside it.
+    """Adaptive pooling: the input with its bins, the output beside it.
 
-    Frame ``t`` fills bin ``t`` and outlines output cell ``t``. Bins come from
-    :func:`~pooling_core.adaptive_bins`, so neighbouring bins overlap when the
-    input size is not a multiple of the output size (they are drawn slightly
-    inset so the overlap shows).
+    Row bins are brackets left of the grid, column bins brackets above it (two
+    alternating lanes, so bins that overlap — when the input size is not a
+    multiple of the output size — stay visible). Frame ``t`` fills bin ``t``
+    on the input, reddens its brackets and outlines output cell ``t``. Bins
+    come from :func:`~pooling_core.adaptive_bins`.
     """
     from pooling_core import adaptive_bins, adaptive_pool2d, normalize_tuple
 
@@ -828,9 +835,10 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
     h, w = x2d.shape
     (r0, r1), (c0, c1) = adaptive_bins(h, oh), adaptive_bins(w, ow)
     zr = _zrange(x2d, out)
-    fig = make_subplots(rows=1, cols=2, column_widths=[w / (w + ow), ow / (w + ow)],
+    fig = make_subplots(rows=1, cols=2, column_widths=[(w + 1.05) / (w + 1.05 + ow),
+                                                       ow / (w + 1.05 + ow)],
                         horizontal_spacing=0.06,
-                        subplot_titles=(f"Input {h}×{w} with the {oh}×{ow} bins",
+                        subplot_titles=(f"Input {h}×{w}: row bins left, column bins on top",
                                         f"Output {oh}×{ow}"))
     fig.add_trace(go.Heatmap(z=x2d, text=_text(x2d), texttemplate="%{text}", colorscale="Blues",
                              zmin=zr[0], zmax=zr[1], showscale=False, xgap=1, ygap=1,
@@ -840,16 +848,31 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
                              zmin=zr[0], zmax=zr[1], showscale=False, xgap=1, ygap=1,
                              name="output", hovertemplate="out[%{y}, %{x}] = %{text}<extra></extra>"),
                   row=1, col=2)
-    inset = lambda k: 0.06 + 0.1 * (k % 2)  # noqa: E731
-    static = [dict(type="rect", xref="x", yref="y", x0=c0[j] - 0.5 + inset(j),
-                   x1=c1[j] - 0.5 - inset(j), y0=r0[i] - 0.5 + inset(i), y1=r1[i] - 0.5 - inset(i),
-                   line=dict(color="#333", width=1, dash="dot"))
-              for i in range(oh) for j in range(ow)]
+    lane_colors = ("#555555", "#1f77b4")
+
+    def brackets(hi_row, hi_col):
+        """Row bins as brackets left of the grid, column bins above it, in two alternating
+        lanes so overlapping bins stay apart; the current bin's brackets in red."""
+        out = []
+        for axis, (starts, ends, hi) in enumerate(((r0, r1, hi_row), (c0, c1, hi_col))):
+            for k, (a, b) in enumerate(zip(starts, ends)):
+                pos = -0.8 - 0.4 * (k % 2)
+                color = WINDOW_COLOR if k == hi else lane_colors[k % 2]
+                width = 4 if k == hi else 2
+                lo_, hi_ = a - 0.4, b - 1 + 0.4
+                lines = [(pos, lo_, pos, hi_), (pos, lo_, pos + 0.25, lo_),
+                         (pos, hi_, pos + 0.25, hi_)]
+                for p0, q0, p1, q1 in lines:
+                    x0, y0, x1, y1 = (p0, q0, p1, q1) if axis == 0 else (q0, p0, q1, p1)
+                    out.append(dict(type="line", xref="x", yref="y", x0=x0, y0=y0, x1=x1, y1=y1,
+                                    line=dict(color=color, width=width)))
+        return out
+
     cells = [(i, j) for i in range(oh) for j in range(ow)]
     word = MODE_WORD.get(mode, mode)
 
     def shapes(i, j):
-        return static + [
+        return brackets(i, j) + [
             dict(type="rect", xref="x", yref="y", x0=c0[j] - 0.5, x1=c1[j] - 0.5, y0=r0[i] - 0.5,
                  y1=r1[i] - 0.5, fillcolor=WINDOW_COLOR, opacity=0.25,
                  line=dict(color=WINDOW_COLOR, width=3), layer="above"),
@@ -869,6 +892,10 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
                       sliders=sliders, height=max(360, 36 * h + 200), title_font_size=15,
                       margin=dict(l=10, r=10, t=70, b=110), plot_bgcolor="white")
     _grid_axes(fig, [x2d.shape, (oh, ow)], first_auto=False)
+    span_r = max(h, oh)  # room for the brackets, the same in both panels (equal cells)
+    fig.update_xaxes(range=[-1.55, w - 0.5], tickvals=list(range(w)), row=1, col=1)
+    fig.update_yaxes(range=[span_r - 0.5, -1.55], tickvals=list(range(h)), row=1, col=1)
+    fig.update_yaxes(range=[span_r - 0.5, -1.55], tickvals=list(range(oh)), row=1, col=2)
     return fig
 
 

@@ -1,0 +1,296 @@
+"""Backprop & unpooling: where the gradient goes through a pooling layer, checked numerically."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import streamlit as st
+
+from pooling_core import geometry_kwargs, plan_axes, pool2d, pool2d_backward
+from ui import figures, state
+
+MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
+GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
+FD_STEP = 1e-4         # central-difference step h
+CHECK_TOL = 1e-6       # relative tolerance of the ✓
+
+RULES = {
+    "max": "Max: the whole gradient of each output goes to the one cell that was the maximum "
+           "(PyTorch takes the first at a tie); every other cell gets 0. Overlapping windows add up.",
+    "min": "Min: like max, the gradient goes to the one cell that was the minimum.",
+    "median": "Median: the gradient goes to the one cell that was the median of the window.",
+    "stochastic": "Stochastic (training): the gradient goes to the one cell that was sampled.",
+    "avg": "Average: each output's gradient is divided by the window's divisor and copied to "
+           "every real cell of the window (with count_include_pad the padded cells take a share "
+           "that is thrown away).",
+    "sum": "Sum: each output's gradient is copied, undivided, to every cell of its window.",
+    "lp": "Lp: cell x of a window gets g·(x/out)^(p−1): larger cells get more; as p grows this "
+          "approaches max's rule.",
+}
+
+
+# ----------------------------------------------------------------------------- pure helpers
+
+
+def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
+    """The playground's random input: integers 0–9."""
+    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
+
+
+def upstream_gradient(kind: str, shape, seed: int = 0, hot=(0, 0)) -> np.ndarray:
+    """∂L/∂out: all ones, seeded random (one decimal), or a single 1 at ``hot``."""
+    if kind == "ones":
+        return np.ones(shape)
+    if kind == "random":
+        return np.round(np.random.default_rng(seed).normal(size=shape), 1)
+    g = np.zeros(shape)
+    g[min(hot[0], shape[0] - 1), min(hot[1], shape[1] - 1)] = 1.0
+    return g
+
+
+def tie_break(x, seed: int = 0) -> np.ndarray:
+    """``x`` plus a small seeded jitter that makes every value distinct.
+
+    The jitter is a random permutation of ``1..N`` scaled into ``(0, gap/2)``,
+    ``gap`` the smallest difference between distinct values of ``x`` (1 for
+    integers): values that differed keep their order, ties are broken, and any
+    two values end up at least ``gap / (2(N+1))`` apart, far more than the
+    finite-difference step.
+    """
+    x = np.asarray(x, dtype=float)
+    distinct = np.unique(x[np.isfinite(x)])
+    gap = float(np.diff(distinct).min()) if distinct.size > 1 else 1.0
+    perm = np.random.default_rng(seed).permutation(x.size).reshape(x.shape) + 1
+    return x + perm * (gap / 2) / (x.size + 1)
+
+
+def numeric_gradient(f, x, grad_out, h: float = FD_STEP, batched: bool = True) -> np.ndarray:
+    """Central differences of ``L(x) = Σ grad_out · f(x)`` for every cell of ``x``.
+
+    ``f`` maps ``(..., H, W)`` to ``(..., Ho, Wo)``. With ``batched`` all
+    ``2·H·W`` perturbed inputs go through ``f`` in one call (the perturbations
+    stacked on a leading axis); otherwise one call per input. Outputs that are
+    infinite on both sides (a window of padding only) contribute 0.
+    """
+    x = np.asarray(x, dtype=float)
+    g = np.asarray(grad_out, dtype=float)
+    bumps = np.eye(x.size).reshape((x.size,) + x.shape) * h
+    if batched:
+        up, down = np.asarray(f(x + bumps), float), np.asarray(f(x - bumps), float)
+    else:
+        up = np.stack([np.asarray(f(x + b), float) for b in bumps])
+        down = np.stack([np.asarray(f(x - b), float) for b in bumps])
+    with np.errstate(invalid="ignore"):
+        diff = np.where(np.isfinite(up) & np.isfinite(down), up - down, 0.0)
+    return (diff * g).reshape(x.size, -1).sum(axis=1).reshape(x.shape) / (2 * h)
+
+
+@dataclass(frozen=True)
+class GradientCheck:
+    analytic: np.ndarray
+    numeric: np.ndarray
+    max_abs: float
+    relative: float
+
+    @property
+    def ok(self) -> bool:
+        return self.relative < CHECK_TOL
+
+
+def gradient_check(x, grad_out, kwargs: dict, h: float = FD_STEP) -> GradientCheck:
+    """``pool2d_backward`` against central differences of ``pool2d`` on the same input."""
+    x = np.asarray(x, dtype=float)
+    analytic = pool2d_backward(grad_out, x, **kwargs)
+    numeric = numeric_gradient(lambda a: pool2d(a, **kwargs), x, grad_out, h,
+                               batched=kwargs.get("mode") != "stochastic")
+    max_abs = float(np.abs(analytic - numeric).max())
+    scale = max(1.0, float(np.abs(analytic).max()))
+    return GradientCheck(analytic, numeric, max_abs, max_abs / scale)
+
+
+def indexable(kwargs: dict, x) -> dict:
+    """``kwargs`` without a ``pad_value`` that can never win a max/min over ``x``.
+
+    Caffe pads max pooling with −FLT_MAX; the core gives indices (and so the
+    backward pass and unpooling) only without ``pad_value``. When the value
+    cannot beat any cell, dropping it changes no output.
+    """
+    pad, mode = kwargs.get("pad_value"), kwargs.get("mode", "max")
+    if pad is None or mode not in ("max", "min"):
+        return kwargs
+    x = np.asarray(x, dtype=float)
+    never_wins = pad <= x.min() if mode == "max" else pad >= x.max()
+    return {**kwargs, "pad_value": None} if never_wins else kwargs
+
+
+def tied_windows(x, kwargs: dict) -> int:
+    """How many windows of a picking mode (max/min) have a tie for the chosen value."""
+    mode = kwargs.get("mode", "max")
+    if mode not in ("max", "min"):
+        return 0
+    x = np.asarray(x, dtype=float)
+    best = pool2d(x, **kwargs)
+    count = 0
+    for s in figures.animation_steps(x, kwargs):
+        vals = np.array([x[r, c] for (r, c), ok in zip(s.taps, s.inside) if ok])
+        count += int((vals == best[s.index]).sum() > 1)
+    return count
+
+
+# ----------------------------------------------------------------------------- cached work
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def build_forward(x: np.ndarray, kwargs: dict):
+    return figures.animation_figure(x, kwargs, max_frames=144)[0]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def build_backward(x: np.ndarray, kwargs: dict, g: np.ndarray):
+    return figures.backward_figure(x, kwargs, g)
+
+
+# ----------------------------------------------------------------------------- page parts
+
+
+def input_controls() -> np.ndarray:
+    ss = st.session_state
+    for key, value in {"bp_rows": 6, "bp_cols": 6, "bp_seed": 0}.items():
+        ss.setdefault(key, value)
+    bind = dict(bind="query-params")
+    c1, c2, c3 = st.columns(3)
+    c1.slider("Rows", 2, MAX_SIDE, key="bp_rows", help=f"Input height (2–{MAX_SIDE}).", **bind)
+    c2.slider("Columns", 2, MAX_SIDE, key="bp_cols", help=f"Input width (2–{MAX_SIDE}).", **bind)
+    c3.number_input("Seed", 0, 99_999, key="bp_seed", help="Same seed, same matrix (as in the "
+                    "matrix playground).", **bind)
+    return random_matrix(int(ss["bp_rows"]), int(ss["bp_cols"]), int(ss["bp_seed"]))
+
+
+def gradient_controls(out_shape) -> np.ndarray:
+    ss = st.session_state
+    ss.setdefault("bp_grad", "ones")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    kind = c1.radio("Upstream gradient ∂L/∂out", list(GRADIENTS), format_func=GRADIENTS.get,
+                    key="bp_grad", horizontal=True,
+                    help="What the next layer sends back: the gradient of the loss with respect "
+                         "to each output cell.")
+    seed, hot = 0, (0, 0)
+    if kind == "random":
+        seed = c2.number_input("Gradient seed", 0, 99_999, 0, key="bp_gseed")
+    elif kind == "hot":
+        for key, n in (("bp_hot_r", out_shape[0]), ("bp_hot_c", out_shape[1])):
+            if ss.setdefault(key, 0) > n - 1:  # the output shrank since the last pick
+                ss[key] = n - 1
+        hot = (c2.number_input("Output row", 0, out_shape[0] - 1, key="bp_hot_r"),
+               c3.number_input("Output col", 0, out_shape[1] - 1, key="bp_hot_c"))
+    return upstream_gradient(kind, out_shape, int(seed), (int(hot[0]), int(hot[1])))
+
+
+def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
+    st.subheader("Check: the gradient equals a finite-difference estimate")
+    st.caption(f"Each input cell is nudged by ±h (h = {FD_STEP:g}) and the change of "
+               f"L = Σ ∂L/∂out · out is measured: (L(x + h) − L(x − h)) / 2h.")
+    ties = tied_windows(x, kwargs)
+    which = st.radio("Check on", ["jitter", "raw"], horizontal=True, key="bp_check_on",
+                     format_func={"jitter": "x + a tiny jitter (breaks ties)",
+                                  "raw": "x itself"}.get,
+                     help="Max and min have no derivative where two cells tie for the winner: "
+                          "the estimate then splits the gradient between them, while PyTorch "
+                          "(and the core) give all of it to the first.")
+    xc = tie_break(x, int(st.session_state.get("bp_seed", 0))) if which == "jitter" else x
+    result, error = state.guard("bp_check", gradient_check, xc, g, kwargs)
+    if result is None or error:
+        return
+    c1, c3 = st.columns([4, 1.3])
+    diff = result.analytic - result.numeric
+    c1.plotly_chart(figures.panels_figure([
+        dict(values=result.analytic, title="pool2d_backward (analytic)", signed=True,
+             colorscale=figures.GRAD_COLORSCALE),
+        dict(values=result.numeric, title="finite differences (numeric)", signed=True,
+             colorscale=figures.GRAD_COLORSCALE),
+        dict(values=np.where(np.abs(diff) < 1e-9, 0.0, diff), title="analytic − numeric",
+             signed=True, colorscale=figures.GRAD_COLORSCALE)]),
+        width="stretch", key="bp_check_fig")
+    with c3:
+        verdict = "✓" if result.ok else "✗"
+        st.metric("max |analytic − numeric|", f"{result.max_abs:.2e} {verdict}",
+                  help=f"✓ when below {CHECK_TOL:g} relative to the largest gradient.")
+        if which == "jitter":
+            st.caption("The check input is x plus a seeded jitter smaller than half the gap "
+                       "between values: the order of distinct values is kept, ties are broken.")
+        if ties and which == "raw":
+            st.warning(f"{ties} window(s) have a tie for the {kwargs['mode']}. There the "
+                       f"{kwargs['mode']} has no derivative: the estimate splits the gradient "
+                       f"(e.g. ½ and ½), the backward pass gives all of it to the first cell "
+                       f"(see analytic − numeric).")
+        elif ties:
+            st.caption(f"x itself has ties in {ties} window(s); choose 'x itself' to see what "
+                       f"that does to the check.")
+        if not result.ok and not ties:
+            st.error("The estimate differs from the backward pass; see the outlined cells.")
+
+
+def unpool_panel(x: np.ndarray, settings: state.PoolSettings) -> None:
+    st.subheader("Unpooling: the max indices put the values back")
+    mode = settings.mode if settings.mode in ("max", "min", "median") else "max"
+    s = replace(settings, mode=mode)
+    kwargs, error = state.guard("bp_unpool_kwargs", s.pool_kwargs, x.shape)
+    if kwargs is None or error:
+        return
+    fig, error = state.guard("bp_unpool_fig", figures.unpool_figure, x, indexable(kwargs, x))
+    if fig is None or error:
+        return
+    note = "" if mode == settings.mode else f" (the sidebar's {settings.mode} picks no single " \
+                                            "cell, so max is used here)"
+    st.caption(f"Pooling with return_indices=True{note} remembers where each value came from: "
+               "the flat index row·W + col (#). Unpooling — PyTorch's nn.MaxUnpool2d, MATLAB's "
+               "maxUnpooling2dLayer fed by a max pooling layer with HasUnpoolingOutputs — writes "
+               "each value back at its index and zeros everywhere else: a sparse map the size "
+               "of the input, as used by decoders such as SegNet.")
+    st.plotly_chart(fig, width="stretch", key="bp_unpool")
+    st.caption("Unpooling is the backward pass of max pooling with the pooled values as the "
+               "upstream gradient — except that overlapping windows add up in the backward pass, "
+               "while unpooling writes a shared cell once.")
+
+
+def main() -> None:
+    state.require_navigation()
+    st.title("Backprop & unpooling")
+    st.caption("Where does the gradient go? The forward pass (left) picks or averages each "
+               "window; the backward pass (right) sends each output's gradient back to the "
+               "cells that made it. Press ▶ Play under each figure.")
+    x = input_controls()
+    settings = state.current()
+    kwargs, error = state.guard("bp_kwargs", settings.pool_kwargs, x.shape)
+    if kwargs is None:
+        return
+    if error:  # the last valid settings may not fit the current matrix
+        x = st.session_state.get("_bp_last_x", x)
+    st.session_state["_bp_last_x"] = x
+    out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
+    g = gradient_controls(out_shape)
+    back_kwargs = indexable(kwargs, x)
+    st.info(RULES[settings.mode])
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Forward**: input x → output")
+        fwd, _ = state.guard("bp_forward", build_forward, x, kwargs)
+        if fwd is not None:
+            st.plotly_chart(fwd, width="stretch", key="bp_forward_fig")
+    with right:
+        st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
+        bwd, bwd_error = state.guard("bp_backward", build_backward, x, back_kwargs, g)
+        if bwd is not None and not bwd_error:
+            st.plotly_chart(bwd, width="stretch", key="bp_backward_fig")
+    if bwd_error:
+        return
+    with st.expander("Every rule"):
+        for mode, rule in RULES.items():
+            st.markdown(f"- {'**' + rule + '**' if mode == settings.mode else rule}")
+    check_panel(x, g, back_kwargs)
+    unpool_panel(x, settings)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The Image lab in a real browser: upload through the file input, see the pooled
+preview, download the PNG, survive every bad file, and leave a screenshot.
+
+Uses the session's real ``streamlit run app.py`` (``app_url``) and Debian's
+Chromium (``page``), both from conftest.py. The screenshot goes to
+tests/_artifacts/image_lab.png.
+"""
+import io
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ARTIFACTS, wait_for_app
+from pooling_core import output_size, pool2d
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+W, H = 300, 200
+TIMEOUT = 45_000
+
+
+def photo() -> np.ndarray:
+    y, x = np.mgrid[0:H, 0:W]
+    img = np.stack([(x * 255) // W, (y * 255) // H, ((x // 20 + y // 20) % 2) * 200], -1)
+    return img.astype(np.uint8)
+
+
+def png_bytes(arr) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def bomb() -> bytes:
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+    ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+            + chunk(b"IEND", b""))
+
+
+def zipped() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("photo.png", png_bytes(photo()))
+    return buf.getvalue()
+
+
+GOOD = png_bytes(photo())
+BAD = [  # (file name, bytes, mime, what the message must say)
+    ("empty.png", b"", "image/png", "is empty"),
+    ("truncated.png", GOOD[: len(GOOD) // 3], "image/png", "truncated or corrupted"),
+    ("notes.png", b"plain text, renamed to .png\n" * 40, "image/png", "not an image"),
+    ("photos.zip", zipped(), "application/zip", "not an image"),
+    ("bomb.png", bomb(), "image/png", "the limit is 40 megapixels"),
+    ("one_pixel.png", png_bytes(np.zeros((1, 1, 3), np.uint8)), "image/png",
+     "not even one window fits"),
+]
+POOLED_CAPTION = (f"Pooled (Max, 2×2 window, stride 2): "
+                  f"{output_size(W, 2)}×{output_size(H, 2)} px")
+
+
+def upload(pg, name, data, mime="image/png"):
+    field = pg.locator("[data-testid='stFileUploader'] input[type=file]")
+    field.set_input_files({"name": name, "mimeType": mime, "buffer": data})
+
+
+def close_stray_dialog(pg):
+    """A first load can race the page registry and show 'Page not found'; dismiss it."""
+    dialog = pg.get_by_role("dialog")
+    if dialog.count() and dialog.get_by_text("Page not found").count():
+        pg.keyboard.press("Escape")
+
+
+def expect_good_result(pg):
+    expect(pg.get_by_text(POOLED_CAPTION, exact=True)).to_be_visible(timeout=TIMEOUT)
+    expect(pg.locator("[data-testid='stAlertContentError']")).to_have_count(0, timeout=TIMEOUT)
+    wait_for_app(pg)
+
+
+def test_image_lab_in_the_browser(page, app_url, tmp_path):
+    pg = page
+    pg.goto(app_url + "/image_lab")
+    wait_for_app(pg)
+    close_stray_dialog(pg)
+    expect(pg.get_by_text("Original: 256×192 px")).to_be_visible(timeout=TIMEOUT)  # the sample
+
+    # the screenshot a student would see first: the sample scene, top to bottom
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.set_viewport_size({"width": 1400, "height": 3900})
+    wait_for_app(pg)
+    pg.wait_for_timeout(1500)  # let Plotly finish drawing the zoom
+    pg.screenshot(path=str(ARTIFACTS / "image_lab.png"))
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+
+    upload(pg, "gradient.png", GOOD)
+    expect_good_result(pg)
+    expect(pg.get_by_text("gradient.png", exact=False).first).to_be_visible()
+    pooled_img = pg.locator("[data-testid='stImage']").filter(has_text=POOLED_CAPTION)
+    expect(pooled_img.locator("img")).to_be_visible()
+    assert pooled_img.locator("img").evaluate("i => i.naturalWidth") > 0
+
+    button = pg.get_by_role("button", name=f"Pooled image (PNG, {output_size(W, 2)}×"
+                                           f"{output_size(H, 2)})")
+    with pg.expect_download(timeout=TIMEOUT) as info:
+        button.click()
+    path = info.value.path()
+    png = Image.open(path)
+    assert png.size == (output_size(W, 2), output_size(H, 2))
+    expected = pool2d(np.moveaxis(photo(), -1, 0), 2)
+    np.testing.assert_array_equal(np.moveaxis(np.asarray(png), -1, 0), expected)
+    with pg.expect_download(timeout=TIMEOUT) as info:
+        pg.get_by_role("button", name="Raw values (.npy, uint8)").click()
+    np.testing.assert_array_equal(np.load(info.value.path()), expected)
+    assert info.value.suggested_filename == "gradient_max_k2x2_s2x2.npy"
+
+    for name, data, mime, message in BAD:
+        upload(pg, name, data, mime)
+        alert = pg.locator("[data-testid='stAlert']").filter(has_text=message)
+        expect(alert.first).to_be_visible(timeout=TIMEOUT)
+        assert pg.locator("[data-testid='stException']").count() == 0, name
+        wait_for_app(pg)
+        pg.screenshot(path=str(ARTIFACTS / f"image_lab_bad_{name.replace('.', '_')}.png"))
+        upload(pg, "gradient.png", GOOD)  # the page works again at once
+        expect_good_result(pg)
+        assert pg.locator("[data-testid='stException']").count() == 0, name
+
+    # over the 50 MB upload limit: Streamlit's uploader refuses it, the limits stay in view
+    huge = tmp_path / "huge.png"
+    huge.write_bytes(b"\0" * (51 * 2**20))
+    pg.locator("[data-testid='stFileUploader'] input[type=file]").set_input_files(str(huge))
+    expect(pg.get_by_text("File must be 50.0MB or smaller")).to_be_visible(timeout=TIMEOUT)
+    expect(pg.get_by_text("Limits: 50 MB per file and 40 megapixels")).to_be_visible()
+    upload(pg, "gradient.png", GOOD)
+    expect_good_result(pg)
+    pg.screenshot(path=str(ARTIFACTS / "image_lab_after_bad_files.png"))
