@@ -57,16 +57,9 @@ def pool_image(array: np.ndarray, kwargs: dict) -> np.ndarray:
     return np.concatenate(parts, axis=0)
 
 
-def check_kwargs(kwargs_for, shape_hw) -> dict:
-    """``kwargs_for(shape)`` after checking that the windows fit (the core's ValueError if not)."""
-    kwargs = kwargs_for(tuple(shape_hw))
-    plan_axes(tuple(shape_hw), **geometry_kwargs(kwargs))
-    return kwargs
-
-
 def valid_settings(settings, shape_hw):
     """``(settings, kwargs)`` if a window fits ``shape_hw``; the core's ValueError if not."""
-    return settings, check_kwargs(settings.pool_kwargs, shape_hw)
+    return settings, settings.pool_kwargs(tuple(shape_hw))
 
 
 def kwargs_key(kwargs: dict) -> str:
@@ -107,7 +100,7 @@ def padding_advice(settings, shape_hw) -> str | None:
         if "SAME" in text and any("SAME" in f for f in fixes):
             continue
         try:
-            check_kwargs(candidate.pool_kwargs, (h, w))
+            candidate.pool_kwargs((h, w))
             fixes.append(text)
         except ValueError:
             continue
@@ -127,7 +120,7 @@ def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=
     levels, used, x, stop = [], [], array, ""
     for level in range(times):
         try:
-            kwargs = first_kwargs if level == 0 else check_kwargs(kwargs_for, x.shape[-2:])
+            kwargs = first_kwargs if level == 0 else kwargs_for(tuple(x.shape[-2:]))
         except ValueError as exc:
             stop = (f"Stopped after {level} pass{'es' if level > 1 else ''}: the image is now "
                     f"{x.shape[-1]}×{x.shape[-2]} px, too small for another window ({exc}).")
@@ -306,23 +299,11 @@ def first_window(region_kwargs: dict, region_shape, top: int, left: int):
 def mode_kwargs(settings, mode: str, shape_hw) -> tuple[dict, bool]:
     """``pool2d`` kwargs for ``mode`` with the sidebar's other settings.
 
-    Returns ``(kwargs, fallback)``: if the chosen framework has no such mode,
-    ``fallback`` is True and the core pools it with the windows of the
-    framework's max pooling.
+    Returns ``(kwargs, fallback)``: ``fallback`` is True when the chosen framework
+    has no such mode and the core pools it on the framework's max-pooling windows.
     """
-    try:
-        return check_kwargs(replace(settings, mode=mode).pool_kwargs, shape_hw), False
-    except ValueError as exc:
-        try:
-            base = check_kwargs(replace(settings, mode="max").pool_kwargs, shape_hw)
-        except ValueError:
-            raise exc from None
-    kwargs = dict(base, mode=mode, pad_value=None)
-    if mode == "lp":
-        kwargs.update(p=settings.p, count_include_pad=True)
-    if mode == "stochastic":
-        kwargs.update(rng=settings.seed, training=settings.training)
-    return kwargs, True
+    kwargs, note = replace(settings, mode=mode).resolve(tuple(shape_hw))
+    return kwargs, bool(note)
 
 
 def compare_copy(array: np.ndarray, side: int = COMPARE_SIDE) -> tuple[np.ndarray, bool]:
@@ -599,7 +580,7 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
     top, left = int(ss["zoom_top"]), int(ss["zoom_left"])
     region = region_matrix(array, top, left, size, channel)
     try:
-        kwargs = check_kwargs(settings.pool_kwargs, region.shape)
+        kwargs = settings.pool_kwargs(region.shape)
     except ValueError as exc:
         st.warning(f"The window does not fit in a {region.shape[1]}×{region.shape[0]} region: "
                    f"{exc}. Choose a larger region size.")

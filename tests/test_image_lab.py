@@ -95,7 +95,7 @@ def test_pool_image_keeps_uint8_for_picking_modes():
 def test_pyramid_sizes_follow_output_size_and_stop_when_too_small():
     s = PoolSettings(kernel=(2, 2), stride=(2, 2))
     x = RNG.integers(0, 256, size=(3, 20, 12), dtype=np.uint8)
-    first = lab.check_kwargs(s.pool_kwargs, x.shape[-2:])
+    first = s.pool_kwargs(x.shape[-2:])
     levels, used, stop = lab.pyramid(x, first, s.pool_kwargs, 5)
     assert [lv.shape[-2:] for lv in levels] == [(10, 6), (5, 3), (2, 1)]
     assert len(used) == 3 and "Stopped after 3 passes" in stop and "1×2 px" in stop
@@ -104,11 +104,11 @@ def test_pyramid_sizes_follow_output_size_and_stop_when_too_small():
     np.testing.assert_array_equal(levels[1], pool2d(pool2d(x, **first), **used[1]))
 
 
-def test_check_kwargs_raises_the_core_message_for_an_image_smaller_than_the_window():
+def test_pool_kwargs_raises_the_core_message_for_an_image_smaller_than_the_window():
     s = PoolSettings(kernel=(3, 3), stride=(2, 2))
     with pytest.raises(ValueError, match="output would be empty"):
-        lab.check_kwargs(s.pool_kwargs, (1, 1))
-    assert lab.check_kwargs(s.pool_kwargs, (3, 3))["kernel_size"] == (3, 3)
+        s.pool_kwargs((1, 1))
+    assert s.pool_kwargs((3, 3))["kernel_size"] == (3, 3)
 
 
 def test_padding_advice_names_the_exact_fix_that_works():
@@ -117,7 +117,7 @@ def test_padding_advice_names_the_exact_fix_that_works():
     assert "1×1 px" in advice and "3×3 px" in advice
     assert "Padding → Number" in advice and "**1**" in advice
     fixed = replace(s, padding=(1, 1))
-    assert lab.check_kwargs(fixed.pool_kwargs, (1, 1))  # the advised change really works
+    assert fixed.pool_kwargs((1, 1))  # the advised change really works
     assert lab.padding_advice(s, (5, 5)) is None
     assert lab.padding_advice(replace(s, global_pool=True), (1, 1)) is None
 

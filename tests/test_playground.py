@@ -279,3 +279,27 @@ def test_gif_has_one_frame_per_step_and_shows_the_grid():
     assert img.format == "GIF" and img.n_frames == 4
     plans = plan_axes(SEED.shape, 2)
     assert img.size[0] > (plans[1].n + plans[1].out) * 30
+
+
+@pytest.mark.parametrize("mode, word", [("min", "min("), ("median", "median("),
+                                        ("stochastic", "sample(")])
+def test_modes_a_framework_lacks_use_its_windows_and_say_so(mode, word):
+    at = open_playground()
+    at.selectbox(key="mode").set_value(mode).run()
+    assert not at.exception and not at.error
+    assert any("PyTorch has no" in c.value and "Poolscope computes it" in c.value
+               for c in at.caption)
+    assert animation(at)["layout"]["title"]["text"].startswith(f"out[0, 0] = {word}")
+
+
+def test_framework_padding_side_is_drawn():
+    # TensorFlow SAME, k=3, s=2, n=6: total padding 1, all of it after (bottom/right)
+    at = open_playground(fw="TensorFlow", kh="3", sk="false", sh="2", pad="SAME")
+    spec = animation(at)
+    rows = plotly_array(spec["data"][0]["y"])
+    assert rows.min() == 0 and rows.max() == 6  # no row above, one padded row below
+    at.radio(key="pad").set_value("same_lower").run()
+    assert any("TensorFlow has no SAME_LOWER padding" in e.value for e in at.error)
+    at.selectbox(key="fw").set_value("onnx").run()
+    rows = plotly_array(animation(at)["data"][0]["y"])
+    assert rows.min() == -1 and rows.max() == 5  # ONNX SAME_LOWER: the odd cell on top

@@ -15,7 +15,7 @@ from pooling_core import MODES
 from pooling_core.conventions import FRAMEWORKS, Settings, framework_args
 
 MODE_LABELS = {
-    "max": "Max", "avg": "Average", "sum": "Sum", "min": "Min", "lp": "Lp (power average)",
+    "max": "Max", "avg": "Average", "sum": "Sum", "min": "Min", "lp": "Lp norm",
     "median": "Median", "stochastic": "Stochastic (Caffe)",
 }
 PAD_KINDS = {"number": "Number", "valid": "VALID", "same": "SAME", "same_lower": "SAME_LOWER"}
@@ -99,30 +99,45 @@ class PoolSettings:
                         stride=s.stride, padding=s.padding, dilation=s.dilation, mode=s.mode,
                         ceil_mode=s.ceil_mode, count_include_pad=s.count_include_pad)
 
-    def pool_kwargs(self, shape) -> dict:
-        """``pool2d`` keyword arguments reproducing the chosen framework on ``shape``.
+    def resolve(self, shape) -> tuple[dict, str]:
+        """``pool2d`` keyword arguments reproducing the chosen framework on ``shape``, and a note.
 
-        Raises ``ValueError`` naming the setting when the framework cannot
-        express these settings, or when the core rejects them.
+        A framework without the chosen mode (PyTorch has no median pooling) still
+        places the windows: the core computes the mode on that framework's
+        max-pooling windows, and the note says so. Raises ``ValueError`` naming
+        the setting when the framework cannot express the settings otherwise, or
+        when the core rejects them.
         """
         s = self.for_shape(shape)
+        fw = FRAMEWORKS[s.framework]
+        note = ""
         call = framework_args(s.conventions_settings(shape), s.framework)
+        if not call.ok and s.mode not in fw.calls:
+            call = framework_args(replace(s, mode="max").conventions_settings(shape), s.framework)
+            note = (f"{fw.name} has no {MODE_LABELS[s.mode].lower()} pooling: Poolscope computes "
+                    f"it on the windows of {fw.name}'s max pooling.")
         if not call.ok:
-            able = [fw.name for key, fw in FRAMEWORKS.items()
+            able = [f.name for key, f in FRAMEWORKS.items()
                     if framework_args(s.conventions_settings(shape), key).ok]
             hint = (f" These settings work in: {', '.join(able)}." if able else
                     " No framework expresses these settings; change them.")
             raise ValueError(
-                f"framework={FRAMEWORKS[s.framework].name}: {call.reason} (here kernel "
+                f"framework={fw.name}: {call.reason} (here kernel "
                 f"{s.kernel}, stride {s.stride}, padding {s.padding}, dilation {s.dilation}, "
                 f"mode {s.mode}).{hint}")
         kwargs = dict(call.kwargs)
+        if note:
+            kwargs.update(mode=s.mode, pad_value=None)
         if s.mode == "lp":
             kwargs["p"] = s.p
         if s.mode == "stochastic":
             kwargs["rng"] = s.seed
             kwargs["training"] = s.training
-        return kwargs
+        return kwargs, note
+
+    def pool_kwargs(self, shape) -> dict:
+        """The ``pool2d`` keyword arguments of :meth:`resolve`."""
+        return self.resolve(shape)[0]
 
 
 def require_navigation() -> None:
@@ -218,6 +233,10 @@ def sidebar() -> dict:
         slots["dilation"] = st.empty()
         mode = st.selectbox("Mode", MODES, format_func=MODE_LABELS.get, help=HELP["mode"],
                             **_bound("mode"))
+        fw = FRAMEWORKS[_value("fw")]
+        if mode not in fw.calls:
+            st.caption(f"{fw.name} has no {MODE_LABELS[mode].lower()} pooling: Poolscope "
+                       f"computes it on {fw.name}'s windows.")
         if mode == "lp":
             st.number_input("p (Lp norm)", 0.5, 16.0, DEFAULTS["p"], step=0.5, help=HELP["p"],
                             **_bound("p"))
