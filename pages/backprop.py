@@ -108,21 +108,6 @@ def gradient_check(x, grad_out, kwargs: dict, h: float = FD_STEP) -> GradientChe
     return GradientCheck(analytic, numeric, max_abs, max_abs / scale)
 
 
-def indexable(kwargs: dict, x) -> dict:
-    """``kwargs`` without a ``pad_value`` that can never win a max/min over ``x``.
-
-    Caffe pads max pooling with −FLT_MAX; the core gives indices (and so the
-    backward pass and unpooling) only without ``pad_value``. When the value
-    cannot beat any cell, dropping it changes no output.
-    """
-    pad, mode = kwargs.get("pad_value"), kwargs.get("mode", "max")
-    if pad is None or mode not in ("max", "min"):
-        return kwargs
-    x = np.asarray(x, dtype=float)
-    never_wins = pad <= x.min() if mode == "max" else pad >= x.max()
-    return {**kwargs, "pad_value": None} if never_wins else kwargs
-
-
 def tied_windows(x, kwargs: dict) -> int:
     """How many windows of a picking mode (max/min) have a tie for the chosen value."""
     mode = kwargs.get("mode", "max")
@@ -237,7 +222,7 @@ def unpool_panel(x: np.ndarray, settings: state.PoolSettings) -> None:
     kwargs, error = state.guard("bp_unpool_kwargs", s.pool_kwargs, x.shape)
     if kwargs is None or error:
         return
-    fig, error = state.guard("bp_unpool_fig", figures.unpool_figure, x, indexable(kwargs, x))
+    fig, error = state.guard("bp_unpool_fig", figures.unpool_figure, x, kwargs)
     if fig is None or error:
         return
     note = "" if mode == settings.mode else f" (the sidebar's {settings.mode} picks no single " \
@@ -269,7 +254,7 @@ def main() -> None:
     st.session_state["_bp_last_x"] = x
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
     g = gradient_controls(out_shape)
-    back_kwargs = indexable(kwargs, x)
+    back_kwargs = kwargs
     st.info(RULES[settings.mode])
 
     left, right = st.columns(2)

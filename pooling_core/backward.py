@@ -119,16 +119,17 @@ def unpool_nd(values, indices, output_shape, ndim):
     if len(spatial) != ndim or min(spatial) < 1:
         raise ValueError(f"output_shape={output_shape!r} must end with {ndim} positive sizes")
     plane = prod(spatial)
-    if indices.size and (indices.min() < 0 or indices.max() >= plane):
+    if indices.size and (indices.min() < -1 or indices.max() >= plane):
         raise ValueError(
             f"indices run from {indices.min()} to {indices.max()}, outside a plane of "
             f"{plane} cells (output_shape={output_shape!r})"
         )
     lead = values.shape[: values.ndim - ndim]
-    out = np.zeros((int(np.prod(lead, dtype=np.int64)), plane), dtype=values.dtype)
-    np.put_along_axis(out, indices.reshape(out.shape[0], -1), values.reshape(out.shape[0], -1),
-                      axis=1)
-    return out.reshape(lead + spatial)
+    # one spare column takes the -1 entries (windows the padding won), then is dropped
+    out = np.zeros((int(np.prod(lead, dtype=np.int64)), plane + 1), dtype=values.dtype)
+    flat_idx = np.where(indices < 0, plane, indices).reshape(out.shape[0], -1)
+    np.put_along_axis(out, flat_idx, values.reshape(out.shape[0], -1), axis=1)
+    return out[:, :plane].reshape(lead + spatial)
 
 
 def unpool2d(values, indices, output_shape):
@@ -143,7 +144,8 @@ def unpool2d(values, indices, output_shape):
 
     Returns
     -------
-    ndarray, shape ``(..., H, W)``: zeros except at the indexed cells.
+    ndarray, shape ``(..., H, W)``: zeros except at the indexed cells (an index of
+    ``-1``, a window the padding won, places nothing).
 
     >>> unpool2d(np.array([[8]]), np.array([[3]]), (2, 2)).tolist()
     [[0, 0], [0, 8]]

@@ -332,7 +332,6 @@ def window_cells(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     """
     plans = plan_axes(input_shape, kernel_size, stride, padding, dilation, ceil_mode,
                       **plan_kwargs)
-    nd = len(plans)
     full = tuple(p.out for p in plans) + tuple(p.kernel for p in plans)
     coords = np.stack(
         [np.broadcast_to(_outer([p.taps if j == i else np.zeros((p.out, p.kernel), int)

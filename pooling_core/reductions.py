@@ -103,24 +103,34 @@ def _flat_from_coords(coords, sizes):
     return flat
 
 
-def _indices(offset_id, plans, lead_shape):
+def _indices(offset_id, plans):
     """Flat plane indices of the chosen taps (PyTorch's ``indices``).
 
     ``offset_id`` is ``-1`` where no tap beat the padding value: PyTorch then
-    reports the first tap at a non-negative coordinate on every axis.
+    reports the first tap at a non-negative coordinate on every axis. A chosen
+    tap in the padding (a ``pad_value`` that won) gives ``-1``. The index is
+    linear in the coordinates, so it is the window's base index plus a small
+    per-offset table, gathered once.
     """
-    kernel = tuple(p.kernel for p in plans)
-    nd = len(plans)
-    safe = np.where(offset_id < 0, 0, offset_id)
-    js = np.unravel_index(safe, kernel)
-    coords = []
-    for axis, (p, j) in enumerate(zip(plans, js)):
-        shape = [1] * nd
-        shape[axis] = p.out
-        starts = p.starts.reshape(shape)
-        first = starts + (-(-np.maximum(0, -starts) // p.dilation)) * p.dilation
-        coords.append(np.where(offset_id < 0, first, starts + j * p.dilation))
-    return np.broadcast_to(_flat_from_coords(coords, [p.n for p in plans]), offset_id.shape).astype(np.int64)
+    sizes = [p.n for p in plans]
+    plane_strides = [prod(sizes[a + 1:]) for a in range(len(plans))]
+    taps = np.array(list(np.ndindex(*(p.kernel for p in plans)))).reshape(-1, len(plans))
+    delta = taps @ np.array([p.dilation * st for p, st in zip(plans, plane_strides)])
+    chosen = np.maximum(offset_id, 0)
+    flat = _outer([p.starts * st for p, st in zip(plans, plane_strides)], np.add) + delta[chosen]
+    none = offset_id < 0
+    if none.any():
+        first = _outer([(p.starts + -(-np.maximum(0, -p.starts) // p.dilation) * p.dilation) * st
+                        for p, st in zip(plans, plane_strides)], np.add)
+        flat = np.where(none, first, flat)
+    if any(p.pad_before or p.extra_after for p in plans):
+        outside = np.zeros(offset_id.shape, dtype=bool)
+        for axis, p in enumerate(plans):
+            shape = [1] * len(plans)
+            shape[axis] = p.out
+            outside |= ~p.inside[np.arange(p.out).reshape(shape), taps[chosen, axis]]
+        flat = np.where(outside & ~none, -1, flat)
+    return np.broadcast_to(flat, offset_id.shape).astype(np.int64)
 
 
 def _divisor(plans, count_include_pad, divisor_override):
@@ -140,7 +150,8 @@ def _reduce_extreme(x, plans, mode, pad_value, return_indices):
             out = view.copy() if out is None else combine(out, view, out=out)
         return out
     out_shape = x.shape[: x.ndim - len(plans)] + tuple(p.out for p in plans)
-    best = np.full(out_shape, fill, dtype=padded.dtype)
+    # start below every value, so a pad_value that takes part competes like a real cell
+    best = np.full(out_shape, _extreme(padded.dtype, mode), dtype=padded.dtype)
     offset_id = np.full(out_shape, -1, dtype=np.int32)
     floating = np.issubdtype(padded.dtype, np.floating)
     for flat, _, view in _offset_views(padded, plans):
@@ -149,7 +160,7 @@ def _reduce_extreme(x, plans, mode, pad_value, return_indices):
             update |= np.isnan(view)  # PyTorch: NaN wins, the last NaN's index is kept
         np.copyto(best, view, where=update)
         offset_id[update] = flat
-    return best, _indices(offset_id, plans, x.shape[: x.ndim - len(plans)])
+    return best, _indices(offset_id, plans)
 
 
 def _reduce_sum(x, plans, pad_value, power=None):
@@ -242,7 +253,7 @@ def _reduce_median(x, plans, pad_value, return_indices):
             values[rows] = np.where(nan, np.nan, values[rows])
     if not return_indices:
         return values
-    return values, _indices(offsets, plans, lead)
+    return values, _indices(offsets, plans)
 
 
 def _reduce_stochastic(x, plans, rng, return_indices, training):
@@ -274,21 +285,22 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
             return np.where(total > 0, num / np.where(total > 0, total, 1), 0.0)
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     threshold = (1.0 - generator.random(out_shape, dtype=acc)) * total  # u in (0, 1], as Caffe
-    all_inside = all(p.inside.all() for p in plans)
+    # The pick is the first tap whose running sum reaches the threshold: count the taps
+    # before it. Padded taps weigh 0, so they are never the first to reach it.
     cumulative = np.zeros(out_shape, dtype=acc)
-    offset_id = np.full(out_shape, -1, dtype=np.int32)
-    out = np.zeros(out_shape, dtype=x.dtype)
-    for flat, offset, v, w in weights():
+    offset_id = np.zeros(out_shape, dtype=np.int32)
+    for _, _, _, w in weights():
         np.add(cumulative, w, out=cumulative, casting="unsafe")
-        pick = cumulative >= threshold
-        pick &= offset_id < 0
-        if not all_inside:
-            pick &= _offset_inside(plans, offset)
-        np.copyto(out, v, where=pick)
-        offset_id[pick] = flat
-    if not return_indices:
-        return out
-    return out, _indices(offset_id, plans, lead)
+        offset_id += cumulative < threshold
+    offset_id[total <= 0] = -1  # all weights 0: Caffe takes the first (real) cell
+    idx = _indices(offset_id, plans)
+    plane = prod(p.n for p in plans)
+    inside = (idx >= 0) & (idx < plane)  # windows of padding only pick nothing: 0
+    flat_x = x.reshape(-1, plane)
+    picked = np.take_along_axis(flat_x, np.where(inside, idx, 0).reshape(flat_x.shape[0], -1),
+                                axis=1).reshape(out_shape)
+    out = np.where(inside, picked, 0).astype(x.dtype, copy=False)
+    return (out, idx) if return_indices else out
 
 
 def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode="max",
@@ -304,8 +316,6 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
             f"return_indices=True needs a mode that picks one cell "
             f"({', '.join(_INDEX_MODES)}), not mode={mode!r}"
         )
-    if return_indices and pad_value is not None and mode != "stochastic":
-        raise ValueError("return_indices=True cannot point into padding; leave pad_value=None")
     if divisor_override is not None:
         if mode != "avg":
             raise ValueError(f"divisor_override={divisor_override!r} applies to mode='avg' only")
@@ -316,9 +326,10 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
         raise ValueError(f"p={p!r} must be a positive, finite number for mode='lp'")
     plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode,
                       ceil_clip=ceil_clip, check_half_kernel=check_half_kernel)
-    if pad_value is not None and np.issubdtype(x.dtype, np.integer) \
-            and float(pad_value) != int(np.clip(pad_value, -2**62, 2**62)):
-        x = x.astype(np.float64)
+    padded = any(pl.pad_before or pl.extra_after for pl in plans)
+    if padded and pad_value is not None and np.issubdtype(x.dtype, np.integer) \
+            and not np.can_cast(np.min_scalar_type(pad_value), x.dtype):
+        x = x.astype(np.float64)  # a pad_value the integer dtype cannot hold
 
     if mode in ("max", "min"):
         return _reduce_extreme(x, plans, mode, pad_value, return_indices)
@@ -390,7 +401,8 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
         The power of 'lp'.
     return_indices : bool
         Also return flat indices into each unpadded ``H*W`` plane of the chosen
-        cell (modes max, min, median, stochastic), equal to PyTorch's for max.
+        cell (modes max, min, median, stochastic), equal to PyTorch's for max;
+        ``-1`` where a ``pad_value`` that takes part wins.
     rng : None, int or numpy.random.Generator
         Seeds 'stochastic'.
     **options

@@ -259,3 +259,28 @@ def test_median_network_equals_sorted_lower_median(kh, kw, s, seed, ints):
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.take_along_axis(x.reshape(2, -1), idx.reshape(2, -1), 1)
                                   .reshape(got.shape), want)
+
+
+def test_indices_with_a_pad_value_point_at_real_cells_or_minus_one():
+    x = np.full((3, 3), -1.0)
+    x[0, 0] = -5
+    out, idx = pool2d(x, 2, padding=((0, 1), (0, 1)), pad_value=0.0, check_half_kernel=False,
+                      return_indices=True)
+    np.testing.assert_array_equal(out, [[-1, 0], [0, 0]])
+    np.testing.assert_array_equal(idx, [[1, -1], [-1, -1]])  # the padding (0) won: -1
+    # a pad value that never wins (Caffe's -FLT_MAX) gives PyTorch's indices
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((2, 7, 7))
+    a = pool2d(y, 3, 2, 1, return_indices=True)
+    b = pool2d(y, 3, 2, 1, return_indices=True, pad_value=-3.4e38)
+    np.testing.assert_array_equal(a[1], b[1])
+    # the backward pass drops the gradient of windows the padding won
+    g = pool2d_backward(np.ones((2, 2)), x, 2, padding=((0, 1), (0, 1)), pad_value=0.0,
+                        check_half_kernel=False)
+    assert g.sum() == 1 and g[0, 1] == 1
+
+
+def test_integer_input_stays_integer_when_no_padding_is_applied():
+    x = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    assert pool2d(x, 2, pad_value=-3.4e38).dtype == np.uint8  # nothing padded
+    assert pool2d(x, 3, 2, 1, pad_value=-3.4e38).dtype == np.float64  # padded: needs float

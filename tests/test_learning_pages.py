@@ -192,13 +192,17 @@ def test_tie_break_keeps_order_and_separates_values(values, seed):
     assert np.all((y - x > 0) & (y - x < gap / 2))
 
 
-def test_indexable_drops_a_pad_value_that_cannot_win():
+def test_caffe_max_padding_keeps_indices_backward_and_unpooling():
     x = np.arange(16.0).reshape(4, 4)
-    caffe = dict(kernel_size=3, stride=2, padding=1, mode="max", pad_value=-3.4e38)
-    assert bp.indexable(caffe, x)["pad_value"] is None
-    np.testing.assert_array_equal(pool2d(x, **caffe), pool2d(x, **bp.indexable(caffe, x)))
-    assert bp.indexable({**caffe, "pad_value": 5.0}, x)["pad_value"] == 5.0  # 5 beats 0..4
-    assert bp.indexable({**caffe, "mode": "avg", "pad_value": 0}, x)["pad_value"] == 0
+    caffe = dict(kernel_size=3, stride=2, padding=1, mode="max", pad_value=-3.4e38,
+                 check_half_kernel=False)
+    plain = dict(kernel_size=3, stride=2, padding=1, mode="max")
+    np.testing.assert_array_equal(pool2d(x, return_indices=True, **caffe)[1],
+                                  pool2d(x, return_indices=True, **plain)[1])
+    np.testing.assert_array_equal(pool2d_backward(np.ones((2, 2)), x, **caffe),
+                                  pool2d_backward(np.ones((2, 2)), x, **plain))
+    fig = figures.unpool_figure(x, caffe)
+    assert fig.data, "the unpooling map draws with Caffe's padding value"
 
 
 def test_upstream_gradients():

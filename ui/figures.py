@@ -14,7 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pooling_core import geometry_kwargs, plan_axes, pool2d
+from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs, normalize_tuple,
+                          plan_axes, pool2d, pool2d_backward, pool3d, pool_nd, unpool2d)
 
 INDEX_MODES = ("max", "min", "median", "stochastic")
 WINDOW_COLOR = "#d62728"
@@ -80,13 +81,13 @@ def _caption(index, mode, shown, value, divisor, kwargs):
     return f"out[{i}, {j}] = {word}({args}) = {fmt(value)}"
 
 
-def pooled(x2d, kwargs):
-    """``pool2d`` of a 2-D array with indices where the mode picks a cell."""
-    picks = kwargs.get("mode", "max") in INDEX_MODES and kwargs.get("training", True) \
-        and kwargs.get("pad_value") is None
+def pooled(x, kwargs, ndim: int = 2):
+    """Pool the last ``ndim`` axes of ``x``; ``(out, indices)``, indices ``None`` unless the
+    mode picks one cell."""
+    picks = kwargs.get("mode", "max") in INDEX_MODES and kwargs.get("training", True)
     if picks:
-        return pool2d(x2d, return_indices=True, **kwargs)
-    return pool2d(x2d, **kwargs), None
+        return pool_nd(x, ndim, return_indices=True, **kwargs)
+    return pool_nd(x, ndim, **kwargs), None
 
 
 def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
@@ -439,8 +440,6 @@ def backward_contributions(x2d, kwargs: dict, grad_out) -> np.ndarray:
     summing over the output cells gives ``pool2d_backward(grad_out, x2d)`` (the
     backward pass is linear in the upstream gradient).
     """
-    from pooling_core import pool2d_backward
-
     x2d = np.asarray(x2d)
     g = np.asarray(grad_out, dtype=float)
     count = g.size
@@ -564,8 +563,6 @@ def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
 def unpool_figure(x2d, kwargs: dict) -> go.Figure:
     """Max unpooling as three panels: the input with the chosen cells, the pooled values
     with their flat indices, and the sparse unpooled map (zeros everywhere else)."""
-    from pooling_core import unpool2d
-
     x2d = np.asarray(x2d)
     values, idx = pool2d(x2d, return_indices=True, **kwargs)
     unpooled = unpool2d(values, idx, x2d.shape).astype(float)
@@ -627,14 +624,10 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
     chosen sample, and draws outputs ``0..t`` as horizontal segments over the
     real samples their windows read.
     """
-    from pooling_core import pool1d
-
     x = np.asarray(x1d, dtype=float)
     (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
     mode = kwargs.get("mode", "max")
-    picks = mode in INDEX_MODES and kwargs.get("training", True) and kwargs.get("pad_value") is None
-    out, idx = (pool1d(x, return_indices=True, **kwargs) if picks
-                else (pool1d(x, **kwargs), None))
+    out, idx = pooled(x, kwargs, ndim=1)
     out = np.asarray(out, dtype=float)
     taps, inside = plan.taps, plan.inside
     divisor = plan.divisor(kwargs.get("count_include_pad", True))
@@ -733,8 +726,6 @@ def volume_slices_figure(vol, kwargs: dict, voxel=(0, 0, 0)) -> go.Figure:
     The window of output ``voxel`` (depth, row, col) is outlined in every input
     slice it reads (those slices get a red frame), and the voxel in its output slice.
     """
-    from pooling_core import pool3d
-
     vol = np.asarray(vol, dtype=float)
     plans = plan_axes(vol.shape, **geometry_kwargs(kwargs))
     out = np.asarray(pool3d(vol, **kwargs), dtype=float)
@@ -787,8 +778,6 @@ def volume_slices_figure(vol, kwargs: dict, voxel=(0, 0, 0)) -> go.Figure:
 def volume_scatter_figure(vol, kwargs: dict) -> go.Figure:
     """3-D pooling as points: input voxels small and pale, each output voxel a large
     diamond at the centre of the input cells its window reads."""
-    from pooling_core import pool3d
-
     vol = np.asarray(vol, dtype=float)
     plans = plan_axes(vol.shape, **geometry_kwargs(kwargs))
     out = np.asarray(pool3d(vol, **kwargs), dtype=float)
@@ -827,8 +816,6 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
     on the input, reddens its brackets and outlines output cell ``t``. Bins
     come from :func:`~pooling_core.adaptive_bins`.
     """
-    from pooling_core import adaptive_bins, adaptive_pool2d, normalize_tuple
-
     x2d = np.asarray(x2d, dtype=float)
     oh, ow = normalize_tuple(output_size, 2, "output_size")
     out = np.asarray(adaptive_pool2d(x2d, (oh, ow), mode), dtype=float)
