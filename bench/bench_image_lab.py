@@ -12,7 +12,6 @@ browser's drawing is not).
 """
 from __future__ import annotations
 
-import importlib.util
 import io
 import statistics
 import sys
@@ -26,25 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pooling_core import MODES, pool2d  # noqa: E402
 from ui import figures, imageio, state  # noqa: E402
+from ui import imagelab as lab  # noqa: E402
+from bench_core import median_time  # noqa: E402
 
 BUDGET = 1.0  # seconds per change
 KWARGS = dict(kernel_size=(3, 3), stride=(2, 2), padding=(0, 0))
-
-
-def load_page():
-    spec = importlib.util.spec_from_file_location("image_lab", ROOT / "pages" / "image_lab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # main() runs only under `streamlit run`
-    return module
-
-
-def median_time(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def photo(h=3000, w=4000, seed=0) -> np.ndarray:
@@ -185,7 +170,6 @@ def changes_for(at, jpeg: bytes):
 def main() -> None:
     import os
     print(f"{os.cpu_count()} CPU(s), numpy {np.__version__}")
-    lab = load_page()
     hwc = photo()
     jpeg, png = encode(hwc, "JPEG"), encode(hwc, "PNG")
     part1(lab, jpeg, png)

@@ -1,18 +1,16 @@
 """Backprop & unpooling: where the gradient goes through a pooling layer, checked numerically."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
-from pooling_core import geometry_kwargs, plan_axes, pool2d, pool2d_backward
-from ui import figures, state
+from pooling_core import geometry_kwargs, plan_axes
+from ui import figures, lessons, state
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
-FD_STEP = 1e-4         # central-difference step h
-CHECK_TOL = 1e-6       # relative tolerance of the ✓
 
 RULES = {
     "max": "Max: the whole gradient of each output goes to the one cell that was the maximum "
@@ -29,99 +27,6 @@ RULES = {
 }
 
 
-# ----------------------------------------------------------------------------- pure helpers
-
-
-def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
-    """The playground's random input: integers 0–9."""
-    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
-
-
-def upstream_gradient(kind: str, shape, seed: int = 0, hot=(0, 0)) -> np.ndarray:
-    """∂L/∂out: all ones, seeded random (one decimal), or a single 1 at ``hot``."""
-    if kind == "ones":
-        return np.ones(shape)
-    if kind == "random":
-        return np.round(np.random.default_rng(seed).normal(size=shape), 1)
-    g = np.zeros(shape)
-    g[min(hot[0], shape[0] - 1), min(hot[1], shape[1] - 1)] = 1.0
-    return g
-
-
-def tie_break(x, seed: int = 0) -> np.ndarray:
-    """``x`` plus a small seeded jitter that makes every value distinct.
-
-    The jitter is a random permutation of ``1..N`` scaled into ``(0, gap/2)``,
-    ``gap`` the smallest difference between distinct values of ``x`` (1 for
-    integers): values that differed keep their order, ties are broken, and any
-    two values end up at least ``gap / (2(N+1))`` apart, far more than the
-    finite-difference step.
-    """
-    x = np.asarray(x, dtype=float)
-    distinct = np.unique(x[np.isfinite(x)])
-    gap = float(np.diff(distinct).min()) if distinct.size > 1 else 1.0
-    perm = np.random.default_rng(seed).permutation(x.size).reshape(x.shape) + 1
-    return x + perm * (gap / 2) / (x.size + 1)
-
-
-def numeric_gradient(f, x, grad_out, h: float = FD_STEP, batched: bool = True) -> np.ndarray:
-    """Central differences of ``L(x) = Σ grad_out · f(x)`` for every cell of ``x``.
-
-    ``f`` maps ``(..., H, W)`` to ``(..., Ho, Wo)``. With ``batched`` all
-    ``2·H·W`` perturbed inputs go through ``f`` in one call (the perturbations
-    stacked on a leading axis); otherwise one call per input. Outputs that are
-    infinite on both sides (a window of padding only) contribute 0.
-    """
-    x = np.asarray(x, dtype=float)
-    g = np.asarray(grad_out, dtype=float)
-    bumps = np.eye(x.size).reshape((x.size,) + x.shape) * h
-    if batched:
-        up, down = np.asarray(f(x + bumps), float), np.asarray(f(x - bumps), float)
-    else:
-        up = np.stack([np.asarray(f(x + b), float) for b in bumps])
-        down = np.stack([np.asarray(f(x - b), float) for b in bumps])
-    with np.errstate(invalid="ignore"):
-        diff = np.where(np.isfinite(up) & np.isfinite(down), up - down, 0.0)
-    return (diff * g).reshape(x.size, -1).sum(axis=1).reshape(x.shape) / (2 * h)
-
-
-@dataclass(frozen=True)
-class GradientCheck:
-    analytic: np.ndarray
-    numeric: np.ndarray
-    max_abs: float
-    relative: float
-
-    @property
-    def ok(self) -> bool:
-        return self.relative < CHECK_TOL
-
-
-def gradient_check(x, grad_out, kwargs: dict, h: float = FD_STEP) -> GradientCheck:
-    """``pool2d_backward`` against central differences of ``pool2d`` on the same input."""
-    x = np.asarray(x, dtype=float)
-    analytic = pool2d_backward(grad_out, x, **kwargs)
-    numeric = numeric_gradient(lambda a: pool2d(a, **kwargs), x, grad_out, h,
-                               batched=kwargs.get("mode") != "stochastic")
-    max_abs = float(np.abs(analytic - numeric).max())
-    scale = max(1.0, float(np.abs(analytic).max()))
-    return GradientCheck(analytic, numeric, max_abs, max_abs / scale)
-
-
-def tied_windows(x, kwargs: dict) -> int:
-    """How many windows of a picking mode (max/min) have a tie for the chosen value."""
-    mode = kwargs.get("mode", "max")
-    if mode not in ("max", "min"):
-        return 0
-    x = np.asarray(x, dtype=float)
-    best = pool2d(x, **kwargs)
-    count = 0
-    for s in figures.animation_steps(x, kwargs):
-        vals = np.array([x[r, c] for (r, c), ok in zip(s.taps, s.inside) if ok])
-        count += int((vals == best[s.index]).sum() > 1)
-    return count
-
-
 # ----------------------------------------------------------------------------- cached work
 
 
@@ -136,19 +41,6 @@ def build_backward(x: np.ndarray, kwargs: dict, g: np.ndarray):
 
 
 # ----------------------------------------------------------------------------- page parts
-
-
-def input_controls() -> np.ndarray:
-    ss = st.session_state
-    for key, value in {"bp_rows": 6, "bp_cols": 6, "bp_seed": 0}.items():
-        ss.setdefault(key, value)
-    bind = dict(bind="query-params")
-    c1, c2, c3 = st.columns(3)
-    c1.slider("Rows", 2, MAX_SIDE, key="bp_rows", help=f"Input height (2–{MAX_SIDE}).", **bind)
-    c2.slider("Columns", 2, MAX_SIDE, key="bp_cols", help=f"Input width (2–{MAX_SIDE}).", **bind)
-    c3.number_input("Seed", 0, 99_999, key="bp_seed", help="Same seed, same matrix (as in the "
-                    "matrix playground).", **bind)
-    return random_matrix(int(ss["bp_rows"]), int(ss["bp_cols"]), int(ss["bp_seed"]))
 
 
 def gradient_controls(out_shape) -> np.ndarray:
@@ -168,22 +60,22 @@ def gradient_controls(out_shape) -> np.ndarray:
                 ss[key] = n - 1
         hot = (c2.number_input("Output row", 0, out_shape[0] - 1, key="bp_hot_r"),
                c3.number_input("Output col", 0, out_shape[1] - 1, key="bp_hot_c"))
-    return upstream_gradient(kind, out_shape, int(seed), (int(hot[0]), int(hot[1])))
+    return lessons.upstream_gradient(kind, out_shape, int(seed), (int(hot[0]), int(hot[1])))
 
 
 def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
     st.subheader("Check: the gradient equals a finite-difference estimate")
-    st.caption(f"Each input cell is nudged by ±h (h = {FD_STEP:g}) and the change of "
+    st.caption(f"Each input cell is nudged by ±h (h = {lessons.FD_STEP:g}) and the change of "
                f"L = Σ ∂L/∂out · out is measured: (L(x + h) − L(x − h)) / 2h.")
-    ties = tied_windows(x, kwargs)
+    ties = lessons.tied_windows(x, kwargs)
     which = st.radio("Check on", ["jitter", "raw"], horizontal=True, key="bp_check_on",
                      format_func={"jitter": "x + a tiny jitter (breaks ties)",
                                   "raw": "x itself"}.get,
                      help="Max and min have no derivative where two cells tie for the winner: "
                           "the estimate then splits the gradient between them, while PyTorch "
                           "(and the core) give all of it to the first.")
-    xc = tie_break(x, int(st.session_state.get("bp_seed", 0))) if which == "jitter" else x
-    result, error = state.guard("bp_check", gradient_check, xc, g, kwargs)
+    xc = lessons.tie_break(x, int(st.session_state.get("bp_seed", 0))) if which == "jitter" else x
+    result, error = state.guard("bp_check", lessons.gradient_check, xc, g, kwargs)
     if result is None or error:
         return
     c1, c3 = st.columns([4, 1.3])
@@ -199,7 +91,7 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
     with c3:
         verdict = "✓" if result.ok else "✗"
         st.metric("max |analytic − numeric|", f"{result.max_abs:.2e} {verdict}",
-                  help=f"✓ when below {CHECK_TOL:g} relative to the largest gradient.")
+                  help=f"✓ when below {lessons.CHECK_TOL:g} relative to the largest gradient.")
         if which == "jitter":
             st.caption("The check input is x plus a seeded jitter smaller than half the gap "
                        "between values: the order of distinct values is kept, ties are broken.")
@@ -244,14 +136,10 @@ def main() -> None:
     st.caption("Where does the gradient go? The forward pass (left) picks or averages each "
                "window; the backward pass (right) sends each output's gradient back to the "
                "cells that made it. Press ▶ Play under each figure.")
-    x = input_controls()
     settings = state.current()
-    kwargs, error = state.guard("bp_kwargs", settings.pool_kwargs, x.shape)
+    x, kwargs = state.with_input("bp", state.random_matrix_input("bp"), settings.pool_kwargs)
     if kwargs is None:
         return
-    if error:  # the last valid settings may not fit the current matrix
-        x = st.session_state.get("_bp_last_x", x)
-    st.session_state["_bp_last_x"] = x
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
     g = gradient_controls(out_shape)
     back_kwargs = kwargs

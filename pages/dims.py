@@ -1,102 +1,17 @@
 """1-D, 3-D & adaptive: pooling a signal, a volume, and any input to a fixed output size."""
 from __future__ import annotations
 
-import re
 
 import numpy as np
 import streamlit as st
 
-from pooling_core import (adaptive_bins, adaptive_pool2d, explain_axes, geometry_kwargs,
+from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool1d, pool2d)
-from ui import figures, state
+from ui import figures, lessons, state
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
 VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
 ADAPTIVE_MODES = ("max", "avg", "min", "sum")
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-# ----------------------------------------------------------------------------- pure helpers
-
-
-def nd_pool_kwargs(settings: state.PoolSettings, spatial) -> dict:
-    """``pool1d``/``pool3d`` keyword arguments from the sidebar, using its H values on every axis.
-
-    Each axis of size ``n`` gets what the chosen framework does on an ``n×n``
-    input (so 'same' padding, global pooling and shape-dependent padding come
-    out right per axis). Raises ValueError like ``PoolSettings.pool_kwargs``.
-    """
-    per_axis = [settings.pool_kwargs((int(n), int(n))) for n in spatial]
-    kw = dict(per_axis[0])
-    for key in ("kernel_size", "stride", "dilation"):
-        kw[key] = tuple(int(np.atleast_1d(a[key])[0]) for a in per_axis)
-    pads = [a["padding"] for a in per_axis]
-    if all(isinstance(p, str) for p in pads):
-        kw["padding"] = pads[0]
-        return kw
-    pairs = []
-    for p in pads:
-        first = p[0] if isinstance(p, (tuple, list)) else p
-        pairs.append(tuple(int(v) for v in first) if isinstance(first, (tuple, list))
-                     else (int(first), int(first)))
-    if all(a == b for a, b in pairs) and not any(isinstance(p, (tuple, list)) and p
-                                                 and isinstance(p[0], (tuple, list)) for p in pads):
-        kw["padding"] = tuple(a for a, _ in pairs)
-    else:
-        kw["padding"] = tuple(pairs)
-    return kw
-
-
-def make_signal(kind: str, length: int, seed: int) -> np.ndarray:
-    """A sine with noise, or random steps; two decimals so the captions stay short."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(length)
-    if kind == "steps":
-        edges = np.sort(rng.choice(np.arange(1, length), size=min(4, length - 1), replace=False))
-        levels = rng.integers(0, 10, size=edges.size + 1)
-        return np.round(levels[np.searchsorted(edges, t, side="right")].astype(float), 2)
-    return np.round(np.sin(2 * np.pi * t / max(length / 2, 2)) * 3
-                    + rng.normal(scale=0.6, size=length), 2)
-
-
-def parse_numbers(text: str) -> np.ndarray:
-    """Numbers separated by commas, semicolons, spaces or new lines; ValueError names the bad one."""
-    tokens = [t for t in re.split(r"[,;\s]+", text.strip()) if t]
-    if not tokens:
-        raise ValueError("No numbers: paste a list such as 1, 3, 2, 5, 4")
-    for i, token in enumerate(tokens, 1):
-        if not _NUMBER.match(token):
-            raise ValueError(f"Value {i}, {token!r}, is not a number")
-    values = np.array([float(t) for t in tokens])
-    if values.size > 512:
-        raise ValueError(f"{values.size} numbers is too many to draw; paste at most 512")
-    return values
-
-
-def make_volume(shape, seed: int) -> np.ndarray:
-    """A smooth Gaussian blob at a seeded spot plus a little noise, values 0–9 (two decimals)."""
-    rng = np.random.default_rng(seed)
-    grids = np.indices(shape, dtype=float)
-    centre = [rng.uniform(0.25, 0.75) * (n - 1) for n in shape]
-    r2 = sum((g - c) ** 2 for g, c in zip(grids, centre))
-    blob = 9 * np.exp(-r2 / (2 * (max(shape) / 4) ** 2))
-    return np.round(np.clip(blob + rng.normal(scale=0.5, size=shape), 0, None), 2)
-
-
-def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
-    """The playground's random input: integers 0–9."""
-    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
-
-
-def fixed_equivalent(shape, output_size):
-    """``(kernel, stride)`` of the ordinary pooling that equals this adaptive pooling, or None.
-
-    That exists when every input size is a multiple of its output size.
-    """
-    if all(n % o == 0 for n, o in zip(shape, output_size)):
-        k = tuple(n // o for n, o in zip(shape, output_size))
-        return k, k
-    return None
 
 
 def clamp_state(key: str, hi: int, default: int) -> None:
@@ -107,17 +22,6 @@ def clamp_state(key: str, hi: int, default: int) -> None:
         ss[key] = min(default, hi)
     elif ss[key] > hi:
         ss[key] = hi
-
-
-def keep_last(name: str, fn, *args):
-    """Run a parser; on ValueError show ``st.error`` and return the last value that parsed."""
-    store = st.session_state.setdefault("_dims_last_ok", {})
-    try:
-        store[name] = fn(*args)
-    except ValueError as exc:
-        last = " Showing the last valid input." if name in store else ""
-        st.error(f"{exc}.{last}", icon="⚠️")
-    return store.get(name)
 
 
 # ----------------------------------------------------------------------------- cached work
@@ -146,16 +50,6 @@ def build_adaptive(x: np.ndarray, output_size: tuple, mode: str):
 # ----------------------------------------------------------------------------- sections
 
 
-def formula_rows(shape, kwargs: dict, names) -> None:
-    """The output-size formula once, then each axis with its numbers."""
-    explained = explain_axes(shape, **geometry_kwargs(kwargs))
-    st.latex(explained[0].general_latex)
-    for name, e in zip(names, explained):
-        st.latex(rf"{name}_\text{{out}} = " + e.substituted_latex)
-        for note in e.notes:
-            st.caption(f"{name}: {note}")
-
-
 def one_d_section(settings: state.PoolSettings) -> None:
     st.caption("A signal is a 1-D feature map (audio, a sensor, a time series). pool1d slides a "
                "window along it. The sidebar's **height (H) values** are used: kernel, stride, "
@@ -169,19 +63,16 @@ def one_d_section(settings: state.PoolSettings) -> None:
         ss.setdefault("d1_text", "1, 3, 2, 5, 4, 4, 0, 2, 7, 1, 3, 6")
         text = st.text_area("Numbers", key="d1_text", height=80,
                             help="Separated by commas, spaces or new lines.")
-        x = keep_last("d1_signal", parse_numbers, text)
+        x = state.guard("d1_signal", lessons.parse_numbers, text)[0]
         if x is None:
             return
     else:
         length = c2.slider("Length", 4, 64, 24, key="d1_len")
         seed = c3.number_input("Seed", 0, 99_999, 0, key="d1_seed")
-        x = make_signal(kind, int(length), int(seed))
-    kwargs, error = state.guard("d1_kwargs", nd_pool_kwargs, settings, x.shape)
+        x = lessons.make_signal(kind, int(length), int(seed))
+    x, kwargs = state.with_input("d1", x, lambda shape: lessons.nd_pool_kwargs(settings, shape))
     if kwargs is None:
         return
-    if error:
-        x = ss.get("_d1_last_x", x)
-    ss["_d1_last_x"] = x
     fig, fig_error = state.guard("d1_fig", build_signal, x, kwargs, 600)
     if fig is None:
         return
@@ -190,7 +81,7 @@ def one_d_section(settings: state.PoolSettings) -> None:
     st.markdown(f"**{x.size} samples → {np.size(out)} outputs.** Each orange step is one output, "
                 f"drawn over the samples its window reads. Press ▶ Play: the red band is the "
                 f"window, the star the sample that max/min/median picked.")
-    formula_rows(x.shape, kwargs, ["L"])
+    state.formula(x.shape, kwargs, ["L"])
 
 
 def three_d_section(settings: state.PoolSettings) -> None:
@@ -202,13 +93,10 @@ def three_d_section(settings: state.PoolSettings) -> None:
     h = c2.slider("Height H", 2, 12, 8, key="d3_h")
     w = c3.slider("Width W", 2, 12, 8, key="d3_w")
     seed = c4.number_input("Seed", 0, 99_999, 0, key="d3_seed")
-    vol = make_volume((int(d), int(h), int(w)), int(seed))
-    kwargs, error = state.guard("d3_kwargs", nd_pool_kwargs, settings, vol.shape)
+    vol = lessons.make_volume((int(d), int(h), int(w)), int(seed))
+    vol, kwargs = state.with_input("d3", vol, lambda shape: lessons.nd_pool_kwargs(settings, shape))
     if kwargs is None:
         return
-    if error:
-        vol = st.session_state.get("_d3_last_vol", vol)
-    st.session_state["_d3_last_vol"] = vol
     out_shape = tuple(p.out for p in plan_axes(vol.shape, **geometry_kwargs(kwargs)))
     k = kwargs["kernel_size"]
     st.markdown(f"**{vol.shape[0]}×{vol.shape[1]}×{vol.shape[2]} → "
@@ -237,7 +125,7 @@ def three_d_section(settings: state.PoolSettings) -> None:
                        "voxels, each at the centre of the box it reads.")
             st.plotly_chart(fig, width="stretch", key="d3_points_fig")
     st.markdown("**Output size per axis** (the same formula on each axis)")
-    formula_rows(vol.shape, kwargs, ["D", "H", "W"])
+    state.formula(vol.shape, kwargs, ["D", "H", "W"])
 
 
 def adaptive_section(settings: state.PoolSettings) -> None:
@@ -256,7 +144,7 @@ def adaptive_section(settings: state.PoolSettings) -> None:
     ow = c4.slider("Output W", 1, 8, 3, key="ad_ow", disabled=glob)
     seed = c5.number_input("Seed", 0, 99_999, 0, key="ad_seed")
     size = (1, 1) if glob else (int(oh), int(ow))
-    x = random_matrix(int(h), int(w), int(seed))
+    x = state.random_matrix(int(h), int(w), int(seed))
     mode = settings.mode
     out, error = state.guard("ad_out", adaptive_pool2d, x, size, mode)
     if out is None:
@@ -274,7 +162,7 @@ def adaptive_section(settings: state.PoolSettings) -> None:
     if glob:
         st.info(f"Global {mode} pooling: one number per channel, {figures.fmt(out[0, 0])} here — "
                 f"the {mode} of all {x.size} cells.")
-    same = fixed_equivalent(x.shape, size)
+    same = lessons.fixed_equivalent(x.shape, size)
     if same is not None:
         fixed = pool2d(x, same[0], same[1], mode=mode)
         verdict = "equal ✓" if np.allclose(fixed, out) else "different ✗"

@@ -3,9 +3,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pooling_core import coverage, explain_axes, geometry_kwargs
+from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import figures, state
+from ui import figures, lessons, state
 from ui.gif import animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -28,20 +28,8 @@ def preset_matrix(name: str, rows: int, cols: int) -> np.ndarray:
     return SEED_MATRIX.copy()
 
 
-def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
-
-
 def encode_matrix(m: np.ndarray) -> str:
     return ";".join(",".join(figures.fmt(v) for v in row) for row in m)
-
-
-def decode_matrix(text: str) -> np.ndarray:
-    """Parse ``1,2;3,4``; raises ValueError with what is wrong."""
-    rows = [r.split(",") for r in text.split(";") if r]
-    if not rows or len({len(r) for r in rows}) != 1:
-        raise ValueError("the matrix in the link has rows of different lengths")
-    return np.array([[float(v) for v in r] for r in rows])
 
 
 def apply_requests() -> None:
@@ -79,7 +67,7 @@ def input_controls() -> np.ndarray:
     if src == "random":
         seed = c2.number_input("Seed", 0, 99_999, d["rseed"], key="rseed",
                                help="Same seed, same matrix.", **bind)
-        return random_matrix(rows, cols, int(seed))
+        return state.random_matrix(rows, cols, int(seed))
     if src == "preset":
         return preset_matrix(pattern, rows, cols)
     return edited_matrix(rows, cols)
@@ -91,7 +79,7 @@ def load_linked_matrix() -> None:
     if "edited" in ss or "m" not in st.query_params:
         return
     try:
-        ss["edited"] = decode_matrix(st.query_params["m"])
+        ss["edited"] = lessons.parse_matrix(st.query_params["m"], "The matrix in the link")
     except ValueError as exc:
         st.warning(f"Ignored the matrix in the link: {exc}.")
 
@@ -101,7 +89,7 @@ def edited_matrix(rows: int, cols: int) -> np.ndarray:
     ss = st.session_state
     base = ss.get("edited")
     if base is None:
-        base = ss.get("shown_matrix", random_matrix(rows, cols, 0))
+        base = ss.get("shown_matrix", state.random_matrix(rows, cols, 0))
     grid = np.zeros((rows, cols))
     h, w = min(rows, base.shape[0]), min(cols, base.shape[1])
     grid[:h, :w] = base[:h, :w]
@@ -130,21 +118,6 @@ def build_animation(matrix: np.ndarray, kwargs: dict, max_frames: int, row, fram
 def build_gif(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int) -> bytes:
     steps = figures.animation_steps(matrix, kwargs, limit=max_frames, row=row)
     return animation_gif(matrix, kwargs, steps, frame_ms=frame_ms)
-
-
-def formula_panel(shape, kwargs: dict) -> None:
-    """The output-size formula per axis, general and with the user's numbers."""
-    explained = explain_axes(shape, **geometry_kwargs(kwargs))
-    for name, n, e in zip(("Height", "Width"), shape, explained):
-        st.markdown(f"**{name}**: n = {n}, padding {e.pad_before} before / {e.pad_after} after "
-                    f"({e.padding_kind}), {e.rounding} rounding")
-        st.latex(e.general_latex)
-        st.latex(r"\text{out} = " + e.substituted_latex)
-        st.caption(e.substituted_text)
-        for note in e.notes:
-            (st.warning if "never read" in note else st.info)(note)
-        valid = e.valid_out if e.valid_out is not None else "none (window larger than input)"
-        st.caption(f"TensorFlow/Keras would give SAME: {e.same_out}, VALID: {valid}.")
 
 
 def frameworks_panel(matrix: np.ndarray, settings: state.PoolSettings) -> None:
@@ -210,12 +183,9 @@ def main() -> None:
     elif "m" in st.query_params:
         del st.query_params["m"]
     settings = state.current()
-    kwargs, error = state.guard("playground_kwargs", settings.pool_kwargs, matrix.shape)
+    matrix, kwargs = state.with_input("playground", matrix, settings.pool_kwargs)
     if kwargs is None:
         return
-    if error:  # the last valid settings may not fit the current matrix
-        matrix = st.session_state.get("_last_ok_matrix", matrix)
-    st.session_state["_last_ok_matrix"] = matrix
 
     a1, a2, a3 = st.columns([2, 2, 2])
     what = a1.radio("Animate", ["First cells", "One row"], horizontal=True, key="anim_what",
@@ -245,7 +215,7 @@ def main() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Output size")
-        formula_panel(matrix.shape, kwargs)
+        state.formula(matrix.shape, kwargs)
     with right:
         cov = coverage(matrix.shape, **geometry_kwargs(kwargs))
         st.plotly_chart(figures.coverage_figure(cov), width="stretch", key="coverage")

@@ -4,7 +4,6 @@ Unit tests import the page's pure helpers (``main()`` runs only under Streamlit)
 the AppTest part drives the real page through app.py with a sample image,
 good uploads and every kind of bad upload. Test images are built in memory.
 """
-import importlib.util
 import io
 import struct
 import zipfile
@@ -25,14 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
 
 
-def load_page():
-    spec = importlib.util.spec_from_file_location("image_lab", ROOT / "pages" / "image_lab.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lab = load_page()
+from ui import imagelab as lab  # noqa: E402
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+import numpy as np
 import streamlit as st
 
-from pooling_core import MODES
+from pooling_core import MODES, explain_axes, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, Settings, framework_args
 
 MODE_LABELS = {
@@ -282,8 +283,8 @@ def current() -> PoolSettings:
     )
 
 
-def error_slot(message: str) -> str:
-    """The sidebar slot for an error message.
+def error_slot(message: str) -> str | None:
+    """The sidebar slot for an error message, or None when no sidebar control is at fault.
 
     The core's messages start with the parameter at fault (``padding=3 is ...``).
     A framework's refusal names the setting it cannot take (``... has no dilation``);
@@ -291,7 +292,7 @@ def error_slot(message: str) -> str:
     """
     head, _, rest = message.partition("=")
     if head.strip() != "framework":
-        return _ERROR_SLOTS.get(head.strip(), "kernel")
+        return _ERROR_SLOTS.get(head.strip())
     reason = rest.split(" (here ", 1)[0]
     for word, slot in (("dilation", "dilation"), ("padding", "padding"), ("pad", "padding"),
                        ("stride", "stride"), ("pooling", "mode")):
@@ -301,8 +302,9 @@ def error_slot(message: str) -> str:
 
 
 def guard(name: str, fn, *args, **kwargs):
-    """Run ``fn``; on ``ValueError`` show it by its control and return the last good result.
+    """Run ``fn``; on ``ValueError`` show its message and return the last good result.
 
+    The message also appears by the sidebar control at fault, when one is.
     Returns ``(result, error)``: ``error`` is the message or ``None``. The last
     successful result for ``name`` is kept in ``st.session_state``.
     """
@@ -311,8 +313,7 @@ def guard(name: str, fn, *args, **kwargs):
         result = fn(*args, **kwargs)
     except ValueError as exc:
         message = str(exc)
-        slots = st.session_state.get("_slots", {})
-        slot = slots.get(error_slot(message))
+        slot = st.session_state.get("_slots", {}).get(error_slot(message))
         if slot is not None:
             slot.error(message, icon="⚠️")
         if name in store:
@@ -322,6 +323,62 @@ def guard(name: str, fn, *args, **kwargs):
         return store.get(name), message
     store[name] = result
     return result, None
+
+
+def with_input(name: str, x, to_kwargs) -> tuple:
+    """``(x, to_kwargs(x.shape))``; if that raises, the message, and the last input and
+    keyword arguments that went together, so what is drawn stays consistent.
+
+    ``(None, None)`` when nothing has been valid yet.
+    """
+    pair, _ = guard(name, lambda: (x, to_kwargs(x.shape)))
+    return pair if pair is not None else (None, None)
+
+
+def formula(shape, kwargs: dict, names=None):
+    """The output-size formula once, then each axis with its numbers, from the core.
+
+    Axes with the same arithmetic share one line (``H_out = W_out = ...``). Each
+    axis's plain-text working and notes (the ceil-mode clip, cells never read,
+    SAME) follow as captions. Returns the core's explanations.
+    """
+    explained = explain_axes(tuple(shape), **geometry_kwargs(kwargs))
+    names = list(names or ("D", "H", "W")[-len(explained):])
+    st.latex(explained[0].general_latex)
+    if len(explained) > 1 and len({e.substituted_latex for e in explained}) == 1:
+        groups = [(names, explained[0], shape[0])]
+    else:
+        groups = [([name], e, n) for name, e, n in zip(names, explained, shape)]
+    for group, e, n in groups:
+        lhs = " = ".join(rf"{name}_\text{{out}}" for name in group)
+        st.latex(f"{lhs} = {e.substituted_latex}")
+        label = " = ".join(group)
+        st.caption(e.substituted_text)
+        valid = e.valid_out if e.valid_out is not None else "none (window larger than input)"
+        st.caption(f"{label}: n = {n}, padding {e.pad_before} before / {e.pad_after} after "
+                   f"({e.padding_kind}), {e.rounding} rounding. TensorFlow/Keras would give "
+                   f"SAME: {e.same_out}, VALID: {valid}.")
+        for note in e.notes:
+            (st.warning if "never read" in note else st.info)(f"{label}: {note}")
+    return explained
+
+
+def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
+    """The pages' random input: integers 0–9, the same for the same seed."""
+    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
+
+
+def random_matrix_input(prefix: str, max_side: int = 12, rows: int = 6, cols: int = 6):
+    """Rows, columns and seed controls (bound to the URL as ``<prefix>_rows`` …) and the
+    random integer matrix they give."""
+    c1, c2, c3 = st.columns(3)
+    r = c1.slider("Rows", 2, max_side, rows, help=f"Input height (2–{max_side}).",
+                  **_bound(f"{prefix}_rows"))
+    c = c2.slider("Columns", 2, max_side, cols, help=f"Input width (2–{max_side}).",
+                  **_bound(f"{prefix}_cols"))
+    seed = c3.number_input("Seed", 0, 99_999, 0, help="Same seed, same matrix (as in the "
+                           "matrix playground).", **_bound(f"{prefix}_seed"))
+    return random_matrix(int(r), int(c), int(seed))
 
 
 def settings_dict(settings: PoolSettings) -> dict:
