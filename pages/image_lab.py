@@ -40,7 +40,7 @@ def pool_cached(key: str, kwargs: dict, _x: np.ndarray) -> np.ndarray:
 
 @st.cache_data(max_entries=24, show_spinner=False)
 def view_cached(key: str, target: tuple, source_dtype: str, _get):
-    """``(lab.png bytes, screen array, share of clipped values)`` of the image ``_get()``."""
+    """``(png bytes, screen array, share of clipped values)`` of the image ``_get()``."""
     chw = _get()
     screen = lab.screen_view(chw, source_dtype, target)
     return lab.png(screen), screen, lab.clipped_share(chw, source_dtype)
@@ -73,7 +73,7 @@ def compare_cached(key: str, settings_dict: dict, _array: np.ndarray):
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def thumbs_cached(key: str, settings_dict: dict, target: tuple, hint: str, _array):
-    """The mode grid as screen PNGs: ``{mode: (lab.png, shape, clipped share) | message}``."""
+    """The mode grid as screen PNGs: ``{mode: (png, shape, clipped share) | message}``."""
     _, _, results, _ = compare_cached(key, settings_dict, _array)
     return {m: r if isinstance(r, str) else
             (lab.png(lab.screen_view(r, hint, target)), r.shape, lab.clipped_share(r, hint))
@@ -136,7 +136,7 @@ def choose_image():
 
 
 def side_by_side_section(original, levels, kwargs_list, stop, src_dtype, key, times):
-    """Original and pooled at the same on-screen size, sizes, formula and the lab.pyramid."""
+    """Original and pooled at the same on-screen size, sizes, formula and the pyramid."""
     target = lab.screen_target(original.shape[-2:])
     keys = lab.level_keys(key, kwargs_list)
     dt = str(src_dtype)
@@ -177,7 +177,7 @@ def downloads_section(pooled, original, src_dtype, name, kwargs, times) -> None:
     c1, c2, c3 = st.columns(3)
     c1.download_button(f"Pooled image (PNG, {w}×{h})",
                        lambda: imageio.to_png_bytes(pooled, src_dtype), f"{stem}.png",
-                       "image/lab.png", key="dl_png", on_click="ignore", icon=":material/image:",
+                       "image/png", key="dl_png", on_click="ignore", icon=":material/image:",
                        help="The pooled image at its true pixel size (no resizing).")
     c2.download_button(f"Raw values (.npy, {pooled.dtype})",
                        lambda: imageio.to_npy_bytes(pooled), f"{stem}.npy",
@@ -188,7 +188,7 @@ def downloads_section(pooled, original, src_dtype, name, kwargs, times) -> None:
     c3.download_button("Side by side (PNG)",
                        lambda: lab.side_by_side_bytes(lab.display_hwc(original, src_dtype),
                                                   lab.display_hwc(pooled, src_dtype)),
-                       f"{stem}_side_by_side.png", "image/lab.png", key="dl_sbs",
+                       f"{stem}_side_by_side.png", "image/png", key="dl_sbs",
                        on_click="ignore", icon=":material/compare:",
                        help="Original and pooled at the same height, pooled blocks enlarged "
                             "(originals over 2048 px are downscaled in this file).")
@@ -289,9 +289,9 @@ def compare_section(array, settings, key, src_dtype) -> None:
                      format_func=state.MODE_LABELS.get)
     data, stats = difference_cached(key, sd, a, b, target, array)
     c3.image(data, output_format="PNG", width="stretch",
-             caption=f"|{a} − {b}| (white = largest lab.difference)")
+             caption=f"|{a} − {b}| (white = largest difference)")
     c3.caption(f"Bright = the two modes disagree, usually at edges and in texture. Largest "
-               f"lab.difference {figures.fmt(stats['max'])}, mean {figures.fmt(stats['mean'])}; "
+               f"difference {figures.fmt(stats['max'])}, mean {figures.fmt(stats['mean'])}; "
                f"{stats['share']:.0%} of the values differ."
                if stats["max"] > 0 else f"{a} and {b} give identical values here.")
 
@@ -319,7 +319,7 @@ def main() -> None:
     gray = t1.toggle("Pool a grayscale version", key="img_gray",
                      help="Luminance 0.299 R + 0.587 G + 0.114 B, then one channel is pooled. "
                           "Off: every channel (and alpha) is pooled on its own.")
-    times = t2.slider("Pool this many times (lab.pyramid)", 1, lab.MAX_TIMES, 1, key="img_times",
+    times = t2.slider("Pool this many times (pyramid)", 1, lab.MAX_TIMES, 1, key="img_times",
                       help="Apply the same pooling again to the result, to watch detail "
                            "disappear.")
     gray = gray and loaded.array.shape[0] > 1
