@@ -288,10 +288,12 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
     # The pick is the first tap whose running sum reaches the threshold: count the taps
     # before it. Padded taps weigh 0, so they are never the first to reach it.
     cumulative = np.zeros(out_shape, dtype=acc)
-    offset_id = np.zeros(out_shape, dtype=np.int32)
+    before = np.zeros(out_shape, dtype=np.uint8 if prod(p.kernel for p in plans) < 256
+                      else np.int32)
     for _, _, _, w in weights():
         np.add(cumulative, w, out=cumulative, casting="unsafe")
-        offset_id += cumulative < threshold
+        np.add(before, cumulative < threshold, out=before, casting="unsafe")
+    offset_id = before.astype(np.int32)
     offset_id[total <= 0] = -1  # all weights 0: Caffe takes the first (real) cell
     idx = _indices(offset_id, plans)
     plane = prod(p.n for p in plans)
