@@ -109,9 +109,10 @@ def edited_matrix(rows: int, cols: int) -> np.ndarray:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def build_animation(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int):
+def build_animation(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int,
+                    start: int):
     return figures.animation_figure(matrix, kwargs, max_frames=max_frames, row=row,
-                                    frame_ms=frame_ms)
+                                    frame_ms=frame_ms, start=start)
 
 
 @st.cache_data(max_entries=16, show_spinner="Drawing the GIF…")
@@ -199,14 +200,20 @@ def main() -> None:
     speed = a3.select_slider("Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×",
                              key="anim_speed", help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
+    # a click on an output cell (the chart's selection) opens the animation on its window
+    steps = figures.animation_steps(matrix, kwargs, limit=max_frames, row=row)
+    start = figures.clicked_step(st.session_state.get("animation"), steps) or 0
     fig_result, fig_error = state.guard("playground_fig", build_animation, matrix, kwargs,
-                                        max_frames, row, frame_ms)
+                                        max_frames, row, frame_ms, start)
     if fig_result is None:
         return
     fig, note = fig_result
     if note:
         st.info(note)
-    st.plotly_chart(fig, width="stretch", key="animation")
+    st.plotly_chart(fig, width="stretch", key="animation", on_select="rerun",
+                    selection_mode="points")
+    st.caption("Hover an output cell to see which input cells it reads; click it to show "
+               "its window.")
     out, _ = figures.pooled(matrix, kwargs)
     if settings.mode == "max" and not np.isfinite(out).all():
         st.warning("Some windows read only padding, so their max is −∞ (PyTorch gives the "

@@ -39,6 +39,16 @@ def test_playground_slider_play_and_gif(page, app_url, tmp_path):
         ".startsWith('out[0, 0]')", timeout=15_000)
     assert figure_title(page) != title0
 
+    # a click on output cell (1, 1) reruns the page with the animation on its window
+    page.locator(".st-key-animation .updatemenu-button", has_text="Pause").click()
+    points = page.locator(".st-key-animation .scatterlayer .trace:last-child path.point")
+    assert points.count() == 4  # the 2×2 output's click targets, row by row
+    box = points.nth(3).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        ".startsWith('out[1, 1]')", timeout=15_000)
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
 

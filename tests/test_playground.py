@@ -248,6 +248,22 @@ def test_figure_frames_outline_the_window_and_fill_the_output():
     assert frame.layout.title.text == "out[1, 1] = max(6, 8, 16, 18) = 18"
 
 
+def test_figure_opens_on_a_clicked_output_cell():
+    x = np.arange(36).reshape(6, 6)
+    kwargs = dict(kernel_size=2)
+    steps = figures.animation_steps(x, kwargs)
+    selection = {"selection": {"points": [{"x": 2, "y": 1, "curve_number": 3}]}}
+    start = figures.clicked_step(selection, steps)
+    assert steps[start].index == (1, 2) and figures.clicked_step({}, steps) is None
+    fig, _ = figures.animation_figure(x, kwargs, start=start)
+    assert fig.layout.title.text == steps[start].caption
+    assert fig.layout.sliders[0].active == start
+    z = np.array(fig.data[-2].z, dtype=float)  # the output, filled up to the clicked cell
+    assert np.isfinite(z).sum() == start + 1
+    targets = [t for t in fig.data if t.name == figures.CLICK_TARGETS][0]
+    assert len(targets.x) == 9
+
+
 def test_large_input_animates_a_part_and_says_so():
     x = np.zeros((32, 32))
     fig, note = figures.animation_figure(x, dict(kernel_size=2, stride=1), max_frames=50)

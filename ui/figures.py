@@ -22,6 +22,7 @@ WINDOW_COLOR = "#d62728"
 CHOSEN_COLOR = "#ffd400"
 PAD_COLOR = "#c8c8c8"
 OVERHANG_COLOR = "#efefef"
+CLICK_TARGETS = "output cells"
 MODE_WORD = {"max": "max", "min": "min", "avg": "avg", "sum": "sum", "lp": "lp",
              "median": "median", "stochastic": "sample"}
 
@@ -231,12 +232,14 @@ def _zrange(*arrays):
 def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
                    title: str = "", out_colorscale="Oranges", in_colorscale="Blues",
                    out_values=None, left_title="Input (grey: padding)",
-                   right_title="Output") -> go.Figure:
+                   right_title="Output", start: int = 0) -> go.Figure:
     """Input and output side by side, animated over ``steps``: Play/Pause and a step slider.
 
     Frame ``t`` outlines step ``t``'s window on the input, marks its chosen
-    cell, and shows the output filled up to and including step ``t``.
-    ``out_values`` replaces the right panel's values (the backprop page uses it).
+    cell, and shows the output filled up to and including step ``t``; the figure
+    opens on frame ``start``. ``out_values`` replaces the right panel's values
+    (the backprop page uses it). A transparent marker on every output cell makes
+    it clickable (:func:`clicked_step` reads the click back).
     """
     x2d = np.asarray(x2d)
     out = np.asarray(pooled(x2d, kwargs)[0] if out_values is None else out_values, dtype=float)
@@ -252,10 +255,16 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
         order[s.index] = t
     hover = window_hover(x2d.shape, kwargs)
     zr = _zrange(x2d, out)
-    first = 0 if steps else -1
-    fig.add_trace(_output_trace(out, (order >= 0) & (order <= first), zr, out_colorscale, hover),
+    start = min(max(start, 0), len(steps) - 1) if steps else -1
+    fig.add_trace(_output_trace(out, (order >= 0) & (order <= start), zr, out_colorscale, hover),
                   row=1, col=2)
     out_trace = len(fig.data) - 1
+    oi, oj = np.indices(out.shape)
+    fig.add_trace(go.Scatter(  # click targets: selecting one shows that output cell's window
+        x=oj.ravel(), y=oi.ravel(), mode="markers", name=CLICK_TARGETS, showlegend=False,
+        marker=dict(symbol="square", size=24, color="rgba(0,0,0,0)"),
+        customdata=hover.ravel(), hovertemplate="out[%{y}, %{x}]: %{customdata}<br>click to "
+        "show its window<extra></extra>"), row=1, col=2)
     frames = []
     for t, s in enumerate(steps):
         frames.append(go.Frame(
@@ -265,7 +274,7 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
             layout=go.Layout(shapes=window_shapes(s), title_text=s.caption)))
     fig.frames = frames
     if steps:
-        fig.update_layout(shapes=window_shapes(steps[0]), title_text=steps[0].caption)
+        fig.update_layout(shapes=window_shapes(steps[start]), title_text=steps[start].caption)
     elif title:
         fig.update_layout(title_text=title)
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
@@ -277,7 +286,7 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
                               dict(label="❚❚ Pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                       mode="immediate")])])],
-        sliders=[dict(active=0, x=0.18, len=0.82, y=-0.04, yanchor="top",
+        sliders=[dict(active=max(start, 0), x=0.18, len=0.82, y=-0.04, yanchor="top",
                       currentvalue=dict(prefix="step: "), pad=dict(t=30),
                       steps=[dict(method="animate", label=f"{s.index[0]},{s.index[1]}",
                                   args=[[str(t)], dict(mode="immediate", transition=dict(duration=0),
@@ -298,11 +307,26 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
     return fig
 
 
+def clicked_step(selection, steps: list[Step]) -> int | None:
+    """The step of the output cell a user clicked in a :func:`sliding_figure`, if any.
+
+    ``selection`` is Streamlit's ``on_select`` state (``{"selection": {"points": [...]}}``).
+    """
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    for point in points:
+        cell = (int(point.get("y", -1)), int(point.get("x", -1)))
+        for t, s in enumerate(steps):
+            if s.index == cell:
+                return t
+    return None
+
+
 def animation_figure(x2d, kwargs: dict, *, max_frames: int = 64, row: int | None = None,
-                     frame_ms: int = 600) -> tuple[go.Figure, str]:
+                     frame_ms: int = 600, start: int = 0) -> tuple[go.Figure, str]:
     """The playground's animation, and a note when it covers only part of the output.
 
     ``row`` picks one output row; otherwise the first ``max_frames`` output cells.
+    The figure opens on step ``start``.
     """
     x2d = np.asarray(x2d)
     total = int(np.prod([p.out for p in plan_axes(x2d.shape, **geometry_kwargs(kwargs))]))
@@ -313,7 +337,7 @@ def animation_figure(x2d, kwargs: dict, *, max_frames: int = 64, row: int | None
     elif len(steps) < total:
         note = (f"The animation covers the first {len(steps)} of {total} output cells; "
                 f"pick a row to animate another part.")
-    return sliding_figure(x2d, kwargs, steps, frame_ms=frame_ms), note
+    return sliding_figure(x2d, kwargs, steps, frame_ms=frame_ms, start=start), note
 
 
 def coverage_figure(cov) -> go.Figure:
