@@ -138,10 +138,6 @@ class AxisPlan:
         mask = self.in_padding_frame if count_include_pad else self.inside
         return mask.sum(axis=1)
 
-    def first_inside(self) -> np.ndarray:
-        """Index (0..kernel-1) of each window's first real tap; 0 for all-padding windows."""
-        return np.argmax(self.inside, axis=1)
-
 
 def _resolve_padding(padding, spatial, kernel, stride, dilation):
     """Return ``(before, after)`` per axis, and whether the PyTorch half-kernel rule applies."""

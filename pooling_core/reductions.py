@@ -90,10 +90,6 @@ def _outer(vectors, op=np.multiply):
     return result
 
 
-def _offset_inside(plans, offset):
-    """Bool ``(*out,)`` (broadcastable): the tap at ``offset`` is a real cell."""
-    return _outer([p.inside[:, j] for p, j in zip(plans, offset)], np.logical_and)
-
 
 def _flat_from_coords(coords, sizes):
     """Flat index into the unpadded plane from per-axis coordinates."""
@@ -492,9 +488,9 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
         raise ValueError(f"return_indices=True needs mode 'max' or 'min', not {mode!r}")
     sizes = normalize_tuple(output_size, ndim, "output_size")
     spatial = x.shape[-ndim:]
+    bins = [adaptive_bins(n, o) for n, o in zip(spatial, sizes)]
     taps, masks = [], []
-    for n, o in zip(spatial, sizes):
-        start, end = adaptive_bins(n, o)
+    for n, (start, end) in zip(spatial, bins):
         width = int((end - start).max())
         t = start[:, None] + np.arange(width)[None, :]
         masks.append(t < end[:, None])
@@ -528,7 +524,7 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
             flat_coords = _flat_from_coords(index, spatial)
             np.copyto(offset_id, np.broadcast_to(flat_coords, out_shape), where=update)
     if mode == "avg":
-        counts = _outer([(e - s) for s, e in (adaptive_bins(n, o) for n, o in zip(spatial, sizes))])
+        counts = _outer([end - start for start, end in bins])
         acc = (acc / counts).astype(_float_dtype(x), copy=False)
     elif mode == "sum":
         acc = acc.astype(_float_dtype(x), copy=False)
