@@ -137,7 +137,8 @@ def main() -> None:
                "window; the backward pass (right) sends each output's gradient back to the "
                "cells that made it. Press ▶ Play under each figure.")
     settings = state.current()
-    x, kwargs = state.with_input("bp", state.random_matrix_input("bp"), settings.pool_kwargs)
+    x, settings, kwargs = state.with_input(
+        "bp", state.random_matrix_input("bp", MAX_SIDE), settings)
     if kwargs is None:
         return
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))

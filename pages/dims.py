@@ -70,7 +70,7 @@ def one_d_section(settings: state.PoolSettings) -> None:
         length = c2.slider("Length", 4, 64, 24, key="d1_len")
         seed = c3.number_input("Seed", 0, 99_999, 0, key="d1_seed")
         x = lessons.make_signal(kind, int(length), int(seed))
-    x, kwargs = state.with_input("d1", x, lambda shape: lessons.nd_pool_kwargs(settings, shape))
+    x, settings, kwargs = state.with_input("d1", x, settings, lessons.nd_pool_kwargs)
     if kwargs is None:
         return
     fig, fig_error = state.guard("d1_fig", build_signal, x, kwargs, 600)
@@ -94,7 +94,7 @@ def three_d_section(settings: state.PoolSettings) -> None:
     w = c3.slider("Width W", 2, 12, 8, key="d3_w")
     seed = c4.number_input("Seed", 0, 99_999, 0, key="d3_seed")
     vol = lessons.make_volume((int(d), int(h), int(w)), int(seed))
-    vol, kwargs = state.with_input("d3", vol, lambda shape: lessons.nd_pool_kwargs(settings, shape))
+    vol, settings, kwargs = state.with_input("d3", vol, settings, lessons.nd_pool_kwargs)
     if kwargs is None:
         return
     out_shape = tuple(p.out for p in plan_axes(vol.shape, **geometry_kwargs(kwargs)))
@@ -133,7 +133,6 @@ def adaptive_section(settings: state.PoolSettings) -> None:
                "n cells into out spans floor(i·n/out) to ceil((i+1)·n/out). Any input size gives "
                "the same output size — how a classifier head accepts any image size. The "
                "sidebar's mode is used (max, average, min or sum).")
-    ss = st.session_state
     c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1, 1.2])
     h = c1.slider("Input H", 1, 16, 7, key="ad_h")
     w = c2.slider("Input W", 1, 16, 7, key="ad_w")
@@ -145,14 +144,12 @@ def adaptive_section(settings: state.PoolSettings) -> None:
     seed = c5.number_input("Seed", 0, 99_999, 0, key="ad_seed")
     size = (1, 1) if glob else (int(oh), int(ow))
     x = state.random_matrix(int(h), int(w), int(seed))
-    mode = settings.mode
-    out, error = state.guard("ad_out", adaptive_pool2d, x, size, mode)
-    if out is None:
-        return
-    if error:
-        mode = ss.get("_ad_last_mode", "max")
-        out = adaptive_pool2d(x, size, mode)
-    ss["_ad_last_mode"] = mode
+    mode = settings.mode if settings.mode in ADAPTIVE_MODES else "max"
+    if mode != settings.mode:
+        st.caption(f"Adaptive pooling here takes {', '.join(ADAPTIVE_MODES)} "
+                   f"(PyTorch's AdaptiveMaxPool2d / AdaptiveAvgPool2d and their kin); "
+                   f"the sidebar's {settings.mode} is shown as max.")
+    out = adaptive_pool2d(x, size, mode)
     fig, _ = state.guard("ad_fig", build_adaptive, x, size, mode)
     if fig is not None:
         st.plotly_chart(fig, width="stretch", key="ad_fig_chart")

@@ -29,7 +29,8 @@ def preset_matrix(name: str, rows: int, cols: int) -> np.ndarray:
 
 
 def encode_matrix(m: np.ndarray) -> str:
-    return ";".join(",".join(figures.fmt(v) for v in row) for row in m)
+    """The matrix as ``1,2;3,4``, exactly (read back by ``lessons.parse_matrix``)."""
+    return ";".join(",".join(figures.exact(v) for v in row) for row in m)
 
 
 def apply_requests() -> None:
@@ -121,9 +122,8 @@ def build_gif(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: 
     return animation_gif(matrix, kwargs, steps, frame_ms=frame_ms)
 
 
-def frameworks_panel(matrix: np.ndarray, settings: state.PoolSettings) -> None:
+def frameworks_panel(comparisons) -> None:
     """Each framework's size, padding and values for the current settings."""
-    comparisons = compare_frameworks(matrix, settings.conventions_settings(matrix.shape))
     rows = []
     for c in comparisons:
         call = c.call
@@ -157,12 +157,12 @@ def frameworks_panel(matrix: np.ndarray, settings: state.PoolSettings) -> None:
                         width="stretch", key="diff_fig")
 
 
-def code_panel(matrix: np.ndarray, settings: state.PoolSettings, kwargs: dict) -> None:
+def code_panel(comparisons, kwargs: dict) -> None:
     """Each framework's real call for these settings, and the NumPy core's."""
     args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     st.markdown("**NumPy (Poolscope's core)**")
     st.code(f"from pooling_core import pool2d\nout = pool2d(x, {args})", language="python")
-    for c in compare_frameworks(matrix, settings.conventions_settings(matrix.shape)):
+    for c in comparisons:
         st.markdown(f"**{FRAMEWORKS[c.framework].name}**")
         if c.call.ok:
             st.code(c.call.code, language="python")
@@ -184,7 +184,7 @@ def main() -> None:
     elif "m" in st.query_params:
         del st.query_params["m"]
     settings = state.current()
-    matrix, kwargs = state.with_input("playground", matrix, settings.pool_kwargs)
+    matrix, settings, kwargs = state.with_input("playground", matrix, settings)
     if kwargs is None:
         return
 
@@ -232,18 +232,18 @@ def main() -> None:
         elif cov.max() > 1:
             st.caption("Cells read by more than one window: the windows overlap.")
 
+    comparisons = compare_frameworks(matrix, settings.conventions_settings(matrix.shape))
     tab_fw, tab_code, tab_export = st.tabs(["Frameworks side by side", "Code", "Export"])
     with tab_fw:
-        frameworks_panel(matrix, settings)
+        frameworks_panel(comparisons)
     with tab_code:
-        code_panel(matrix, settings, kwargs)
+        code_panel(comparisons, kwargs)
     with tab_export:
         gif = state.guard("playground_gif", build_gif, matrix, kwargs, max_frames, row, frame_ms)[0]
         if gif is not None:
             st.download_button("Download the animation (GIF)", gif, "poolscope_animation.gif",
                                "image/gif", key="dl_gif")
-        csv = "\n".join(",".join(figures.fmt(v).replace("−∞", "-inf").replace("+∞", "inf")
-                                 for v in r) for r in np.atleast_2d(out))
+        csv = "\n".join(",".join(figures.exact(v) for v in r) for r in np.atleast_2d(out))
         st.download_button("Download the output (CSV)", csv, "poolscope_output.csv", "text/csv",
                            key="dl_csv")
 

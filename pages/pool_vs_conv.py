@@ -67,8 +67,9 @@ def costs_panel(settings: state.PoolSettings) -> None:
     kwargs, error = state.guard("pc_cost_kwargs", settings.pool_kwargs, (int(h), int(w)))
     if kwargs is None or error:
         return
-    out_hw = tuple(p.out for p in plan_axes((int(h), int(w)), **geometry_kwargs(kwargs)))
-    (kh, kw), (ho, wo) = settings.for_shape((h, w)).kernel, out_hw
+    plans = plan_axes((int(h), int(w)), **geometry_kwargs(kwargs))
+    out_hw = tuple(p.out for p in plans)
+    (kh, sh, ho), (kw, sw, wo) = ((p.kernel, p.stride, p.out) for p in plans)
     costs = lessons.layer_costs(int(h), int(w), int(c), (kh, kw), out_hw)
     m1, m2 = st.columns(2)
     m1.metric("Pooling layer: parameters", "0",
@@ -78,8 +79,7 @@ def costs_panel(settings: state.PoolSettings) -> None:
     st.markdown(f"Parameters of the strided convolution: k·k·C·C + C = {kh}·{kw}·{c}·{c} + {c} "
                 f"= **{costs['conv_params']:,}**. Pooling: **0**.")
     rows = [
-        {"Pipeline": f"conv {kh}×{kw} stride 1 → pool (k={kh}×{kw}, s={settings.stride[0]}"
-                     f"×{settings.stride[1]})",
+        {"Pipeline": f"conv {kh}×{kw} stride 1 → pool (k={kh}×{kw}, s={sh}×{sw})",
          "Parameters": f"{costs['pipeline_params']:,} + 0",
          "Stored activations": f"{h}·{w}·{c} + {ho}·{wo}·{c} = {costs['pipeline_values']:,} values",
          "Memory": lessons.human_bytes(costs["pipeline_bytes"]),
@@ -132,8 +132,9 @@ def main() -> None:
                "output of exactly the same size. Pooling applies a fixed rule and learns nothing; "
                "the convolution applies k·k weights — learned in a network, chosen here.")
     settings = state.current()
-    x, kw_max = state.with_input("pc", state.random_matrix_input("pc"),
-                                 replace(settings, mode="max").pool_kwargs)
+    x, settings, kw_max = state.with_input(
+        "pc", state.random_matrix_input("pc", MAX_SIDE), settings,
+        lambda s, shape: replace(s, mode="max").pool_kwargs(shape))
     if kw_max is None:
         return
     kw_avg, note = average_kwargs(settings, kw_max, x.shape)

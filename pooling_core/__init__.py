@@ -12,11 +12,11 @@ from .backward import pool2d_backward, pool_nd_backward, unpool2d, unpool_nd
 from .explain import OutputSizeExplanation, explain_axes, explain_output_size
 from .geometry import (GEOMETRY_KEYS, AxisPlan, WindowCells, coverage, geometry_kwargs,
                        normalize_tuple, output_size, plan_axes, window_cells)
-from .reductions import (MODES, adaptive_bins, adaptive_pool2d, adaptive_pool_nd,
+from .reductions import (INDEX_MODES, MODES, adaptive_bins, adaptive_pool2d, adaptive_pool_nd,
                          global_pool2d, pool1d, pool2d, pool3d, pool_nd)
 
 __all__ = [
-    "MODES", "AxisPlan", "WindowCells", "OutputSizeExplanation",
+    "MODES", "INDEX_MODES", "AxisPlan", "WindowCells", "OutputSizeExplanation",
     "pool_nd", "pool1d", "pool2d", "pool3d", "pool_nd_backward", "pool2d_backward",
     "unpool_nd", "unpool2d", "adaptive_bins", "adaptive_pool_nd", "adaptive_pool2d",
     "global_pool2d", "output_size", "explain_output_size", "explain_axes", "window_cells", "coverage",

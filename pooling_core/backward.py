@@ -14,7 +14,7 @@ from math import prod
 import numpy as np
 
 from .geometry import plan_axes
-from .reductions import _INDEX_MODES, _check_input, _check_mode, _divisor, _offset_views, pool_nd
+from .reductions import INDEX_MODES, _check_input, _check_mode, _divisor, _offset_views, pool_nd
 
 __all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
 
@@ -59,7 +59,7 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape {out_shape}")
     args = (kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
             divisor_override, p)
-    if mode in _INDEX_MODES and options.get("training", True):
+    if mode in INDEX_MODES and options.get("training", True):
         _, idx = pool_nd(x, ndim, *args, return_indices=True, rng=rng, **options)
         return _scatter_indices(g, idx, x.shape[-ndim:])
     if mode == "stochastic":  # evaluation: d/dx_i of sum(w*x)/sum(w), w = max(x, 0)

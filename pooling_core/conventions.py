@@ -11,7 +11,7 @@ Pure NumPy, no UI.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import prod
 
 import numpy as np
@@ -277,7 +277,7 @@ def _texts(key, s, kw, pads):
     return pad_text, rule
 
 
-def framework_args(settings: Settings, framework: str) -> FrameworkCall:
+def framework_args(settings: Settings, framework: str, *, fallback: bool = False) -> FrameworkCall:
     """Map the user's settings onto one framework.
 
     Parameters
@@ -285,6 +285,10 @@ def framework_args(settings: Settings, framework: str) -> FrameworkCall:
     settings : Settings
     framework : str
         A key of :data:`FRAMEWORKS`.
+    fallback : bool
+        If the framework has no such mode (PyTorch has no median pooling), place
+        the windows as its max pooling would and let the core compute the mode
+        there, with a note, instead of refusing.
 
     Returns
     -------
@@ -316,7 +320,9 @@ def framework_args(settings: Settings, framework: str) -> FrameworkCall:
         raise ValueError(f"framework={framework!r} is unknown; choose one of "
                          f"{', '.join(FRAMEWORKS)}")
     fw, s = FRAMEWORKS[framework], settings
-    reason = _reason(fw, s)
+    missing = fallback and s.mode not in fw.calls
+    windows = replace(s, mode="max") if missing else s  # whose windows the mode uses
+    reason = _reason(fw, windows)
     if reason:
         return FrameworkCall(framework, False, reason)
     padding = s.padding if s.same else s.pads
@@ -370,8 +376,12 @@ def framework_args(settings: Settings, framework: str) -> FrameworkCall:
         kw.update(padding=tuple((p.pad_before, max(p.pad_after, p.extra_after)) for p in plans),
                   ceil_mode=False)
     pad_text, rule = _texts(framework, s, kw, pads)
-    return FrameworkCall(framework, True, "", kw, out, pads, pad_text, rule,
-                         _code(framework, s, pads), tuple(notes))
+    code = _code(framework, windows, pads)
+    if missing:
+        notes.insert(0, f"{fw.name} has no {s.mode} pooling: Poolscope computes it on the "
+                        f"windows of {fw.name}'s max pooling.")
+        code = f"# {fw.name} has no {s.mode} pooling; these are the windows of:\n{code}"
+    return FrameworkCall(framework, True, "", kw, out, pads, pad_text, rule, code, tuple(notes))
 
 
 @dataclass(frozen=True)

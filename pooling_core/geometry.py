@@ -133,6 +133,12 @@ class AxisPlan:
         """Cells the last window reaches past the input (padding + overhang)."""
         return max(0, (self.out - 1) * self.stride + self.span - self.pad_before - self.n)
 
+    @property
+    def drawn(self) -> np.ndarray:
+        """Coordinates a picture shows: the padding before, the input, and after it the
+        padding or the ceil-mode overhang, whichever reaches further."""
+        return np.arange(-self.pad_before, self.n + max(self.pad_after, self.extra_after))
+
     def divisor(self, count_include_pad: bool) -> np.ndarray:
         """Per-window cell count on this axis for an average, shape ``(out,)``."""
         mask = self.in_padding_frame if count_include_pad else self.inside
@@ -245,7 +251,8 @@ def plan_axes(
     plans = []
     for axis, (n, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, stride_t, dil, pads)):
         if n < 1:
-            raise ValueError(f"input axis {axis} has size {n}; pooling needs at least 1 cell")
+            raise ValueError(f"x has size {n} on pooled axis {axis} (spatial shape {spatial}); "
+                             f"pooling needs at least 1 cell per axis")
         out, _ = _axis_out(n, k, s, d, pb, pa, ceil_mode, ceil_clip)
         if out < 1:
             span = d * (k - 1) + 1

@@ -18,16 +18,19 @@ import numpy as np
 
 from .geometry import normalize_tuple, plan_axes
 
-__all__ = ["MODES", "pool_nd", "pool1d", "pool2d", "pool3d", "adaptive_pool2d",
+__all__ = ["MODES", "INDEX_MODES", "pool_nd", "pool1d", "pool2d", "pool3d", "adaptive_pool2d",
            "adaptive_pool_nd", "global_pool2d", "adaptive_bins"]
 
 #: Every pooling mode the core knows, in the order the UI lists them.
 MODES = ("max", "avg", "sum", "min", "lp", "median", "stochastic")
-_INDEX_MODES = ("max", "min", "median", "stochastic")
+#: The modes whose output is one chosen cell of the window (they have indices).
+INDEX_MODES = ("max", "min", "median", "stochastic")
 _MEDIAN_CHUNK = 4_000_000  # stacked window values per chunk (bounds median's memory)
 
 
 def _check_input(x, ndim: int, fn: str) -> np.ndarray:
+    if ndim not in (1, 2, 3):
+        raise ValueError(f"ndim={ndim!r} must be 1, 2 or 3 (the number of pooled axes)")
     x = np.asarray(x)
     if x.ndim < ndim:
         raise ValueError(
@@ -309,10 +312,10 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
     fn = f"pool{ndim}d"
     x = _check_input(x, ndim, fn)
     _check_mode(mode)
-    if return_indices and mode not in _INDEX_MODES:
+    if return_indices and mode not in INDEX_MODES:
         raise ValueError(
             f"return_indices=True needs a mode that picks one cell "
-            f"({', '.join(_INDEX_MODES)}), not mode={mode!r}"
+            f"({', '.join(INDEX_MODES)}), not mode={mode!r}"
         )
     if divisor_override is not None:
         if mode != "avg":
@@ -408,7 +411,8 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
         scikit-image's ``cval``), ``ceil_clip`` (apply the ceil-mode clip rule;
         Caffe does so only with padding), ``check_half_kernel`` (PyTorch's
         padding rule), ``training`` (False: stochastic returns Caffe's
-        test-time probability-weighted average ``sum(x*x)/sum(x)``).
+        test-time probability-weighted average ``sum(w*x)/sum(w)``,
+        ``w = max(x, 0)``).
 
     Returns
     -------

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pooling_core import (adaptive_pool2d, coverage, explain_axes, explain_output_size,
-                          global_pool2d, output_size, plan_axes, pool1d, pool2d,
+                          global_pool2d, output_size, plan_axes, pool1d, pool2d, pool_nd,
                           pool2d_backward, pool3d, unpool2d, window_cells)
 
 SEED = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -39,7 +39,8 @@ def test_seed_example():
     (lambda: pool2d(SEED, 2, divisor_override=0, mode="avg"), "divisor_override=0 must be"),
     (lambda: pool2d(SEED, 2, mode="lp", p=0), "p=0 must be a positive"),
     (lambda: pool2d(np.array([["a"]]), 1), "pooling needs real numbers"),
-    (lambda: pool2d(np.zeros((0, 3)), 1), "input axis 0 has size 0"),
+    (lambda: pool2d(np.zeros((0, 3)), 1), "x has size 0 on pooled axis 0 (spatial shape (0, 3))"),
+    (lambda: pool_nd(SEED, 0, 2), "ndim=0 must be 1, 2 or 3"),
     (lambda: unpool2d(np.ones((1, 1)), np.array([[9]]), (2, 2)), "outside a plane of 4 cells"),
     (lambda: pool2d_backward(np.ones((3, 3)), SEED, 2), "grad_output has shape (3, 3)"),
 ])
@@ -236,7 +237,7 @@ def test_caffe_ceil_without_clip():
     assert out.shape == (17,) and out[-1] == -np.inf
 
 
-def test_no_python_loop_memory_for_large_input():
+def test_large_input_pools_in_well_under_2_gb_extra():
     x = np.zeros((3, 4096, 4096), dtype=np.float32)
     tracemalloc.start()
     pool2d(x, 3, 1)

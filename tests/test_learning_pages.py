@@ -613,8 +613,10 @@ def test_dims_pasted_numbers_errors_name_the_token():
 def test_dims_bad_settings_show_a_message():
     at = open_page("dims")
     at.selectbox(key="mode").set_value("lp").run()
-    assert not at.exception
-    assert any("not available adaptively" in e for e in errors(at))
+    assert not at.exception and not errors(at)
+    # adaptive pooling has no lp: the tab says so and shows max, with its figure
+    assert any("the sidebar's lp is shown as max" in c.value for c in at.caption)
+    assert any("Row bins" in m.value for m in at.markdown)
     at.selectbox(key="mode").set_value("max").run()
     at.slider(key="ph").set_value(2).run()
     assert not at.exception

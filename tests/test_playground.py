@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from pooling_core import coverage, plan_axes, pool2d, window_cells
-from ui import figures
+from ui import figures, state
 from ui.gif import animation_gif
 
 SEED = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -54,10 +54,10 @@ def test_home_links_every_page():
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert "Pooling" in at.markdown[0].value
-    links = {el.proto.page for el in at.get("page_link")}
-    pages = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")} - {"pages/home.py"}
-    assert {link.split("/", 1)[-1] if "/" in link else link for link in links} >= \
-        {p.split("/", 1)[1] for p in pages} or len(links) == len(pages)
+    linked = {el.proto.page.rsplit("/", 1)[-1].removesuffix(".py")
+              for el in at.get("page_link")}
+    pages = {p.stem for p in (ROOT / "pages").glob("*.py")} - {"home"}
+    assert linked == pages, (linked, pages)
 
 
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
@@ -92,10 +92,13 @@ def test_each_control_changes_output_and_formula():
     at.checkbox(key="sk").uncheck().run()
     at.slider(key="sh").set_value(1).run()
     assert formula_text(at)[0].endswith("= 4")  # floor(3/1)+1
-    at.radio(key="pad").set_value("same").run()
-    assert not at.exception
-    assert any("SAME: out = ceil(n / s)" in i.value for i in at.info) or \
-        "framework" in " ".join(e.value for e in at.error)
+    at.radio(key="pad").set_value("same").run()  # PyTorch has no SAME: refused, with a hint
+    assert any("PyTorch has no 'same' padding" in e.value and "TensorFlow" in e.value
+               for e in at.error)
+    at.selectbox(key="fw").set_value("tensorflow").run()
+    assert not at.error
+    assert any("SAME: out = ceil(n / s) = ceil(6 / 1) = 6" in i.value for i in at.info)
+    at.selectbox(key="fw").set_value("pytorch").run()
     at.radio(key="pad").set_value("number").run()
     at.slider(key="dh").set_value(2).run()
     assert formula_text(at)[0].startswith("floor((6 + 2·0 - 2·(3 - 1) - 1) / 1)")
@@ -319,3 +322,25 @@ def test_framework_padding_side_is_drawn():
     at.selectbox(key="fw").set_value("onnx").run()
     rows = plotly_array(animation(at)["data"][0]["y"])
     assert rows.min() == -1 and rows.max() == 5  # ONNX SAME_LOWER: the odd cell on top
+
+
+def test_lp_on_a_framework_without_lp_still_divides_by_the_whole_window():
+    # TensorFlow has no Lp pooling: the core computes it on TF's SAME windows. A corner window
+    # of a 5×5 array of ones reads 4 real cells: (1+1+1+1) ** (1/2) = 2.
+    s = state.PoolSettings(kernel=(3, 3), stride=(2, 2), padding="same", mode="lp",
+                           framework="tensorflow")
+    kwargs, note = s.resolve((5, 5))
+    assert note.startswith("TensorFlow has no lp pooling")
+    assert pool2d(np.ones((5, 5)), **kwargs)[0, 0] == 2.0
+
+
+def test_hover_names_the_real_cells_a_dilated_padded_window_reads():
+    hover = figures.window_hover((5, 5), dict(kernel_size=3, stride=1, padding=1, dilation=2))
+    # out[0, 0]: taps at -1, 1, 3 on each axis; the real ones are 1 and 3
+    assert hover[0, 0] == "reads rows 1–3 step 2, cols 1–3 step 2"
+    assert hover[1, 2] == "reads rows 0–4 step 2, cols 1–3 step 2"
+
+
+def test_csv_and_link_values_read_back_exactly():
+    assert figures.exact(40 / 9) == repr(40 / 9) and figures.exact(8.0) == "8"
+    assert figures.exact(-np.inf) == "-inf" and figures.exact(1234.5) == "1234.5"

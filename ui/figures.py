@@ -14,10 +14,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs, normalize_tuple,
-                          plan_axes, pool2d, pool2d_backward, pool3d, pool_nd, unpool2d)
+from pooling_core import (INDEX_MODES, adaptive_bins, adaptive_pool2d, geometry_kwargs,
+                          normalize_tuple, plan_axes, pool2d, pool2d_backward, pool3d, pool_nd,
+                          unpool2d, window_cells)
 
-INDEX_MODES = ("max", "min", "median", "stochastic")
 WINDOW_COLOR = "#d62728"
 CHOSEN_COLOR = "#ffd400"
 PAD_COLOR = "#c8c8c8"
@@ -37,6 +37,14 @@ def fmt(v) -> str:
     if v == int(v) and abs(v) < 1e9:
         return str(int(v))
     return f"{v:.3g}" if abs(v) >= 1e-3 else f"{v:.2e}"
+
+
+def exact(v) -> str:
+    """A value written so that it reads back exactly (CSV cells, links): ``4.444444444444445``."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "nan" if np.isnan(v) else "inf" if v > 0 else "-inf"
+    return str(int(v)) if v == int(v) and abs(v) < 2**53 else repr(v)
 
 
 def pad_value_text(kwargs: dict) -> str:
@@ -78,7 +86,7 @@ def _caption(index, mode, shown, value, divisor, kwargs):
         p = kwargs.get("p", 2.0)
         return f"out[{i}, {j}] = (Σ xᵖ)^(1/p), p={fmt(p)}, over ({args}) = {fmt(value)}"
     if mode == "stochastic" and not kwargs.get("training", True):
-        return f"out[{i}, {j}] = Σx²/Σx over ({args}) = {fmt(value)}"
+        return f"out[{i}, {j}] = Σw·x / Σw, w = max(x, 0), over ({args}) = {fmt(value)}"
     return f"out[{i}, {j}] = {word}({args}) = {fmt(value)}"
 
 
@@ -104,6 +112,7 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
     """
     x2d = np.asarray(x2d)
     plans = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
+    windows = window_cells(x2d.shape, **geometry_kwargs(kwargs))
     out, idx = pooled(x2d, kwargs)
     mode = kwargs.get("mode", "max")
     ph, pw = plans
@@ -116,9 +125,8 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
     div_h, div_w = ph.divisor(cip), pw.divisor(cip)
     steps = []
     for i, j in cells:
-        r = np.repeat(ph.taps[i], pw.kernel)
-        c = np.tile(pw.taps[j], ph.kernel)
-        inside = (r >= 0) & (r < ph.n) & (c >= 0) & (c < pw.n)
+        taps, inside = windows.coords[i, j].reshape(-1, 2), windows.inside[i, j].ravel()
+        r, c = taps[:, 0], taps[:, 1]
         shown = [fmt(x2d[a, b]) if ok else pad_txt for a, b, ok in zip(r, c, inside)]
         if mode in ("median",) and kwargs.get("pad_value") is None:
             shown = [s for s, ok in zip(shown, inside) if ok]
@@ -126,7 +134,7 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
         if idx is not None and 0 <= idx[i, j] < x2d.size:
             chosen = divmod(int(idx[i, j]), x2d.shape[1])
         divisor = kwargs.get("divisor_override") or div_h[i] * div_w[j]
-        steps.append(Step((i, j), np.stack([r, c], axis=1), inside, chosen, float(out[i, j]),
+        steps.append(Step((i, j), taps, inside, chosen, float(out[i, j]),
                           _caption((i, j), mode, shown, out[i, j], divisor, kwargs)))
     return steps
 
@@ -141,8 +149,7 @@ def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="inp
     """
     x2d = np.asarray(x2d, dtype=float)
     ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
-    rows = np.arange(-ph.pad_before, ph.n + max(ph.extra_after, ph.pad_after))
-    cols = np.arange(-pw.pad_before, pw.n + max(pw.extra_after, pw.pad_after))
+    rows, cols = ph.drawn, pw.drawn
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     real = (rr >= 0) & (rr < ph.n) & (cc >= 0) & (cc < pw.n)
     frame = (rr < ph.n + ph.pad_after) & (cc < pw.n + pw.pad_after)
@@ -205,16 +212,20 @@ def _output_trace(out, shown_mask, zrange, colorscale="Oranges", hover=None):
 
 
 def window_hover(x_shape, kwargs) -> np.ndarray:
-    """Per output cell, a line naming the input cells its window reads."""
+    """Per output cell, a line naming the input rows and columns its window reads."""
     ph, pw = plan_axes(tuple(x_shape), **geometry_kwargs(kwargs))
 
     def span(p):
-        t = p.taps
-        lo, hi = np.clip(t.min(1), 0, p.n - 1), np.clip(t.max(1), 0, p.n - 1)
-        empty = ~p.inside.any(1)
-        step = f" step {p.dilation}" if p.dilation > 1 else ""
-        return np.array(["padding only" if e else f"{a}–{b}{step}" if a != b else f"{a}"
-                         for a, b, e in zip(lo, hi, empty)], dtype=object)
+        names = []
+        for taps in (t[ok] for t, ok in zip(p.taps, p.inside)):  # the real cells only
+            if taps.size == 0:
+                names.append("padding only")
+            elif taps.size == 1:
+                names.append(f"{taps[0]}")
+            else:
+                step = f" step {p.dilation}" if p.dilation > 1 else ""
+                names.append(f"{taps[0]}–{taps[-1]}{step}")
+        return names
 
     rs, cs = span(ph), span(pw)
     return np.array([[f"reads rows {r}, cols {c}" for c in cs] for r in rs], dtype=object)
@@ -277,33 +288,13 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
         fig.update_layout(shapes=window_shapes(steps[start]), title_text=steps[start].caption)
     elif title:
         fig.update_layout(title_text=title)
-    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
-                transition=dict(duration=0), mode="immediate")
-    fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
-                          yanchor="top", showactive=False, buttons=[
-                              dict(label="▶ Play", method="animate", args=[None, play]),
-                              dict(label="❚❚ Pause", method="animate",
-                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
-                                                      mode="immediate")])])],
-        sliders=[dict(active=max(start, 0), x=0.18, len=0.82, y=-0.04, yanchor="top",
-                      currentvalue=dict(prefix="step: "), pad=dict(t=30),
-                      steps=[dict(method="animate", label=f"{s.index[0]},{s.index[1]}",
-                                  args=[[str(t)], dict(mode="immediate", transition=dict(duration=0),
-                                                      frame=dict(duration=0, redraw=True))])
-                             for t, s in enumerate(steps)])] if steps else [],
-        margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
-        title_font_size=15, plot_bgcolor="white",
-    )
+    menus, sliders = _play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms,
+                                    active=max(start, 0))
+    fig.update_layout(updatemenus=menus, sliders=sliders,
+                      margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
+                      title_font_size=15, plot_bgcolor="white")
     # equal cell sizes in both panels: the output axes span as many cells as the input's
-    span_r = max(len(rows), out.shape[0])
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain", dtick=1,
-                     row=1, col=1, showgrid=False)
-    fig.update_yaxes(range=[span_r - 0.5, -0.5], scaleanchor="x2", constrain="domain", dtick=1,
-                     row=1, col=2, showgrid=False, zeroline=False)
-    fig.update_xaxes(dtick=1, constrain="domain", row=1, col=1, showgrid=False)
-    fig.update_xaxes(range=[-0.5, max(out.shape[1], 1) - 0.5], dtick=1, constrain="domain",
-                     row=1, col=2, showgrid=False, zeroline=False)
+    _grid_axes(fig, [(len(rows), len(cols)), out.shape])
     return fig
 
 
@@ -391,8 +382,8 @@ INDEX_WORD = {"max": "the maximum", "min": "the minimum", "median": "the median"
               "stochastic": "the sampled cell"}
 
 
-def _play_controls(labels, frame_ms: int, prefix: str = "step: "):
-    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider, as in :func:`sliding_figure`."""
+def _play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0):
+    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider on frame ``active``."""
     if not labels:
         return [], []
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
@@ -403,7 +394,7 @@ def _play_controls(labels, frame_ms: int, prefix: str = "step: "):
                       dict(label="❚❚ Pause", method="animate",
                            args=[[None], dict(frame=dict(duration=0, redraw=False),
                                               mode="immediate")])])]
-    sliders = [dict(active=0, x=0.18, len=0.82, y=-0.04, yanchor="top",
+    sliders = [dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
                     currentvalue=dict(prefix=prefix), pad=dict(t=30),
                     steps=[dict(method="animate", label=str(label),
                                 args=[[str(t)], dict(mode="immediate", transition=dict(duration=0),

@@ -40,8 +40,7 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
     ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
     out = np.asarray(pooled(x2d, kwargs)[0], dtype=float)
     r0, c0 = -ph.pad_before, -pw.pad_before
-    nrows = ph.pad_before + ph.n + max(ph.extra_after, ph.pad_after)
-    ncols = pw.pad_before + pw.n + max(pw.extra_after, pw.pad_after)
+    nrows, ncols = len(ph.drawn), len(pw.drawn)
     in_w, in_h = ncols * CELL, nrows * CELL
     width = MARGIN * 2 + in_w + GAP + out.shape[1] * CELL
     height = MARGIN * 2 + CAPTION_H + max(in_h, out.shape[0] * CELL)

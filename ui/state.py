@@ -60,7 +60,7 @@ HELP = {
     "glob": "Global pooling: one window covering the whole input (kernel = input size).",
     "seed": "Random seed for stochastic pooling's sampling.",
     "train": "Training samples one cell per window; test time uses Caffe's "
-             "probability-weighted average Σx²/Σx.",
+             "probability-weighted average Σw·x / Σw with w = max(x, 0) (Σx²/Σx when x ≥ 0).",
 }
 
 # which sidebar slot shows an error that names this parameter
@@ -104,22 +104,16 @@ class PoolSettings:
         """``pool2d`` keyword arguments reproducing the chosen framework on ``shape``, and a note.
 
         A framework without the chosen mode (PyTorch has no median pooling) still
-        places the windows: the core computes the mode on that framework's
-        max-pooling windows, and the note says so. Raises ``ValueError`` naming
-        the setting when the framework cannot express the settings otherwise, or
-        when the core rejects them.
+        places the windows (see ``framework_args(fallback=True)``); the note says
+        so. Raises ``ValueError`` naming the setting when the framework cannot
+        express the settings, or when the core rejects them.
         """
         s = self.for_shape(shape)
         fw = FRAMEWORKS[s.framework]
-        note = ""
-        call = framework_args(s.conventions_settings(shape), s.framework)
-        if not call.ok and s.mode not in fw.calls:
-            call = framework_args(replace(s, mode="max").conventions_settings(shape), s.framework)
-            note = (f"{fw.name} has no {MODE_LABELS[s.mode].lower()} pooling: Poolscope computes "
-                    f"it on the windows of {fw.name}'s max pooling.")
+        call = framework_args(s.conventions_settings(shape), s.framework, fallback=True)
         if not call.ok:
             able = [f.name for key, f in FRAMEWORKS.items()
-                    if framework_args(s.conventions_settings(shape), key).ok]
+                    if framework_args(s.conventions_settings(shape), key, fallback=True).ok]
             hint = (f" These settings work in: {', '.join(able)}." if able else
                     " No framework expresses these settings; change them.")
             raise ValueError(
@@ -127,13 +121,12 @@ class PoolSettings:
                 f"{s.kernel}, stride {s.stride}, padding {s.padding}, dilation {s.dilation}, "
                 f"mode {s.mode}).{hint}")
         kwargs = dict(call.kwargs)
-        if note:
-            kwargs.update(mode=s.mode, pad_value=None)
         if s.mode == "lp":
             kwargs["p"] = s.p
         if s.mode == "stochastic":
             kwargs["rng"] = s.seed
             kwargs["training"] = s.training
+        note = call.notes[0] if s.mode not in fw.calls else ""
         return kwargs, note
 
     def pool_kwargs(self, shape) -> dict:
@@ -249,7 +242,7 @@ def sidebar() -> dict:
         slots["mode"] = st.empty()
         st.checkbox("ceil_mode", DEFAULTS["ceil"], help=HELP["ceil"], disabled=glob,
                     **_bound("ceil"))
-        if mode in ("avg", "lp") and _padding_matters():
+        if mode == "avg" and _padding_matters():  # lp always divides by the whole window
             st.checkbox("count_include_pad", DEFAULTS["cip"], help=HELP["cip"],
                         **_bound("cip"))
         st.button("Reset", on_click=reset, help="All settings back to the defaults.",
@@ -277,7 +270,7 @@ def current() -> PoolSettings:
         kernel=kernel, stride=kernel if v("sk") else pair("sh", "sw"),
         padding=pair("ph", "pw") if v("pad") == "number" else v("pad"),
         dilation=pair("dh", "dw"), mode=mode, p=float(v("p")), ceil_mode=bool(v("ceil")),
-        count_include_pad=bool(v("cip")) if mode in ("avg", "lp") else True,
+        count_include_pad=bool(v("cip")) if mode == "avg" else True,
         framework=v("fw"), global_pool=bool(v("glob")), seed=int(v("seed")),
         training=bool(v("train")),
     )
@@ -325,14 +318,16 @@ def guard(name: str, fn, *args, **kwargs):
     return result, None
 
 
-def with_input(name: str, x, to_kwargs) -> tuple:
-    """``(x, to_kwargs(x.shape))``; if that raises, the message, and the last input and
-    keyword arguments that went together, so what is drawn stays consistent.
+def with_input(name: str, x, settings: PoolSettings, to_kwargs=None) -> tuple:
+    """``(x, settings, kwargs)`` with ``kwargs = to_kwargs(settings, x.shape)`` (default:
+    ``settings.pool_kwargs``). If that raises, the message, and the last input, settings
+    and keyword arguments that went together, so everything drawn stays consistent.
 
-    ``(None, None)`` when nothing has been valid yet.
+    ``(None, None, None)`` when nothing has been valid yet.
     """
-    pair, _ = guard(name, lambda: (x, to_kwargs(x.shape)))
-    return pair if pair is not None else (None, None)
+    to_kwargs = to_kwargs or (lambda s, shape: s.pool_kwargs(shape))
+    last, _ = guard(name, lambda: (x, settings, to_kwargs(settings, x.shape)))
+    return last if last is not None else (None, None, None)
 
 
 def formula(shape, kwargs: dict, names=None):
