@@ -45,14 +45,6 @@ class OutputSizeExplanation:
     notes: tuple[str, ...]
 
 
-def _kind(padding):
-    if isinstance(padding, str):
-        return padding.lower()
-    if isinstance(padding, (tuple, list)) and len(padding) == 2:
-        return "explicit"
-    return "symmetric"
-
-
 def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilation: int = 1,
                         ceil_mode: bool = False, *, ceil_clip: bool = True,
                         check_half_kernel: bool = True) -> OutputSizeExplanation:
@@ -79,11 +71,11 @@ def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilati
     >>> explain_output_size(32, 1, 2, ceil_mode=True).clipped
     True
     """
-    kind = _kind(padding)
-    pad_arg = (tuple(padding),) if kind == "explicit" else padding
-    plan = plan_axes((n,), kernel_size, stride, pad_arg, dilation, ceil_mode,
+    if isinstance(padding, (tuple, list)) and len(padding) == 2:  # (before, after)
+        padding = (tuple(padding),)
+    plan = plan_axes((n,), kernel_size, stride, padding, dilation, ceil_mode,
                      ceil_clip=ceil_clip, check_half_kernel=check_half_kernel)[0]
-    return _explain_plan(plan, kind, ceil_mode, ceil_clip)
+    return _explain_plan(plan, ceil_mode, ceil_clip)
 
 
 def explain_axes(spatial_shape, kernel_size, stride=None, padding=0, dilation=1,
@@ -95,15 +87,12 @@ def explain_axes(spatial_shape, kernel_size, stride=None, padding=0, dilation=1,
     """
     plans = plan_axes(spatial_shape, kernel_size, stride, padding, dilation, ceil_mode,
                       **plan_kwargs)
-    kind = padding.lower() if isinstance(padding, str) else (
-        "explicit" if isinstance(padding, (tuple, list)) and padding
-        and isinstance(padding[0], (tuple, list)) else "symmetric")
-    return tuple(_explain_plan(p, kind, ceil_mode, plan_kwargs.get("ceil_clip", True))
+    return tuple(_explain_plan(p, ceil_mode, plan_kwargs.get("ceil_clip", True))
                  for p in plans)
 
 
-def _explain_plan(plan, kind, ceil_mode, ceil_clip) -> OutputSizeExplanation:
-    n = plan.n
+def _explain_plan(plan, ceil_mode, ceil_clip) -> OutputSizeExplanation:
+    n, kind = plan.n, plan.padding_kind
     k, s, d, pb, pa = plan.kernel, plan.stride, plan.dilation, plan.pad_before, plan.pad_after
     rounding = "ceil" if ceil_mode else "floor"
     numer = n + pb + pa - d * (k - 1) - 1

@@ -88,6 +88,8 @@ class AxisPlan:
     pad_before, pad_after : padding cells on each side (the side that counts
         towards an average's divisor when ``count_include_pad``).
     out : number of windows (output length).
+    padding_kind : how the padding was given: ``'symmetric'``, ``'explicit'``
+        (before, after), ``'same'`` or ``'valid'``.
     """
 
     n: int
@@ -97,6 +99,7 @@ class AxisPlan:
     pad_before: int
     pad_after: int
     out: int
+    padding_kind: str = "symmetric"
 
     @property
     def span(self) -> int:
@@ -261,7 +264,7 @@ def plan_axes(
                 f"axis {axis}, more than the input ({n}) plus padding ({pb}+{pa}): the output "
                 f"would be empty; use a smaller kernel, more padding, or padding='same'"
             )
-        plans.append(AxisPlan(n, k, s, d, pb, pa, out))
+        plans.append(AxisPlan(n, k, s, d, pb, pa, out, kind))
     return tuple(plans)
 
 
