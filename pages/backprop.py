@@ -143,7 +143,6 @@ def main() -> None:
         return
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
     g = gradient_controls(out_shape)
-    back_kwargs = kwargs
     st.info(RULES[settings.mode])
 
     left, right = st.columns(2)
@@ -154,7 +153,7 @@ def main() -> None:
             st.plotly_chart(fwd, width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
-        bwd, bwd_error = state.guard("bp_backward", build_backward, x, back_kwargs, g)
+        bwd, bwd_error = state.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
             st.plotly_chart(bwd, width="stretch", key="bp_backward_fig")
     if bwd_error:
@@ -162,7 +161,7 @@ def main() -> None:
     with st.expander("Every rule"):
         for mode, rule in RULES.items():
             st.markdown(f"- {'**' + rule + '**' if mode == settings.mode else rule}")
-    check_panel(x, g, back_kwargs)
+    check_panel(x, g, kwargs)
     unpool_panel(x, settings)
 
 
