@@ -282,7 +282,7 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
             name=str(t),
             data=[_output_trace(out, (order >= 0) & (order <= t), zr, out_colorscale, hover)],
             traces=[out_trace],
-            layout=go.Layout(shapes=window_shapes(s), title_text=s.caption)))
+            layout=dict(shapes=window_shapes(s), title=dict(text=s.caption))))
     fig.frames = frames
     if steps:
         fig.update_layout(shapes=window_shapes(steps[start]), title_text=steps[start].caption)
@@ -563,7 +563,7 @@ def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
         return out
 
     fig.frames = [go.Frame(name=str(t), data=[_gradient_layer(a, kwargs, zr)[0][0]], traces=[0],
-                           layout=go.Layout(shapes=shapes(s), title_text=s.caption))
+                           layout=dict(shapes=shapes(s), title=dict(text=s.caption)))
                   for t, (s, a) in enumerate(zip(steps, accumulated))]
     if steps:
         fig.update_layout(shapes=shapes(steps[0]), title_text=steps[0].caption)
@@ -709,10 +709,10 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
     summary = (f"{plan.n} samples → {plan.out} outputs ({MODE_WORD.get(mode, mode)}, "
                f"k={plan.kernel}, s={plan.stride}): press ▶ Play to slide the window")
     whole = go.Frame(name="0", data=[*outputs(plan.out - 1), chosen(None)], traces=[1, 2, 3],
-                     layout=go.Layout(shapes=static, title_text=summary))
+                     layout=dict(shapes=static, title=dict(text=summary)))
     fig.frames = [whole] + [go.Frame(name=str(t + 1), data=[*outputs(t), chosen(t)],
                                      traces=[1, 2, 3],
-                                     layout=go.Layout(shapes=shapes(t), title_text=caption(t)))
+                                     layout=dict(shapes=shapes(t), title=dict(text=caption(t))))
                             for t in range(count)]
     menus, sliders = _play_controls(["all"] + list(range(count)), frame_ms, prefix="output ")
     finite = x[np.isfinite(x)]
@@ -887,7 +887,7 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
         return (f"out[{i}, {j}] = {word} of rows {rows}, cols {cols} "
                 f"({(r1[i] - r0[i]) * (c1[j] - c0[j])} cells) = {fmt(out[i, j])}")
 
-    fig.frames = [go.Frame(name=str(t), layout=go.Layout(shapes=shapes(i, j), title_text=caption(i, j)))
+    fig.frames = [go.Frame(name=str(t), layout=dict(shapes=shapes(i, j), title=dict(text=caption(i, j))))
                   for t, (i, j) in enumerate(cells)]
     menus, sliders = _play_controls([f"{i},{j}" for i, j in cells], frame_ms)
     fig.update_layout(shapes=shapes(0, 0), title_text=caption(0, 0), updatemenus=menus,
