@@ -345,7 +345,7 @@ def coverage_figure(cov) -> go.Figure:
                                  marker=dict(symbol="x", size=14, color=WINDOW_COLOR),
                                  hovertemplate="never read<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
-    fig.update_xaxes(dtick=1, side="top", showgrid=False)
+    fig.update_xaxes(dtick=1, showgrid=False)
     fig.update_layout(title_text="Coverage: how many windows read each input cell",
                       height=max(300, 32 * cov.shape[0] + 120), margin=dict(l=10, r=10, t=60, b=10),
                       showlegend=bool((cov == 0).any()), plot_bgcolor="white")
@@ -365,7 +365,7 @@ def matrix_figure(values, *, title="", colorscale="Oranges", mask=None) -> go.Fi
                                        y1=a + 0.5, line=dict(color=WINDOW_COLOR, width=3))
                                   for a, b in zip(r, c)])
     fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
-    fig.update_xaxes(dtick=1, side="top", showgrid=False)
+    fig.update_xaxes(dtick=1, showgrid=False)
     fig.update_layout(title_text=title, height=max(220, 32 * values.shape[0] + 100),
                       margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
     return fig
