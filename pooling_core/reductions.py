@@ -266,8 +266,12 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
     lead = x.shape[: x.ndim - len(plans)]
     out_shape = lead + tuple(p.out for p in plans)
     padded = _pad(x, plans, 0)
-    acc = np.float32 if x.dtype.itemsize <= 2 or x.dtype == np.float32 else np.float64
     unsigned = np.issubdtype(x.dtype, np.unsignedinteger)
+    kernel_cells = prod(p.kernel for p in plans)
+    # uint8 images: running sums are exact small integers, so add and compare in uint16
+    exact = unsigned and x.dtype.itemsize == 1 and kernel_cells * 255 < 2**16
+    real = np.float32 if x.dtype.itemsize <= 2 or x.dtype == np.float32 else np.float64
+    acc = np.uint16 if exact else real
 
     def weights():  # (flat, offset, view, w) per kernel offset
         for flat, offset, view in _offset_views(padded, plans):
@@ -283,12 +287,13 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(total > 0, num / np.where(total > 0, total, 1), 0.0)
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    threshold = (1.0 - generator.random(out_shape, dtype=acc)) * total  # u in (0, 1], as Caffe
+    threshold = (1.0 - generator.random(out_shape, dtype=real)) * total  # u in (0, 1], as Caffe
+    if exact:  # an integer sum is below t exactly when it is below ceil(t)
+        threshold = np.ceil(threshold).astype(np.uint16)
     # The pick is the first tap whose running sum reaches the threshold: count the taps
     # before it. Padded taps weigh 0, so they are never the first to reach it.
     cumulative = np.zeros(out_shape, dtype=acc)
-    before = np.zeros(out_shape, dtype=np.uint8 if prod(p.kernel for p in plans) < 256
-                      else np.int32)
+    before = np.zeros(out_shape, dtype=np.uint8 if kernel_cells < 256 else np.int32)
     for _, _, _, w in weights():
         np.add(cumulative, w, out=cumulative, casting="unsafe")
         np.add(before, cumulative < threshold, out=before, casting="unsafe")
