@@ -297,6 +297,12 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
     for _, _, _, w in weights():
         np.add(cumulative, w, out=cumulative, casting="unsafe")
         np.add(before, cumulative < threshold, out=before, casting="unsafe")
+    if not return_indices and all(p.inside.all() for p in plans):
+        # no padding: offset 0 is the first real cell, and the picks gather without indices
+        out = np.zeros(out_shape, dtype=x.dtype)
+        for flat, _, view in _offset_views(padded, plans):
+            np.copyto(out, view, where=before == flat)
+        return out
     offset_id = before.astype(np.int32)
     offset_id[total <= 0] = -1  # all weights 0: Caffe takes the first (real) cell
     idx = _indices(offset_id, plans)

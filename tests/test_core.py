@@ -181,6 +181,15 @@ def test_stochastic_samples_proportionally_and_reproducibly():
     a = pool2d(x[None].repeat(5, 0), 2, mode="stochastic", rng=7, return_indices=True)
     b = pool2d(x[None].repeat(5, 0), 2, mode="stochastic", rng=7, return_indices=True)
     np.testing.assert_array_equal(a[1], b[1])
+    # the gather without indices (no padding) picks the same cells as the indexed one
+    y = np.random.default_rng(2).standard_normal((3, 9, 9))
+    np.testing.assert_array_equal(pool2d(y, 3, 2, mode="stochastic", rng=4),
+                                  pool2d(y, 3, 2, mode="stochastic", rng=4, return_indices=True)[0])
+    u8 = np.random.default_rng(2).integers(0, 256, (3, 9, 9), dtype=np.uint8)
+    vals, idx = pool2d(u8, 3, 2, mode="stochastic", rng=4, return_indices=True)
+    np.testing.assert_array_equal(pool2d(u8, 3, 2, mode="stochastic", rng=4), vals)
+    np.testing.assert_array_equal(np.take_along_axis(u8.reshape(3, -1), idx.reshape(3, -1), 1)
+                                  .reshape(vals.shape), vals)
     # all-zero window: Caffe picks the first cell
     v, i = pool2d(np.zeros((2, 2)), 2, mode="stochastic", rng=0, return_indices=True)
     assert v[0, 0] == 0 and i[0, 0] == 0
