@@ -213,8 +213,9 @@ def to_grayscale(array: np.ndarray) -> np.ndarray:
     """``(C, H, W)`` -> ``(1, H, W)`` with ITU-R 601-2 luma (Pillow's "L").
 
     ``L = R*299/1000 + G*587/1000 + B*114/1000``; alpha is ignored; 1 or 2
-    channels return the first channel.  The dtype is kept (integers are rounded
-    half to even and clipped to the dtype's range).
+    channels return the first channel.  The dtype is kept: uint8 and uint16 use
+    Pillow's exact integer form ``(R*19595 + G*38470 + B*7471 + 2**15) >> 16``;
+    other integers are rounded half to even and clipped to the dtype's range.
 
     Examples
     --------
@@ -224,6 +225,15 @@ def to_grayscale(array: np.ndarray) -> np.ndarray:
     array = _check_chw(array)
     if array.shape[0] < 3:
         return array[:1].copy()
+    if array.dtype in (np.uint8, np.uint16):
+        # Pillow's own integer form of the same weights (exact, and light on memory):
+        # L = (R*19595 + G*38470 + B*7471 + 2**15) >> 16, which fits in uint32
+        luma = array[0].astype(np.uint32) * 19595
+        luma += array[1].astype(np.uint32) * 38470
+        luma += array[2].astype(np.uint32) * 7471
+        luma += 1 << 15
+        luma >>= 16
+        return luma.astype(array.dtype)[None]
     weights = np.array([0.299, 0.587, 0.114])
     luma = np.tensordot(weights, array[:3].astype(np.float64), axes=1)[None]
     if np.issubdtype(array.dtype, np.integer):
