@@ -192,10 +192,9 @@ def downloads_section(pooled, original, src_dtype, name, kwargs, times) -> None:
                        on_click="ignore", icon=":material/compare:",
                        help="Original and pooled at the same height, pooled blocks enlarged "
                             "(originals over 2048 px are downscaled in this file).")
-    exact = pooled.dtype == np.dtype(src_dtype) and (
-        pooled.dtype == np.uint8 or (pooled.dtype == np.uint16 and pooled.shape[0] == 1))
     st.caption(("This result is whole numbers in the image's own range, so the PNG holds the "
-                "exact values. " if exact else "The PNG rounds the pooled values: ")
+                "exact values. " if imageio.png_is_exact(pooled, src_dtype)
+                else "The PNG rounds the pooled values: ")
                + imageio.ROUNDING_RULE)
 
 

@@ -421,3 +421,11 @@ def test_assets_are_reproducible_and_thin_lines_separate_max_from_avg():
         blocks = region.reshape(region.shape[0] // 2, 2, region.shape[1] // 2, 2)
         assert blocks.max(axis=(1, 3)).max() == 255 and blocks.mean(axis=(1, 3)).max() <= 128
         assert (blocks.max(axis=(1, 3)) == 255).mean() >= 0.5
+
+
+def test_png_is_exact_says_when_the_png_keeps_the_values():
+    from ui.imageio import png_is_exact
+    u8 = np.zeros((3, 2, 2), np.uint8)
+    assert png_is_exact(u8, np.uint8) and not png_is_exact(u8.astype(float), np.uint8)
+    assert png_is_exact(np.zeros((1, 2, 2), np.uint16), np.uint16)
+    assert not png_is_exact(np.zeros((3, 2, 2), np.uint16), np.uint16)  # reduced to 8 bits

@@ -296,6 +296,13 @@ def to_png_bytes(array: np.ndarray, source_dtype: np.dtype | type | None) -> byt
     return buf.getvalue()
 
 
+def png_is_exact(array: np.ndarray, source_dtype) -> bool:
+    """True when :func:`to_png_bytes` stores ``array``'s values unchanged: whole numbers
+    already in the source's 8-bit range, or single-channel 16-bit."""
+    src = np.dtype(source_dtype)
+    return array.dtype == src and (src == np.uint8 or (src == np.uint16 and array.shape[0] == 1))
+
+
 def to_npy_bytes(array: np.ndarray) -> bytes:
     """Raw array (any shape/dtype, exact) as ``.npy`` bytes; read back with ``np.load``."""
     buf = io.BytesIO()
