@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
-                          plan_axes, pool1d, pool2d)
+                          plan_axes, pool2d)
 from ui import figures, lessons, state
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
@@ -76,9 +76,9 @@ def one_d_section(settings: state.PoolSettings) -> None:
     fig, fig_error = state.guard("d1_fig", build_signal, x, kwargs, 600)
     if fig is None:
         return
-    out, _ = state.guard("d1_out", pool1d, x, **kwargs)
+    (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
     st.plotly_chart(fig, width="stretch", key="d1_fig_chart")
-    st.markdown(f"**{x.size} samples → {np.size(out)} outputs.** Each orange step is one output, "
+    st.markdown(f"**{x.size} samples → {plan.out} outputs.** Each orange step is one output, "
                 f"drawn over the samples its window reads. Press ▶ Play: the red band is the "
                 f"window, the star the sample that max/min/median picked.")
     state.formula(x.shape, kwargs, ["L"])
