@@ -1,7 +1,6 @@
 """1-D, 3-D & adaptive: pooling a signal, a volume, and any input to a fixed output size."""
 from __future__ import annotations
 
-
 import numpy as np
 import streamlit as st
 

@@ -626,7 +626,6 @@ def unpool_figure(x2d, kwargs: dict) -> go.Figure:
     return fig
 
 
-
 # --- 1-D, 3-D and adaptive -----------------------------------------------------------------
 
 
