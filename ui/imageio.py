@@ -151,7 +151,7 @@ def load_image(data: bytes, name: str = "") -> LoadedImage:
 
     Examples
     --------
-    >>> load_image(Path("assets/scene.png").read_bytes()).array.shape  # doctest: +SKIP
+    >>> load_image((ASSETS_DIR / "scene.png").read_bytes()).array.shape
     (3, 192, 256)
     """
     label = f"'{name}'" if name else "This file"
@@ -401,7 +401,7 @@ def sample_images() -> dict[str, Path]:
 
     Examples
     --------
-    >>> sorted(sample_images())[:1]  # doctest: +SKIP
+    >>> sorted(sample_images())[:1]
     ['Checkerboard']
     """
     return {label: ASSETS_DIR / f for label, f in _SAMPLES.items() if (ASSETS_DIR / f).is_file()}
