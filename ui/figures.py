@@ -8,7 +8,7 @@ the playground, the image lab's zoom and the backprop page.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -139,6 +139,17 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
     return steps
 
 
+def _real_cells(x2d, plans):
+    """``(z, text)`` of the real cells on the drawn grid (``AxisPlan.drawn``); NaN and ""
+    elsewhere. The first trace of :func:`grid_layers`, and what its frames update."""
+    ph, pw = plans
+    rr, cc = np.meshgrid(ph.drawn, pw.drawn, indexing="ij")
+    real = (rr >= 0) & (rr < ph.n) & (cc >= 0) & (cc < pw.n)
+    values = np.full(rr.shape, np.nan)
+    values[real] = x2d[rr[real], cc[real]]
+    return values, np.where(real, _text(np.nan_to_num(values, nan=0)), "")
+
+
 def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="input"):
     """Heatmap traces of the input with its padding ring and ceil-mode overhang.
 
@@ -153,10 +164,8 @@ def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="inp
     rr, cc = np.meshgrid(rows, cols, indexing="ij")
     real = (rr >= 0) & (rr < ph.n) & (cc >= 0) & (cc < pw.n)
     frame = (rr < ph.n + ph.pad_after) & (cc < pw.n + pw.pad_after)
-    values = np.full(rr.shape, np.nan)
-    values[real] = x2d[rr[real], cc[real]]
+    values, text = _real_cells(x2d, (ph, pw))
     zmin, zmax = zrange if zrange is not None else (np.nanmin(x2d), np.nanmax(x2d))
-    text = np.where(real, np.vectorize(fmt, otypes=[str])(np.nan_to_num(values, nan=0)), "")
     traces = [go.Heatmap(
         x=cols, y=rows, z=values, text=text, texttemplate="%{text}", colorscale=colorscale,
         zmin=zmin, zmax=zmax, showscale=False, name=name, xgap=1, ygap=1,
@@ -554,17 +563,20 @@ def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
                   row=1, col=2)
 
     def shapes(s: BackStep):
-        out = window_shapes(Step(s.window.index, s.window.taps, s.window.inside, None,
-                                 s.window.value, s.window.caption))
+        out = window_shapes(replace(s.window, chosen=None))
         for r, c in s.cells:
             out.append(dict(type="rect", xref="x", yref="y", x0=c - 0.42, x1=c + 0.42,
                             y0=r - 0.42, y1=r + 0.42, line=dict(color=CHOSEN_COLOR, width=4),
                             layer="above"))
         return out
 
-    fig.frames = [go.Frame(name=str(t), data=[_gradient_layer(a, kwargs, zr)[0][0]], traces=[0],
+    plans = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
+    frame_cells = (_real_cells(np.asarray(a, dtype=float), plans) for a in accumulated)
+    frame_axes = dict(x=plans[1].drawn, y=plans[0].drawn)
+    fig.frames = [go.Frame(name=str(t), data=[dict(type="heatmap", z=z, text=text, **frame_axes)],
+                           traces=[0],
                            layout=dict(shapes=shapes(s), title=dict(text=s.caption)))
-                  for t, (s, a) in enumerate(zip(steps, accumulated))]
+                  for t, (s, (z, text)) in enumerate(zip(steps, frame_cells))]
     if steps:
         fig.update_layout(shapes=shapes(steps[0]), title_text=steps[0].caption)
     menus, sliders = _play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms)
