@@ -110,10 +110,11 @@ class PoolSettings:
         """
         s = self.for_shape(shape)
         fw = FRAMEWORKS[s.framework]
-        call = framework_args(s.conventions_settings(shape), s.framework, fallback=True)
+        settings = s.conventions_settings(shape)
+        call = framework_args(settings, s.framework, fallback=True)
         if not call.ok:
             able = [f.name for key, f in FRAMEWORKS.items()
-                    if framework_args(s.conventions_settings(shape), key, fallback=True).ok]
+                    if framework_args(settings, key, fallback=True).ok]
             hint = (f" These settings work in: {', '.join(able)}." if able else
                     " No framework expresses these settings; change them.")
             raise ValueError(
