@@ -327,17 +327,18 @@ def main() -> None:
     src_dtype = array.dtype
     hw = array.shape[-2:]
     target = lab.screen_target(hw)
-    settings = state.current()
-    good, error = state.guard(f"image_lab|{digest_key}", lab.valid_settings, settings, hw)
-    if error:
-        advice = lab.padding_advice(settings, hw)
+    current = state.current()
+    # keyed per image and colour: when the current settings are rejected, this image keeps
+    # its last valid settings (then `settings is not current`) and the page offers advice
+    _, settings, first = state.with_input(f"image_lab|{key}", array, current)
+    if settings is not current:
+        advice = lab.padding_advice(current, hw)
         if advice:
             st.info(advice, icon=":material/lightbulb:")
-    if good is None:
+    if first is None:
         st.image(view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[0],
                  caption=f"Original: {lab.size_text(hw)} (not pooled)", output_format="PNG")
         return
-    settings, first = good
     passed = []
 
     def cached_pool(x, kwargs):

@@ -53,11 +53,6 @@ def pool_image(array: np.ndarray, kwargs: dict) -> np.ndarray:
     return np.concatenate(parts, axis=0)
 
 
-def valid_settings(settings, shape_hw):
-    """``(settings, kwargs)`` if a window fits ``shape_hw``; the core's ValueError if not."""
-    return settings, settings.pool_kwargs(tuple(shape_hw))
-
-
 def kwargs_key(kwargs: dict) -> str:
     return repr(sorted(kwargs.items()))
 
