@@ -26,26 +26,33 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    """A real ``streamlit run app.py`` on 127.0.0.1, for the browser tests."""
+def app_url(tmp_path_factory):
+    """A real ``streamlit run app.py`` on 127.0.0.1, for the browser tests.
+
+    The server's output goes to a log file (a pipe nobody reads could fill and
+    stall the server); it is shown if the server fails to start.
+    """
     port = _free_port()
     env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    proc = subprocess.Popen(
-        ["python", "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            ["python", "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+             f"--server.port={port}", "--server.address=127.0.0.1"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
             try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1).close()
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError(proc.stdout.read().decode())
+                    raise RuntimeError(log_path.read_text(errors="replace"))
                 time.sleep(0.5)
         else:
-            raise RuntimeError("streamlit did not start within 60 s")
+            raise RuntimeError("streamlit did not start within 60 s:\n"
+                               + log_path.read_text(errors="replace"))
         yield url
     finally:
         proc.terminate()
