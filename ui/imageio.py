@@ -66,16 +66,16 @@ def _pixels_text(n: int) -> str:
     return f"{n / 1e9:.3g} gigapixels" if n >= 1e9 else f"{n / 1e6:.3g} megapixels"
 
 
-def _bomb_error(size: tuple[int, int] | None) -> ImageError:
+def _bomb_error(size: tuple[int, int] | None, label: str = "This image") -> ImageError:
     limit = _pixels_text(MAX_PIXELS)
     if size is None:
-        return ImageError(f"This image is larger than the {limit} limit. "
+        return ImageError(f"{label} is larger than the {limit} limit. "
                           "Resize it and upload again.")
     w, h = size
     scale = math.sqrt(MAX_PIXELS / (w * h))
     sw, sh = (max(1, int(float(f"{v * scale:.2g}"))) for v in (w, h))  # 2 significant digits
     return ImageError(
-        f"This image declares {w}×{h} = {_pixels_text(w * h)}; the limit is {limit}. "
+        f"{label} declares {w}×{h} pixels = {_pixels_text(w * h)}; the limit is {limit}. "
         f"Resize it (e.g. to {sw}×{sh}) and upload again."
     )
 
@@ -91,6 +91,31 @@ def _declared_size(data: bytes) -> tuple[int, int] | None:
         except Exception:
             continue
     return None
+
+
+_FORMAT_NAMES = {"WEBP": "WebP"}  # Pillow's format names as people write them
+_FORMATS_TEXT = ", ".join(_FORMAT_NAMES.get(f, f) for f in FORMATS)
+
+
+def _not_an_image(data: bytes, label: str) -> ImageError:
+    """The refusal of a file Pillow cannot open, naming what it is when that is recognisable."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<svg", b"<?xml", b"<!--", b"<!doctype svg")) and b"<svg" in head:
+        return ImageError(f"{label} is an SVG vector drawing; pooling needs a pixel image. "
+                          "Export it as PNG (e.g. in Inkscape: File → Export, or in the "
+                          "program that made it) and upload the PNG.")
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ImageError(f"{label} is a ZIP archive, not an image. Unzip it and upload one "
+                          f"of the images inside ({_FORMATS_TEXT}).")
+    if data.startswith(b"%PDF"):
+        return ImageError(f"{label} is a PDF document, not an image. Export the page you "
+                          "want as PNG or JPEG (or take a screenshot of it) and upload that.")
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis",
+                                               b"mif1", b"msf1", b"avif", b"avis"):
+        return ImageError(f"{label} is a HEIC/AVIF photo (a phone camera format) that we "
+                          "cannot read. Save or export it as JPEG and upload that.")
+    return ImageError(f"{label} is not an image we can read ({_FORMATS_TEXT}). Open it in "
+                      "an image editor, save it as PNG or JPEG, and upload that file.")
 
 
 def _to_array(img: Image.Image) -> tuple[np.ndarray, str]:
@@ -157,26 +182,25 @@ def load_image(data: bytes, name: str = "") -> LoadedImage:
     label = f"'{name}'" if name else "This file"
     if not data:
         where = f" {label}" if name else ""
-        raise ImageError(f"The file{where} is empty. Choose a non-empty image file.")
-    if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+        raise ImageError(f"The file{where} is empty (0 bytes), so there is no image in it. "
+                         f"Choose an image file with content ({_FORMATS_TEXT}).")
+    if len(data) > MAX_UPLOAD_MB * 2**20:
+        size = math.ceil(len(data) * 10 / 2**20) / 10  # up: 50 MB + 1 B is "50.1 MB"
         raise ImageError(
-            f"{label} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. "
-            "Upload a smaller or more compressed image (e.g. JPEG or a resized PNG)."
+            f"{label} is {size:.1f} MB, over the {MAX_UPLOAD_MB:g} MB upload limit. "
+            "Upload a smaller file: save it as JPEG, or resize it."
         )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bomb_error(_declared_size(data)) from None
+        raise _bomb_error(_declared_size(data), label) from None
     except Exception:
-        raise ImageError(
-            f"{label} is not an image Pillow can read (PNG, JPEG, WebP, BMP, TIFF, GIF). "
-            "Check the file type and upload a supported image."
-        ) from None
+        raise _not_an_image(data, label) from None
     w, h = img.size
     if w * h > MAX_PIXELS:
-        raise _bomb_error((w, h))
+        raise _bomb_error((w, h), label)
     fmt, mode_in, notes = img.format or "", img.mode, []
     try:
         with warnings.catch_warnings():
@@ -190,11 +214,12 @@ def load_image(data: bytes, name: str = "") -> LoadedImage:
                 notes.append(f"Rotated per EXIF orientation {orientation}.")
             arr, note = _to_array(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bomb_error(None) from None
-    except Exception as exc:
+        raise _bomb_error(None, label) from None
+    except Exception:
         raise ImageError(
-            f"{label} looks truncated or corrupted and could not be decoded (Pillow: {exc}). "
-            "Re-export or re-download the image and try again."
+            f"{label} is {f'a {_FORMAT_NAMES.get(fmt, fmt)}' if fmt else 'an image'} file "
+            "that is truncated or corrupted, so its pixels could not be decoded. Download or "
+            "export the image again and upload the new copy."
         ) from None
     if arr.shape[1] * arr.shape[2] == 0:
         raise ImageError(f"{label} has no pixels. Upload an image at least 1×1 in size.")
