@@ -153,6 +153,9 @@ def side_by_side_section(original, levels, kwargs_list, stop, src_dtype, key, ti
                f"pooled pixel, enlarged without smoothing (nearest neighbour); images larger "
                f"than the screen are downscaled for display only — the downloads have every "
                f"pixel. Original {lab.size_text(original.shape)} → pooled {lab.size_text(last.shape)}.")
+    thin = lab.thin_note(original.shape[-2:], target)
+    if thin:
+        st.info(thin)
     if stop:
         st.info(stop)
     share = views[-1][2]
@@ -308,11 +311,11 @@ def main() -> None:
     try:
         loaded = load_cached(digest_key, name, data)
     except imageio.ImageError as exc:
-        st.error(str(exc), icon=":material/block:")
+        st.error(lab.md_escape(str(exc)), icon=":material/block:")  # the name is the user's
         st.caption("Choose another file above, or switch to a sample image.")
         return
     channels = {1: "gray", 2: "gray + alpha", 3: "RGB", 4: "RGBA"}[loaded.array.shape[0]]
-    st.caption(f"**{name}** — {loaded.format} ({loaded.mode_in}), {lab.size_text(loaded.array.shape)}"
+    st.caption(f"**{lab.md_escape(name)}** — {loaded.format} ({loaded.mode_in}), {lab.size_text(loaded.array.shape)}"
                f", {channels}, {loaded.array.dtype}. {loaded.note}")
     t1, t2 = st.columns(2)
     gray = t1.toggle("Pool a grayscale version", key="img_gray",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +23,7 @@ from ui import figures, imageio, state
 SCREEN = 600          # on-screen size (longer side, px) of the side-by-side images
 THUMB = 300           # on-screen size of the mode-comparison thumbnails
 COMPARE_SIDE = 512    # the mode grid pools a copy no larger than this (longer side)
+COMPARE_MIN_SIDE = 16  # ... but a thin strip's copy keeps at least this many px across
 MAX_TIMES = 5         # pyramid depth
 ZOOM_SIZES = (8, 12, 16)
 COMPARE_MODES = ("max", "avg", "min", "lp", "median", "stochastic")
@@ -297,14 +300,23 @@ def mode_kwargs(settings, mode: str, shape_hw) -> tuple[dict, bool]:
     return kwargs, bool(note)
 
 
-def compare_copy(array: np.ndarray, side: int = COMPARE_SIDE) -> tuple[np.ndarray, bool]:
-    """The image for the mode grid: itself if small, else an area-downscaled uint8 copy."""
-    if max(array.shape[-2:]) <= side:
+def compare_copy(array: np.ndarray, side: int = COMPARE_SIDE,
+                 min_side: int = COMPARE_MIN_SIDE) -> tuple[np.ndarray, bool]:
+    """The image for the mode grid: itself if small, else an area-downscaled uint8 copy.
+
+    The copy's longer side is ``side``, except that a thin strip keeps its shorter side
+    at least ``min_side`` px (or all of it) so the sidebar's window still fits the copy,
+    as long as the copy stays within ``side²`` pixels (a 20000×20 strip: 16000×16).
+    """
+    h, w = array.shape[-2:]
+    short, long = min(h, w), max(h, w)
+    scale = max(side / long, min(min(min_side, short) / short, side / math.sqrt(h * w)))
+    if scale >= 1:
         return array, False
     hwc = display_hwc(array, array.dtype)
     if array.shape[0] == 2:  # display made it RGBA; keep gray + alpha
         hwc = hwc[..., [0, 3]]
-    small = imageio.preview(hwc, max_side=side)
+    small = imageio.preview(hwc, max_side=round(long * scale))
     small = small[None] if small.ndim == 2 else np.moveaxis(small, -1, 0)
     return np.ascontiguousarray(small), True
 
@@ -320,6 +332,35 @@ def difference(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, dict]:
         np.rint(per_pixel * (255.0 / top)).astype(np.uint8)
     stats = {"max": float(d.max()), "mean": float(d.mean()), "share": float((d > 0).mean())}
     return img, stats
+
+
+_MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+
+
+def md_escape(text: str) -> str:
+    r"""``text`` as Markdown that renders exactly as written.
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark) and control
+    characters become spaces, so an uploaded file's name shown in a message cannot
+    add links, emphasis, math, colours or line breaks to the page.
+
+    Examples
+    --------
+    >>> print(md_escape("[a](b) *x*.png"))
+    \[a\]\(b\) \*x\*\.png
+    """
+    return _MD_PUNCT.sub(r"\\\1", re.sub(r"[\x00-\x1f\x7f]", " ", text))
+
+
+def thin_note(shape_hw, target) -> str:
+    """A sentence when the image is so thin that the screen draws it as a line, else ``""``."""
+    h, w = (int(v) for v in shape_hw)
+    if min(target) >= 8:
+        return ""
+    return (f"This image is {w}×{h} px, {max(h, w) / min(h, w):.0f} times "
+            f"{'wider than high' if w > h else 'higher than wide'}, so on screen it is a line "
+            f"only {min(target)} px thick. The pooling and the downloads use every pixel; the "
+            f"zoom below shows the pixel values.")
 
 
 def file_stem(name: str, kwargs: dict, times: int) -> str:
