@@ -36,6 +36,24 @@ _SAMPLES = {
 }
 
 
+def keep_uploads_in_memory() -> int:
+    """Make Streamlit's server keep uploaded files in memory, never in a temporary file.
+
+    Streamlit's Starlette server parses an upload with Starlette's multipart parser,
+    which spools any file over 1 MB to a temporary file on disk. Raising the parser's
+    spool size above the upload limit keeps every upload in memory (Streamlit reads it
+    into memory right after anyway). Called once by ``app.py``. Returns the spool size
+    in bytes (0 when the server is not Starlette's).
+    """
+    try:
+        from starlette.formparsers import MultiPartParser
+    except ImportError:  # pragma: no cover - Streamlit always ships Starlette today
+        return 0
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size,
+                                         (MAX_UPLOAD_MB + 1) * 2**20)
+    return MultiPartParser.spool_max_size
+
+
 class ImageError(ValueError):
     """An image could not be used; ``str(err)`` is a user-facing sentence."""
 
