@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from .geometry import normalize_tuple, plan_axes
+from .separable import separable_reduce
 
 __all__ = ["MODES", "INDEX_MODES", "pool_nd", "pool1d", "pool2d", "pool3d", "adaptive_pool2d",
            "adaptive_pool_nd", "global_pool2d", "adaptive_bins"]
@@ -140,14 +141,10 @@ def _divisor(plans, count_include_pad, divisor_override):
 
 def _reduce_extreme(x, plans, mode, pad_value, return_indices):
     fill = _extreme(x.dtype, mode) if pad_value is None else pad_value
+    if not return_indices:
+        return separable_reduce(x, plans, mode, fill, x.dtype)
     padded = _pad(x, plans, fill)
     better = np.greater if mode == "max" else np.less
-    if not return_indices:
-        combine = np.maximum if mode == "max" else np.minimum
-        out = None
-        for _, _, view in _offset_views(padded, plans):
-            out = view.copy() if out is None else combine(out, view, out=out)
-        return out
     out_shape = x.shape[: x.ndim - len(plans)] + tuple(p.out for p in plans)
     # start below every value, so a pad_value that takes part competes like a real cell
     best = np.full(out_shape, _extreme(padded.dtype, mode), dtype=padded.dtype)
@@ -162,18 +159,37 @@ def _reduce_extreme(x, plans, mode, pad_value, return_indices):
     return best, _indices(offset_id, plans)
 
 
-def _reduce_sum(x, plans, pad_value, power=None):
-    """Window sums (of ``x**power`` when given) in float64, accumulated in place."""
-    padded = _pad(x, plans, 0 if pad_value is None else pad_value)
-    acc = np.zeros(x.shape[: x.ndim - len(plans)] + tuple(p.out for p in plans))
-    for _, _, view in _offset_views(padded, plans):
-        if power is None:
-            np.add(acc, view, out=acc)
-        elif power == 2:
-            acc += np.square(view, dtype=np.float64)
-        else:
-            acc += np.power(view, power, dtype=np.float64)
-    return acc
+def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, p):
+    """Window sums, averages and Lp norms, finished band by band.
+
+    ``avg`` divides each window sum by its divisor (:meth:`AxisPlan.divisor`,
+    or ``divisor_override``); ``lp`` is ``(K * avg(x**p)) ** (1/p)`` with ``K``
+    the kernel's cell count, exactly as ``torch.nn.functional.lp_pool2d``.
+    """
+    out_dtype = _float_dtype(x)
+    fill = 0 if pad_value is None else pad_value
+    power = p if mode == "lp" else None
+    if mode == "sum":
+        return separable_reduce(x, plans, "sum", fill, out_dtype)
+    vectors = None if divisor_override is not None else \
+        [pl.divisor(count_include_pad) for pl in plans]
+    cells = prod(pl.kernel for pl in plans)
+
+    cache = {}
+
+    def finish(block, rows):  # in place, on a block of out_dtype
+        key = (rows.start, rows.stop)
+        if key not in cache:  # one divisor block per row band, shared by its channel blocks
+            cache.clear()
+            cache[key] = np.asarray(divisor_override, dtype=out_dtype) if vectors is None else \
+                _outer([vectors[0][rows].astype(out_dtype)] + [v.astype(out_dtype) for v in vectors[1:]])
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: a window of padding only
+            np.divide(block, cache[key], out=block)
+            if mode == "lp":
+                block *= cells
+                np.power(block, 1.0 / p, out=block)
+
+    return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish)
 
 
 def _sorting_network(n: int) -> list[tuple[int, int]]:
@@ -349,17 +365,7 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
         return _reduce_median(x, plans, pad_value, return_indices)
     if mode == "stochastic":
         return _reduce_stochastic(x, plans, rng, return_indices, training)
-    out_dtype = _float_dtype(x)
-    total = _reduce_sum(x, plans, pad_value, power=p if mode == "lp" else None)
-    if mode == "sum":
-        return total.astype(out_dtype, copy=False)
-    total /= _divisor(plans, count_include_pad, divisor_override)
-    if mode == "avg":
-        return total.astype(out_dtype, copy=False)
-    # lp, exactly as torch.nn.functional.lp_pool: (K * avg(x**p)) ** (1/p)
-    total *= prod(pl.kernel for pl in plans)
-    with np.errstate(invalid="ignore"):
-        return np.power(total, 1.0 / p, out=total).astype(out_dtype, copy=False)
+    return _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, p)
 
 
 def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,

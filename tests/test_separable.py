@@ -1,0 +1,180 @@
+"""The fast separable path gives the values of a straightforward reduction.
+
+The reference below pads the input explicitly, takes every window with
+``sliding_window_view`` and reduces it: slow and obviously right. Random
+configurations cover padding (symmetric, explicit, SAME), dilation, ceil mode,
+strides larger and smaller than the kernel, 1-D/2-D/3-D, leading axes, NaN and
+integer inputs, and tiny band sizes that force many bands and channel blocks.
+"""
+import numpy as np
+import pytest
+from numpy.lib.stride_tricks import sliding_window_view
+
+import pooling_core.separable as separable
+from pooling_core import plan_axes, pool_nd
+
+
+def reference(x, ndim, mode, kernel_size, stride, padding, dilation, ceil_mode,
+              count_include_pad=True, p=2.0, pad_value=None):
+    """Pool by materialising every window (sliding_window_view) of the padded input."""
+    plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode)
+    floating = np.issubdtype(x.dtype, np.floating)
+    if pad_value is not None:
+        fill = pad_value
+    elif mode == "max":
+        fill = -np.inf if floating else np.iinfo(x.dtype).min
+    elif mode == "min":
+        fill = np.inf if floating else np.iinfo(x.dtype).max
+    else:
+        fill = 0
+    lead = x.ndim - ndim
+    padded = np.pad(x, [(0, 0)] * lead + [(pl.pad_before, pl.extra_after) for pl in plans],
+                    constant_values=fill)
+    axes = tuple(range(lead, x.ndim))
+    windows = sliding_window_view(padded, [pl.span for pl in plans], axis=axes)
+    index = (Ellipsis,) + tuple(slice(0, pl.out * pl.stride, pl.stride) for pl in plans) \
+        + tuple(slice(None, None, pl.dilation) for pl in plans)
+    windows = windows[index]
+    cell_axes = tuple(range(-ndim, 0))
+    if mode == "max":
+        return windows.max(axis=cell_axes)
+    if mode == "min":
+        return windows.min(axis=cell_axes)
+    real = windows.astype(np.float64)
+    if mode == "lp":
+        real = real ** p
+    total = real.sum(axis=cell_axes)
+    if mode == "sum":
+        return total
+    divisor = np.ones(())
+    for axis, pl in enumerate(plans):
+        shape = [1] * ndim
+        shape[axis] = pl.out
+        divisor = divisor * pl.divisor(count_include_pad).reshape(shape)
+    with np.errstate(invalid="ignore", divide="ignore"):  # windows of padding only: 0/0
+        avg = total / divisor
+    if mode == "avg":
+        return avg
+    with np.errstate(invalid="ignore"):
+        return (avg * np.prod([pl.kernel for pl in plans])) ** (1 / p)
+
+
+def random_case(seed):
+    rng = np.random.default_rng(seed)
+    ndim = int(rng.choice([1, 2, 2, 2, 3]))
+    kernel = tuple(int(k) for k in rng.integers(1, 6, ndim))
+    dilation = tuple(int(d) for d in rng.choice([1, 1, 2, 3], ndim))
+    stride = tuple(int(s) for s in rng.integers(1, 5, ndim))
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    size = tuple(int(sp + rng.integers(0, 9)) for sp in spans)
+    style = rng.choice(["none", "symmetric", "explicit", "same"])
+    if style == "symmetric":
+        padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+    elif style == "explicit":
+        padding = tuple((int(rng.integers(0, 3)), int(rng.integers(0, 3))) for _ in kernel)
+    elif style == "same":
+        padding = "same"
+    else:
+        padding = 0
+    lead = tuple(int(n) for n in rng.integers(1, 4, rng.integers(0, 3)))
+    dtype = rng.choice(["float32", "float64", "uint8", "int16", "int64"])
+    if dtype.startswith("float"):
+        x = rng.standard_normal(lead + size).astype(dtype) * 10
+        if rng.random() < 0.3:
+            x.flat[rng.integers(0, x.size, 3)] = np.nan
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(max(info.min, -1000), min(info.max, 1000), lead + size, endpoint=True,
+                         dtype=dtype)
+    return dict(x=x, ndim=ndim, kernel_size=kernel, stride=stride, padding=padding,
+                dilation=dilation, ceil_mode=bool(rng.random() < 0.4))
+
+
+def check(case, mode, **extra):
+    got = pool_nd(case["x"], case["ndim"], case["kernel_size"], case["stride"], case["padding"],
+                  case["dilation"], mode, case["ceil_mode"], **extra)
+    want = reference(case["x"], case["ndim"], mode, case["kernel_size"], case["stride"],
+                     case["padding"], case["dilation"], case["ceil_mode"], **extra)
+    assert got.shape == want.shape
+    x = case["x"]
+    if mode in ("max", "min"):
+        assert got.dtype == x.dtype
+        np.testing.assert_array_equal(got, want)  # the same element, NaN where NaN
+    elif np.issubdtype(x.dtype, np.integer) and mode == "sum":
+        np.testing.assert_array_equal(got, want)  # integer sums are exact
+    else:
+        rtol = 2e-5 if x.dtype == np.float32 else 1e-11
+        scale = reference(np.abs(x), case["ndim"], "sum", case["kernel_size"], case["stride"],
+                          case["padding"], case["dilation"], case["ceil_mode"])
+        err = np.abs(got.astype(np.float64) - want)
+        finite = np.isfinite(want)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        assert np.all(err[finite] <= rtol * (1 + scale[finite] ** (1 if mode != "lp" else 1))), \
+            f"max error {err[finite].max()}"
+
+
+@pytest.fixture(params=[separable.BAND_BYTES, 64, 1500], ids=["default-band", "band-64B", "band-1500B"])
+def band_bytes(request, monkeypatch):
+    """Tiny bands force many row bands, one channel per block, and padded band edges."""
+    monkeypatch.setattr(separable, "BAND_BYTES", request.param)
+    return request.param
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("mode", ["max", "min", "sum", "avg"])
+def test_fast_path_equals_reference(seed, mode, band_bytes):
+    check(random_case(seed), mode)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_avg_without_padding_in_divisor(seed, band_bytes):
+    check(random_case(1000 + seed), "avg", count_include_pad=False)
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
+def test_lp_equals_reference(seed, p):
+    case = random_case(2000 + seed)
+    case["x"] = np.abs(case["x"])  # fractional powers of negatives are NaN on both sides
+    check(case, "lp", p=p)
+
+
+@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("mode", ["max", "sum"])
+def test_pad_value_takes_part(seed, mode, band_bytes):
+    check(random_case(3000 + seed), mode, pad_value=3)
+
+
+def test_non_contiguous_input():
+    x = np.random.default_rng(1).standard_normal((7, 9, 3))
+    view = np.moveaxis(x, -1, 0)  # (3, 7, 9), not C-contiguous
+    for mode in ("max", "avg"):
+        np.testing.assert_allclose(pool_nd(view, 2, 3, 2, 1, 1, mode),
+                                   reference(view, 2, mode, 3, 2, 1, 1, False), rtol=1e-12)
+
+
+def test_float32_sums_stay_float32_and_need_no_float64_copy():
+    """Sums of float32 data add in float32 (as torch does); the result is float32."""
+    x = np.random.default_rng(2).random((2, 40, 50), dtype=np.float32)
+    out = pool_nd(x, 2, 3, 1, mode="avg")
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, reference(x, 2, "avg", 3, 1, 0, 1, False), rtol=1e-6)
+
+
+def test_uint8_sums_are_exact_in_int32():
+    x = np.full((1, 300, 300), 255, dtype=np.uint8)
+    out = pool_nd(x, 2, 15, 1, mode="sum")
+    assert out.dtype == np.float64 and np.all(out == 255 * 225)
+
+
+@pytest.mark.parametrize("kernel, overlap, expected", [
+    (5, True, [(2, 0), (2, 1)]),     # two overlapping 4-tap pieces cover 5 taps
+    (5, False, [(2, 0), (0, 4)]),    # a sum needs 4 + 1, no overlap
+    (7, False, [(2, 0), (1, 4), (0, 6)]),
+])
+def test_pieces_cover_the_kernel(kernel, overlap, expected):
+    assert separable._pieces(kernel, 4, overlap) == expected
+    covered = [f + t for lv, f in expected for t in range(1 << lv)]
+    assert sorted(set(covered)) == list(range(kernel))
+    if not overlap:
+        assert len(covered) == kernel  # each tap counted once in a sum
