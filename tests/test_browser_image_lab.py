@@ -2,13 +2,13 @@
 preview, download the PNG, survive every bad file, and leave a screenshot.
 
 Uses the session's real ``streamlit run app.py`` (``app_url``) and Debian's
-Chromium (``page``), both from conftest.py. The screenshot goes to
-tests/_artifacts/image_lab.png.
+Chromium (``page``), both from conftest.py. The bad files are from the corpus in
+tests/data/bad/ (made by tests/data/make_bad.py, whose table gives each exact
+message). The screenshot goes to tests/_artifacts/image_lab.png.
 """
 import io
-import struct
-import zipfile
-import zlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +16,9 @@ from PIL import Image
 
 from conftest import ARTIFACTS, wait_for_app
 from pooling_core import output_size, pool2d
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
+import make_bad  # noqa: E402
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -36,31 +39,11 @@ def png_bytes(arr) -> bytes:
     return buf.getvalue()
 
 
-def bomb() -> bytes:
-    def chunk(tag, data):
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-    ihdr = struct.pack(">IIBBBBB", 50000, 50000, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 16))
-            + chunk(b"IEND", b""))
-
-
-def zipped() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("photo.png", png_bytes(photo()))
-    return buf.getvalue()
-
-
 GOOD = png_bytes(photo())
-BAD = [  # (file name, bytes, mime, what the message must say)
-    ("empty.png", b"", "image/png", "is empty"),
-    ("truncated.png", GOOD[: len(GOOD) // 3], "image/png", "truncated or corrupted"),
-    ("notes.png", b"plain text, renamed to .png\n" * 40, "image/png", "not an image"),
-    ("photos.zip", zipped(), "application/zip", "not an image"),
-    ("bomb.png", bomb(), "image/png", "the limit is 40 megapixels"),
-    ("one_pixel.png", png_bytes(np.zeros((1, 1, 3), np.uint8)), "image/png",
-     "not even one window fits"),
-]
+BAD = [  # corpus files through the real file input; the refusals' messages must match exactly
+    "empty.png", "truncated.jpg", "notes.png", "archive.png", "drawing.svg", "bomb.png",
+    "one_pixel.png"]
+HOSTILE_NAME = "[click](https:evil.example) **bold** $x^2$ :red[c] <b>i.png"  # no '/'
 POOLED_CAPTION = (f"Pooled (Max, 2×2 window, stride 2): "
                   f"{output_size(W, 2)}×{output_size(H, 2)} px")
 
@@ -119,12 +102,18 @@ def test_image_lab_in_the_browser(page, app_url, tmp_path):
     np.testing.assert_array_equal(np.load(info.value.path()), expected)
     assert info.value.suggested_filename == "gradient_max_k2x2_s2x2.npy"
 
-    for name, data, mime, message in BAD:
-        upload(pg, name, data, mime)
-        alert = pg.locator("[data-testid='stAlert']").filter(has_text=message)
-        expect(alert.first).to_be_visible(timeout=TIMEOUT)
-        assert pg.locator("[data-testid='stException']").count() == 0, name
+    for name in BAD:
+        case = make_bad.CASES[name]
+        upload(pg, name, (make_bad.OUT / name).read_bytes(), case.mime)
+        message = case.message or "not even one window fits"  # 1×1: the padding advice
+        alert = pg.locator("[data-testid='stAlert']").filter(has_text=message).first
+        expect(alert).to_be_visible(timeout=TIMEOUT)
         wait_for_app(pg)
+        if case.message:  # exactly the table's message, rendered as plain text
+            text = alert.locator("[data-testid='stMarkdownContainer']").inner_text()
+            assert text.strip() == case.message, name
+        assert pg.locator("[data-testid='stException']").count() == 0, name
+        assert "Traceback" not in pg.locator("[data-testid='stMain']").inner_text(), name
         pg.screenshot(path=str(ARTIFACTS / f"image_lab_bad_{name.replace('.', '_')}.png"))
         upload(pg, "gradient.png", GOOD)  # the page works again at once
         expect_good_result(pg)
@@ -139,3 +128,13 @@ def test_image_lab_in_the_browser(page, app_url, tmp_path):
     upload(pg, "gradient.png", GOOD)
     expect_good_result(pg)
     pg.screenshot(path=str(ARTIFACTS / "image_lab_after_bad_files.png"))
+
+    # a file name is shown as written: no link, bold, math or colour from it
+    upload(pg, HOSTILE_NAME, GOOD)
+    expect_good_result(pg)
+    caption = pg.locator("[data-testid='stCaptionContainer']").filter(
+        has_text="— PNG (RGB), 300×200 px")
+    expect(caption).to_have_count(1)
+    assert caption.locator("strong").inner_text() == HOSTILE_NAME  # every character as typed
+    assert caption.locator("a, .katex, strong strong").count() == 0
+    assert pg.locator("a[href*='evil']").count() == 0

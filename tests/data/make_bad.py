@@ -390,5 +390,5 @@ def write(out: Path = OUT, with_oversize: bool = False) -> list[Path]:
 
 
 if __name__ == "__main__":
-    for p in write(with_oversize="--with-oversize" in sys.argv[1:]):
-        print(f"{p.stat().st_size:>10,} B  {p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p}")
+    for path in write(with_oversize="--with-oversize" in sys.argv[1:]):
+        print(f"{path.stat().st_size:>12,} B  {path}")
