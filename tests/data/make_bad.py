@@ -312,6 +312,9 @@ CASES: dict[str, Case] = {
         bomb, "image/png",
         message="'bomb.png' declares 50000×50000 pixels = 2.5 gigapixels; the limit is "
                 "40 megapixels. Resize it (e.g. to 6300×6300) and upload again."),
+    # In a real browser Streamlit's uploader refuses it first ("File must be 50.0MB or
+    # smaller", tests/test_browser_image_lab.py); this message is the decoder's own check,
+    # for anything that reaches it (AppTest, or server.maxUploadSize set higher).
     OVERSIZE_NAME: Case(
         oversize, "image/png", committed=False,
         message="'oversize.png' is 51.0 MB, over the 50 MB upload limit. Upload a smaller "
