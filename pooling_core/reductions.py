@@ -171,10 +171,14 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     power = p if mode == "lp" else None
     if mode == "sum":
         return separable_reduce(x, plans, "sum", fill, out_dtype)
-    vectors = None if divisor_override is not None else \
-        [pl.divisor(count_include_pad) for pl in plans]
     cells = prod(pl.kernel for pl in plans)
-
+    vectors = [pl.divisor(count_include_pad) for pl in plans]
+    if divisor_override is not None:
+        vectors = None
+    elif all(np.all(v == v[0]) for v in vectors):  # every window has the same divisor
+        divisor_override, vectors = prod(int(v[0]) for v in vectors), None
+    # lp of full windows: K * (sum / K) is the sum itself
+    scale = not (mode == "lp" and vectors is None and divisor_override == cells)
     cache = {}
 
     def finish(block, rows):  # in place, on a block of out_dtype
@@ -184,10 +188,15 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
             cache[key] = np.asarray(divisor_override, dtype=out_dtype) if vectors is None else \
                 _outer([vectors[0][rows].astype(out_dtype)] + [v.astype(out_dtype) for v in vectors[1:]])
         with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: a window of padding only
-            np.divide(block, cache[key], out=block)
+            if scale:
+                np.divide(block, cache[key], out=block)
             if mode == "lp":
-                block *= cells
-                np.power(block, 1.0 / p, out=block)
+                if scale:
+                    block *= cells
+                if p == 2:
+                    np.sqrt(block, out=block)
+                else:
+                    np.power(block, 1.0 / p, out=block)
 
     return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish)
 

@@ -119,9 +119,9 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
         ufunc(levels[-1][:computed], levels[-1][shift:shift + computed], out=nxt[:computed])
         levels.append(nxt)
 
-    if stride == 1 or (inner == 1 and length % stride == 0):
-        # one flat (strided) call per piece, laid out as (outer, length // stride, inner)
-        pitch = length // stride
+    if stride == 1 or (inner == 1 and (length % stride == 0 or outer == 1)):
+        # one flat (strided) call per piece, laid out as (outer, pitch, inner)
+        pitch = out if outer == 1 else length // stride
         count = ((outer - 1) * pitch + out) * inner  # up to the last window of the last slab
         views = [levels[lv][f * dilation * inner:][::stride][:count] for lv, f in pieces]
         if (pitch == out or outer == 1) and dest is not None and dest.dtype == a.dtype:
@@ -212,7 +212,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     first, rest = plans[0], plans[1:]
     # padded extent needed on the other axes, and whether any padding is needed at all
     rest_range = [(-p.pad_before, p.n + p.extra_after) for p in rest]
-    padded_rest = any(p.pad_before or p.extra_after for p in rest)
+    if rest and rest[-1].stride > 1:  # whole strides per row keep the last pass one flat call
+        lo, hi = rest_range[-1]
+        rest_range[-1] = (lo, lo + -(-(hi - lo) // rest[-1].stride) * rest[-1].stride)
+    padded_rest = any(r != (0, p.n) for r, p in zip(rest_range, rest))
     row_bytes = prod(hi - lo for lo, hi in rest_range) * max(x.itemsize, acc.itemsize)
     rows_per_band = max(1, BAND_BYTES // max(1, row_bytes * first.stride))
     out_rows = min(first.out, rows_per_band)
@@ -230,12 +233,15 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             else:
                 band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
                                 x.dtype)
-                band.fill(fill)
                 src_lo, src_hi = max(lo, 0), min(hi, first.n)
+                real = [(src_lo - lo, max(src_lo, src_hi) - lo)] + [
+                    (-a, -a + p.n) for (a, _), p in zip(rest_range, rest)]
+                for axis, (start, stop) in enumerate(real, 1):  # fill the frame, not the inside
+                    for part in (slice(0, start), slice(stop, None)):
+                        band[(slice(None),) * axis + (part,)] = fill
                 if src_lo < src_hi:  # a band may lie wholly in the padding
-                    inner = (slice(None), slice(src_lo - lo, src_hi - lo)) + tuple(
-                        slice(-a, -a + p.n) for (a, _), p in zip(rest_range, rest))
-                    band[inner] = xc[c0:c1, src_lo:src_hi]
+                    band[(slice(None),) + tuple(slice(a, b) for a, b in real)] = \
+                        xc[c0:c1, src_lo:src_hi]
             if power is not None or band.dtype != acc:
                 cast = work.get("acc", band.shape, acc)
                 if power is None:
