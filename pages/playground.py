@@ -82,7 +82,7 @@ def load_linked_matrix() -> None:
     try:
         ss["edited"] = lessons.parse_matrix(st.query_params["m"], "The matrix in the link")
     except ValueError as exc:
-        st.warning(f"Ignored the matrix in the link: {exc}.")
+        st.warning(f"Ignored the matrix in the link: {state.code(str(exc), 80)}.")
 
 
 def edited_matrix(rows: int, cols: int) -> np.ndarray:
