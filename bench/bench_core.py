@@ -106,7 +106,8 @@ def label(setting):
 
 
 def fmt(value, spec):
-    return "—" if value is None else format(value, spec)
+    """``format(value, spec)``, or a dash as wide as the column where there is no value."""
+    return "—".rjust(int(spec.split(".")[0])) if value is None else format(value, spec)
 
 
 def versus_torch(sizes, repeat):
