@@ -208,6 +208,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     out = np.empty((channels,) + out_spatial, dtype=out_dtype)
     acc = _accumulator(x.dtype, op, prod(p.kernel for p in plans), power)
 
+    if np.issubdtype(x.dtype, np.integer) and not np.iinfo(x.dtype).min <= fill <= np.iinfo(x.dtype).max:
+        # pool_nd gives float data when such a fill pads real windows; here it can only
+        # reach the alignment cells past the last window, which are never read
+        fill = 0
     work = _Workspace()
     first, rest = plans[0], plans[1:]
     # padded extent needed on the other axes, and whether any padding is needed at all

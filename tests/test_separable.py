@@ -178,3 +178,12 @@ def test_pieces_cover_the_kernel(kernel, overlap, expected):
     assert sorted(set(covered)) == list(range(kernel))
     if not overlap:
         assert len(covered) == kernel  # each tap counted once in a sum
+
+
+@pytest.mark.parametrize("fill", [-3.4028234663852886e38, float("nan"), 10**30])
+def test_integer_input_with_a_fill_it_cannot_hold(fill):
+    """Windows that read no padding ignore the fill; whole-stride alignment cells used to
+    receive it and overflow the integer dtype (Caffe's -FLT_MAX on a small int matrix)."""
+    x = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
+    out = pool_nd(x, 2, 3, 3, mode="max", pad_value=fill, ceil_clip=False)
+    np.testing.assert_array_equal(out, [[9]])
