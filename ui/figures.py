@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
+# pandas before plotly: Plotly looks pandas up in sys.modules without importing it, and
+# sessions run in parallel threads, so on a fresh server a figure could meet the half-imported
+# pandas of another session's page (AttributeError on pandas.Series; bench/load.py, 30 users).
+import pandas  # noqa: F401
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
