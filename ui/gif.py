@@ -16,9 +16,16 @@ from pooling_core import geometry_kwargs, plan_axes
 from .figures import Step, fmt, pad_value_text, pooled
 
 CELL = 34
+SMALL_CELL = 24  # grids with more than 16 drawn rows or columns
 GAP = 40
 MARGIN = 12
 CAPTION_H = 34
+# GIF frames kept in memory at once by Pillow; the playground's export takes at most this
+# many steps (from the frame the animation is opened on)
+MAX_GIF_FRAMES = 256
+RED, YELLOW, EMPTY = (214, 39, 40), (255, 190, 0), (200, 200, 200)
+# characters Pillow's default font has no glyph for, written as it can draw them
+PLAIN = str.maketrans({"−": "-", "–": "-", "∞": "inf", "Σ": "sum ", "ᵖ": "^p", "×": "x"})
 
 
 def _font(size=12):
@@ -34,27 +41,44 @@ def _shade(v, lo, hi):
     return (int(235 - 170 * t), int(242 - 120 * t), 255)
 
 
+def _out_shade(v, lo, hi):
+    t = float(np.clip((v - lo) / (hi - lo), 0, 1)) if hi > lo and np.isfinite(v) else 0
+    return (255, int(235 - 120 * t), int(210 - 170 * t))
+
+
 def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) -> bytes:
-    """GIF bytes with one frame per step (``len(steps)`` frames, at least one)."""
+    """GIF bytes with one frame per step (``len(steps)`` frames, at least one).
+
+    The picture is drawn once; each frame adds the step's output cell to what
+    the previous frames filled in and draws the window, the chosen cell and the
+    caption on a copy. All frames share one palette, made once, so a frame costs a
+    few milliseconds; the GIF stores only what changed from the previous frame
+    (Pillow's ``optimize``: unchanged pixels are transparent).
+    """
     x2d = np.asarray(x2d, dtype=float)
     ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
     out = np.asarray(pooled(x2d, kwargs)[0], dtype=float)
     r0, c0 = -ph.pad_before, -pw.pad_before
     nrows, ncols = len(ph.drawn), len(pw.drawn)
-    in_w, in_h = ncols * CELL, nrows * CELL
-    width = MARGIN * 2 + in_w + GAP + out.shape[1] * CELL
-    height = MARGIN * 2 + CAPTION_H + max(in_h, out.shape[0] * CELL)
+    cell = CELL if max(nrows, ncols) <= 16 else SMALL_CELL
+    in_w, in_h = ncols * cell, nrows * cell
+    width = MARGIN * 2 + in_w + GAP + out.shape[1] * cell
+    height = MARGIN * 2 + CAPTION_H + max(in_h, out.shape[0] * cell)
     finite = np.concatenate([x2d[np.isfinite(x2d)], out[np.isfinite(out)]])
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    font, cap_font = _font(12), _font(14)
+    font, cap_font = _font(12 if cell == CELL else 10), _font(14)
     pad_txt = pad_value_text(kwargs)
     ox = MARGIN + in_w + GAP
     top = MARGIN + CAPTION_H
 
     def cell_box(r, c, x_off):
-        x = x_off + c * CELL
-        y = top + r * CELL
-        return [x, y, x + CELL - 2, y + CELL - 2]
+        x = x_off + c * cell
+        y = top + r * cell
+        return [x, y, x + cell - 2, y + cell - 2]
+
+    def label(d, box, text):
+        d.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), text.translate(PLAIN),
+               fill="black", font=font, anchor="mm")
 
     base = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(base)
@@ -67,36 +91,44 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
                                                               else (240, 240, 240))
             box = cell_box(r, c, MARGIN)
             draw.rectangle(box, fill=fill)
-            label = fmt(x2d[ir, ic]) if real else (pad_txt if in_frame else "")
-            draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), label, fill="black",
-                      font=font, anchor="mm")
+            label(draw, box, fmt(x2d[ir, ic]) if real else (pad_txt if in_frame else ""))
+    filled = base.copy()  # every output cell filled in: frames copy theirs from here
+    done = ImageDraw.Draw(filled)
+    for (i, j), v in np.ndenumerate(out):
+        draw.rectangle(cell_box(i, j, ox), outline=EMPTY)
+        box = cell_box(i, j, ox)
+        done.rectangle(box, fill=_out_shade(v, lo, hi))
+        label(done, box, fmt(v))
+    # one palette for all frames: the picture's own colours (Pillow's median cut of the
+    # picture with every output cell filled in) and, exactly, the colours drawn on top
+    sample = Image.new("RGB", (width, 2 * height), "white")
+    sample.paste(base, (0, 0))
+    sample.paste(filled, (0, height))
+    colors = sample.quantize(colors=250, dither=Image.Dither.NONE).getpalette()[:250 * 3]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colors + [*RED, *YELLOW, 0, 0, 0, 255, 255, 255])
+
+    canvas = base.copy()
     frames = []
-    shown = np.zeros(out.shape, dtype=bool)
     for step in steps or [None]:
-        frame = base.copy()
+        if step is not None:
+            box = cell_box(*step.index, ox)
+            canvas.paste(filled.crop((box[0], box[1], box[2] + 1, box[3] + 1)),
+                         (box[0], box[1]))
+        frame = canvas.copy()
         d = ImageDraw.Draw(frame)
         if step is not None:
-            shown[step.index] = True
             for (r, c) in step.taps:
-                d.rectangle(cell_box(r - r0, c - c0, MARGIN), outline=(214, 39, 40), width=3)
+                d.rectangle(cell_box(r - r0, c - c0, MARGIN), outline=RED, width=3)
             if step.chosen is not None:
                 box = cell_box(step.chosen[0] - r0, step.chosen[1] - c0, MARGIN)
                 d.rectangle([box[0] + 4, box[1] + 4, box[2] - 4, box[3] - 4],
-                            outline=(255, 190, 0), width=3)
-            d.text((MARGIN, MARGIN + 8), step.caption, fill="black", font=cap_font)
-        for (i, j), v in np.ndenumerate(out):
-            box = cell_box(i, j, ox)
-            if shown[i, j]:
-                t = float(np.clip((v - lo) / (hi - lo), 0, 1)) if hi > lo and np.isfinite(v) else 0
-                d.rectangle(box, fill=(255, int(235 - 120 * t), int(210 - 170 * t)))
-                d.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), fmt(v), fill="black",
-                       font=font, anchor="mm")
-            else:
-                d.rectangle(box, outline=(200, 200, 200))
-        if step is not None:
-            d.rectangle(cell_box(*step.index, ox), outline=(214, 39, 40), width=3)
-        frames.append(frame.convert("P", palette=Image.Palette.ADAPTIVE, colors=64))
+                            outline=YELLOW, width=3)
+            d.text((MARGIN, MARGIN + 8), step.caption.translate(PLAIN), fill="black",
+                   font=cap_font)
+            d.rectangle(cell_box(*step.index, ox), outline=RED, width=3)
+        frames.append(frame.quantize(palette=palette, dither=Image.Dither.NONE))
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:],
-                   duration=frame_ms, loop=0)
+                   duration=frame_ms, loop=0, optimize=True)
     return buf.getvalue()
