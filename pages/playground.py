@@ -1,4 +1,6 @@
 """Matrix playground: the window slides over a small matrix and fills the output."""
+import functools
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -6,7 +8,7 @@ import streamlit as st
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
 from ui import figures, lessons, state
-from ui.gif import animation_gif
+from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
 SOURCES = {"random": "Random", "preset": "Preset", "edit": "Edit the grid"}
@@ -109,17 +111,19 @@ def edited_matrix(rows: int, cols: int) -> np.ndarray:
     return values
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def build_animation(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int,
-                    start: int):
-    return figures.animation_figure(matrix, kwargs, max_frames=max_frames, row=row,
-                                    frame_ms=frame_ms, start=start)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def build_animation(matrix: np.ndarray, kwargs: dict, frame_ms: int):
+    """The animation of every output cell (up to ``figures.MAX_ANIMATED_CELLS``) and its
+    note. One figure shared by every session and never changed: a clicked cell opens a
+    cheap copy on its frame (``figures.open_at``)."""
+    return figures.animation_figure(matrix, kwargs, frame_ms=frame_ms)
 
 
-@st.cache_data(max_entries=16, show_spinner="Drawing the GIF…")
-def build_gif(matrix: np.ndarray, kwargs: dict, max_frames: int, row, frame_ms: int) -> bytes:
-    steps = figures.animation_steps(matrix, kwargs, limit=max_frames, row=row)
-    return animation_gif(matrix, kwargs, steps, frame_ms=frame_ms)
+def gif_bytes(matrix: np.ndarray, kwargs: dict, frame_ms: int, start: int) -> bytes:
+    """The GIF of the animation from step ``start``, ``MAX_GIF_FRAMES`` steps at most; drawn
+    when the download button is clicked, not on every change."""
+    steps = figures.animation_steps(matrix, kwargs, limit=start + MAX_GIF_FRAMES)
+    return animation_gif(matrix, kwargs, steps[start:], frame_ms=frame_ms)
 
 
 def frameworks_panel(comparisons) -> None:
@@ -174,7 +178,8 @@ def main() -> None:
     state.require_navigation()
     st.title("Matrix playground")
     st.caption("Change the settings in the sidebar; the window, the values and the formula "
-               "follow. Press ▶ Play under the figure to watch the window slide.")
+               "follow. Press ▶ Play under the figure to watch the window slide over every "
+               "output cell; drag the step slider or click an output cell to jump to it.")
     apply_requests()
     load_linked_matrix()
     matrix = input_controls()
@@ -188,33 +193,29 @@ def main() -> None:
     if kwargs is None:
         return
 
-    a1, a2, a3 = st.columns([2, 2, 2])
-    what = a1.radio("Animate", ["First cells", "One row"], horizontal=True, key="anim_what",
-                    help="Large outputs: animate the first N cells or one output row.")
-    row = None
-    max_frames = 64
-    if what == "One row":
-        row = a2.number_input("Output row", 0, 999, 0, key="anim_row")
-    else:
-        max_frames = a2.slider("Cells to animate", 1, 256, 64, key="anim_n")
-    speed = a3.select_slider("Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×",
-                             key="anim_speed", help="Frame duration of ▶ Play.")
+    speed = st.columns(3)[0].select_slider(
+        "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
+        help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
-    # a click on an output cell (the chart's selection) opens the animation on its window
-    steps = figures.animation_steps(matrix, kwargs, limit=max_frames, row=row)
-    start = figures.clicked_step(st.session_state.get("animation"), steps) or 0
     fig_result, fig_error = state.guard("playground_fig", build_animation, matrix, kwargs,
-                                        max_frames, row, frame_ms, start)
+                                        frame_ms)
     if fig_result is None:
         return
     fig, note = fig_result
     if note:
         st.info(note)
+    out, _ = figures.pooled(matrix, kwargs)
+    # a click on an output cell (the chart's selection) opens the animation on its window;
+    # the frames go row by row from out[0, 0]
+    cell = figures.clicked_cell(st.session_state.get("animation"))
+    start = 0
+    if cell is not None and fig_error is None and all(0 <= c < n for c, n in zip(cell, out.shape)):
+        start = min(cell[0] * out.shape[1] + cell[1], len(fig.frames) - 1)
+        fig = figures.open_at(fig, start)
     st.plotly_chart(fig, width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
                "its window.")
-    out, _ = figures.pooled(matrix, kwargs)
     if settings.mode == "max" and not np.isfinite(out).all():
         st.warning("Some windows read only padding, so their max is −∞ (PyTorch gives the "
                    "same). Lower the dilation or the padding to avoid empty windows.")
@@ -239,10 +240,12 @@ def main() -> None:
     with tab_code:
         code_panel(comparisons, kwargs)
     with tab_export:
-        gif = state.guard("playground_gif", build_gif, matrix, kwargs, max_frames, row, frame_ms)[0]
-        if gif is not None:
-            st.download_button("Download the animation (GIF)", gif, "poolscope_animation.gif",
-                               "image/gif", key="dl_gif")
+        st.download_button("Download the animation (GIF)",
+                           functools.partial(gif_bytes, matrix, kwargs, frame_ms, start),
+                           "poolscope_animation.gif", "image/gif", key="dl_gif",
+                           help=f"One frame per output cell from the one the animation shows "
+                                f"(click an output cell to choose), {MAX_GIF_FRAMES} at most; "
+                                f"drawn when you click.")
         csv = "\n".join(",".join(figures.exact(v) for v in r) for r in np.atleast_2d(out))
         st.download_button("Download the output (CSV)", csv, "poolscope_output.csv", "text/csv",
                            key="dl_csv")

@@ -59,3 +59,44 @@ def test_playground_slider_play_and_gif(page, app_url, tmp_path):
     path = tmp_path / "anim.gif"
     info.value.save_as(path)
     assert path.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+
+
+def test_playground_animates_every_cell_of_a_32x32_matrix(page, app_url):
+    """2×2 stride 1 on 32×32: all 961 output cells animate; a click jumps to a cell."""
+    page.goto(f"{app_url}/playground?rows=32&cols=32&sk=false&sh=1")
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert figure_title(page).startswith("out[0, 0] = max(")
+    assert page.locator(".st-key-animation .slider-group").count() == 1
+    # the slider reaches the last cell: a click at the right end of its rail
+    rail = page.locator(".st-key-animation .slider-rail-touch-rect").first
+    rail.scroll_into_view_if_needed()
+    box = rail.bounding_box()
+    rail.click(position={"x": box["width"] - 1, "y": box["height"] / 2})
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        ".startsWith('out[30, 30]')", timeout=15_000)
+
+    # Play runs on from the first frame
+    rail.click(position={"x": 1, "y": box["height"] / 2})
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        ".startsWith('out[0, 0]')", timeout=15_000)
+    page.locator(".st-key-animation .updatemenu-button", has_text="Play").click()
+    page.wait_for_function(
+        "() => /^out\\[0, [2-9]/.test("
+        "document.querySelector('.st-key-animation .gtitle').textContent)", timeout=20_000)
+    page.locator(".st-key-animation .updatemenu-button", has_text="Pause").click()
+
+    # a click on out[5, 7] reruns the page with the animation on that cell
+    points = page.locator(".st-key-animation .scatterlayer .trace:last-child path.point")
+    assert points.count() == 961
+    points.nth(5 * 31 + 7).evaluate("e => e.scrollIntoView({block: 'center'})")  # not under
+    box = points.nth(5 * 31 + 7).bounding_box()  # the page's sticky header
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        ".startsWith('out[5, 7]')", timeout=15_000)
+    wait_for_app(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "playground_32x32.png"), full_page=True)

@@ -2,6 +2,7 @@
 plus the figure builders tested without Streamlit."""
 import base64
 import io
+import json
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from ui.gif import animation_gif
 SEED = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
 APP = str(ROOT / "app.py")
 PLAYGROUND = "pages/playground.py"
+GEOMETRY = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
 
 
 def open_playground(**query):
@@ -43,8 +45,83 @@ def formula_text(at):
 
 def animation(at):
     charts = [c for c in at.get("plotly_chart")]
-    import json
     return json.loads(charts[0].proto.spec)
+
+
+def trace_index(spec, name):
+    return [t.get("name") for t in spec["data"]].index(name)
+
+
+def boxes(update):
+    """The rectangles ``(x0, x1, y0, y1)`` of a trace drawn by ``figures._boxes``."""
+    xs, ys = update["x"], update["y"]
+    out = []
+    for k in range(0, len(xs), 6):
+        assert xs[k + 5] is None and ys[k + 5] is None  # one closed path per rectangle
+        assert (xs[k], ys[k]) == (xs[k + 4], ys[k + 4])
+        out.append((min(xs[k:k + 5]), max(xs[k:k + 5]), min(ys[k:k + 5]), max(ys[k:k + 5])))
+    return out
+
+
+def cells_in(rects):
+    """The unit cells (row, col) the rectangles cover (cell edges sit at half steps)."""
+    return {(r, c) for x0, x1, y0, y1 in rects
+            for r in range(round(y0 + 0.5), round(y1 + 0.5))
+            for c in range(round(x0 + 0.5), round(x1 + 0.5))}
+
+
+def unit_edges(rects=(), lines=()):
+    """Every unit-length cell edge drawn by rectangle borders and straight lines."""
+    edges = set()
+    segments = [s for x0, x1, y0, y1 in rects
+                for s in ((x0, x1, y0, y0), (x0, x1, y1, y1), (x0, x0, y0, y1), (x1, x1, y0, y1))]
+    for x0, x1, y0, y1 in [*segments, *lines]:
+        if y0 == y1:
+            edges |= {("h", y0, x0 + k + 0.5) for k in range(round(x1 - x0))}
+        else:
+            edges |= {("v", x0, y0 + k + 0.5) for k in range(round(y1 - y0))}
+    return edges
+
+
+def lines(update):
+    xs, ys = update["x"], update["y"]
+    return [(xs[k], xs[k + 1], ys[k], ys[k + 1]) for k in range(0, len(xs), 3)]
+
+
+def frame_parts(spec, frame):
+    """What a frame of ``figures.sliding_figure`` shows, by trace name."""
+    names = [spec["data"][i]["name"] for i in frame["traces"]]
+    return dict(zip(names, frame["data"]))
+
+
+def check_frames(fig, x, kwargs):
+    """Every frame outlines exactly ``window_cells``' taps of its output cell (padding ones
+    apart, each tap outlined, dilation gaps left uncovered), marks the output cell, and
+    reveals the output row by row up to it, with pool2d's values."""
+    spec = fig.to_dict()
+    wc = window_cells(x.shape, **{k: v for k, v in kwargs.items() if k in GEOMETRY})
+    out = pool2d(x, **kwargs)
+    z = plotly_array(spec["data"][trace_index(spec, "output")]["z"])
+    np.testing.assert_array_equal(z, out)  # drawn once, whole; frames hide what is not due
+    assert len(spec["frames"]) == out.size
+    for t, frame in enumerate(spec["frames"]):
+        i, j = divmod(t, out.shape[1])
+        part = frame_parts(spec, frame)
+        taps = [tuple(rc) for rc in wc.coords[i, j].reshape(-1, 2).tolist()]
+        inside = wc.inside[i, j].ravel().tolist()
+        real, pad = boxes(part["window"]), boxes(part["window (padding)"])
+        assert cells_in(real) == {rc for rc, ok in zip(taps, inside) if ok}
+        assert cells_in(pad) == {rc for rc, ok in zip(taps, inside) if not ok}
+        drawn = unit_edges(real + pad, lines(part["window grid"]))
+        for r, c in taps:  # each tap outlined on its four sides
+            assert unit_edges([(c - 0.5, c + 0.5, r - 0.5, r + 0.5)]) <= drawn
+        assert cells_in(boxes(part["output cell"])) == {(i, j)}
+        hidden = cells_in(boxes(part["not yet computed"]))
+        shown = {divmod(k, out.shape[1]) for k in range(t + 1)}
+        assert hidden == {(a, b) for a in range(out.shape[0]) for b in range(out.shape[1])} - shown
+        assert frame["layout"]["title"]["text"].startswith(f"out[{i}, {j}] = ")
+        assert frame["layout"]["title"]["text"].endswith(f" = {figures.fmt(out[i, j])}")
+    return spec
 
 
 # ---------------------------------------------------------------- app frame
@@ -161,8 +238,9 @@ def test_seed_preset_gives_the_classic_result():
     at.selectbox(key="preset").set_value("Seed example: 4×4 → [[8 5] [7 9]]").run()
     assert not at.exception
     spec = animation(at)
-    out = plotly_array(spec["frames"][-1]["data"][0]["z"])
+    out = plotly_array(spec["data"][trace_index(spec, "output")]["z"])
     np.testing.assert_array_equal(out, [[8, 5], [7, 9]])
+    assert frame_parts(spec, spec["frames"][-1])["not yet computed"]["x"] == []  # all shown
 
 
 def test_presets_and_reset():
@@ -239,16 +317,72 @@ def test_figure_frames_outline_the_window_and_fill_the_output():
     kwargs = dict(kernel_size=2, stride=1, dilation=2)
     x = np.arange(25).reshape(5, 5)
     fig, note = figures.animation_figure(x, kwargs)
-    steps = figures.animation_steps(x, kwargs)
-    assert len(fig.frames) == len(steps) == 9 and note == ""
-    frame = fig.frames[4]
-    rects = [s for s in frame.layout.shapes if s.xref == "x" and s.line.color == figures.WINDOW_COLOR]
-    centres = sorted((int(round(r.y0 + 0.5)), int(round(r.x0 + 0.5))) for r in rects)
-    assert centres == sorted(map(tuple, steps[4].taps.tolist()))
-    assert centres == [(1, 1), (1, 3), (3, 1), (3, 3)]  # dilation 2: gaps between taps
-    z = np.array(frame.data[0].z, dtype=float)
-    assert np.isfinite(z).sum() == 5  # filled up to and including step 4
-    assert frame.layout.title.text == "out[1, 1] = max(6, 8, 16, 18) = 18"
+    assert note == ""
+    spec = check_frames(fig, x, kwargs)
+    part = frame_parts(spec, spec["frames"][4])
+    # dilation 2: four separate taps, the gaps between them not covered
+    assert sorted(cells_in(boxes(part["window"]))) == [(1, 1), (1, 3), (3, 1), (3, 3)]
+    assert boxes(part["chosen cell"]) == [(2.58, 3.42, 2.58, 3.42)]  # 18 at (3, 3)
+    assert spec["frames"][4]["layout"]["title"]["text"] == "out[1, 1] = max(6, 8, 16, 18) = 18"
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(2, 3), stride=(1, 2),
+                                                   ceil_mode=True, mode="min"),
+    dict(kernel_size=3, stride=1, padding=1, dilation=2, mode="avg"),
+    dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 3), mode="median"),
+])
+def test_every_frame_matches_the_core(kwargs):
+    x = np.random.default_rng(1).integers(0, 10, size=(7, 8))
+    check_frames(figures.animation_figure(x, kwargs)[0], x, kwargs)
+
+
+def test_a_32x32_matrix_animates_every_cell_in_under_5_mb():
+    """The issue's worst case for the animation: 2×2 stride 1 on 32×32, 961 output cells."""
+    x = state.random_matrix(32, 32, 0)
+    kwargs = dict(kernel_size=2, stride=1)
+    fig, note = figures.animation_figure(x, kwargs)
+    assert note == "" and len(fig.frames) == 961
+    check_frames(fig, x, kwargs)
+    assert len(fig.to_json().encode()) < 5_000_000
+    # the most frames and taps a 32×32 input can have in the playground (PyTorch's limit,
+    # padding ≤ kernel/2): 8×8 windows, dilation 2, padding 4 (26×26 windows of 64 taps)
+    big = dict(kernel_size=8, stride=1, padding=4, dilation=2)
+    fig, _ = figures.animation_figure(x, big)
+    assert len(fig.frames) == 676 and len(fig.to_json().encode()) < 5_000_000
+
+
+def test_frames_do_not_grow_with_the_step_number():
+    x = state.random_matrix(32, 32, 0)
+    frames = figures.animation_figure(x, dict(kernel_size=2, stride=1))[0].frames
+    sizes = [len(json.dumps(f)) for f in frames]
+    assert max(sizes) - min(sizes) < 200  # the longest caption and box list, not the output
+
+
+def test_figure_is_valid_plotly():
+    """The builders skip Plotly's validation for speed: check here that what they write is
+    what Plotly accepts (go.Figure validates data, layout and every frame)."""
+    import plotly.graph_objects as go
+    x = np.arange(30).reshape(5, 6) % 7
+    for kwargs in (dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                   dict(kernel_size=2, stride=1, dilation=2, mode="avg")):
+        fig, _ = figures.animation_figure(x, kwargs, start=3)
+        checked = go.Figure(fig.to_dict())
+        assert len(checked.frames) == len(fig.frames)
+        assert checked.layout.sliders[0].active == 3
+        json.dumps(fig.to_dict())  # JSON-ready: no arrays left for a slow fallback encoder
+
+
+def test_figure_survives_pickling_and_copies_share_the_frames():
+    import pickle
+    x = np.arange(36).reshape(6, 6)
+    fig, _ = figures.animation_figure(x, dict(kernel_size=2))
+    back = pickle.loads(pickle.dumps(fig))
+    assert type(back) is figures.AnimatedFigure
+    assert json.loads(back.to_json()) == json.loads(fig.to_json())
+    copy = figures.AnimatedFigure(fig)
+    assert copy.frames[3] is fig.frames[3]
+    assert json.loads(copy.to_json()) == json.loads(fig.to_json())
 
 
 def test_figure_opens_on_a_clicked_output_cell():
@@ -258,21 +392,40 @@ def test_figure_opens_on_a_clicked_output_cell():
     selection = {"selection": {"points": [{"x": 2, "y": 1, "curve_number": 3}]}}
     start = figures.clicked_step(selection, steps)
     assert steps[start].index == (1, 2) and figures.clicked_step({}, steps) is None
-    fig, _ = figures.animation_figure(x, kwargs, start=start)
-    assert fig.layout.title.text == steps[start].caption
-    assert fig.layout.sliders[0].active == start
-    z = np.array(fig.data[-2].z, dtype=float)  # the output, filled up to the clicked cell
-    assert np.isfinite(z).sum() == start + 1
+    assert figures.clicked_cell(selection) == (1, 2) and figures.clicked_cell(None) is None
+    fig, _ = figures.animation_figure(x, kwargs)
+    opened = figures.open_at(fig, start)
+    for shown in (opened, figures.animation_figure(x, kwargs, start=start)[0]):
+        spec = shown.to_dict()
+        assert spec["layout"]["title"]["text"] == steps[start].caption
+        assert spec["layout"]["sliders"][0]["active"] == start
+        for name, update in frame_parts(spec, spec["frames"][start]).items():
+            trace = spec["data"][trace_index(spec, name)]
+            assert (trace["x"], trace["y"]) == (update["x"], update["y"])
+    # the cached figure itself still opens on the first cell
+    assert fig.layout.title.text == steps[0].caption and fig.sliders[0]["active"] == 0
     targets = [t for t in fig.data if t.name == figures.CLICK_TARGETS][0]
-    assert len(targets.x) == 9
+    assert len(plotly_array(targets.x)) == 9
 
 
-def test_large_input_animates_a_part_and_says_so():
+def test_past_the_cap_the_animation_covers_a_part_and_says_so():
     x = np.zeros((32, 32))
     fig, note = figures.animation_figure(x, dict(kernel_size=2, stride=1), max_frames=50)
     assert len(fig.frames) == 50 and "first 50 of 961" in note
+    spec = fig.to_dict()  # cells past the animation stay hidden in its last frame
+    hidden = cells_in(boxes(frame_parts(spec, spec["frames"][-1])["not yet computed"]))
+    assert len(hidden) == 961 - 50 and (1, 18) not in hidden and (1, 19) in hidden
     fig, note = figures.animation_figure(x, dict(kernel_size=2, stride=1), row=3)
     assert len(fig.frames) == 31 and "row 3" in note
+    hidden = cells_in(boxes(frame_parts(fig.to_dict(), fig.frames[0])["not yet computed"]))
+    assert len(hidden) == 960 and (3, 0) not in hidden
+
+
+def test_playground_animates_every_cell_of_a_32x32_matrix():
+    at = open_playground(rows="32", cols="32", sk="false", sh="1")
+    spec = animation(at)
+    assert len(spec["frames"]) == 961 and not at.info
+    assert len(at.get("plotly_chart")[0].proto.spec.encode()) < 5_000_000
 
 
 def test_padding_cells_are_drawn_with_their_value():
@@ -298,6 +451,15 @@ def test_gif_has_one_frame_per_step_and_shows_the_grid():
     assert img.format == "GIF" and img.n_frames == 4
     plans = plan_axes(SEED.shape, 2)
     assert img.size[0] > (plans[1].n + plans[1].out) * 30
+    # frame 0 outlines out[0, 0]'s window in the exact red (one palette for all frames)
+    from ui import gif
+    x0 = y0 = gif.MARGIN
+    y0 += gif.CAPTION_H
+    assert img.convert("RGB").getpixel((x0 + 1, y0 + gif.CELL // 2)) == gif.RED
+    img.seek(3)  # the last frame: out[1, 1], whose window starts at input (2, 2)
+    rgb = img.convert("RGB")
+    assert rgb.getpixel((x0 + 2 * gif.CELL + 1, y0 + 2 * gif.CELL + gif.CELL // 2)) == gif.RED
+    assert rgb.getpixel((x0 + 1, y0 + gif.CELL // 2)) != gif.RED
 
 
 @pytest.mark.parametrize("mode, word", [("min", "min("), ("median", "median("),

@@ -9,6 +9,7 @@ the playground, the image lab's zoom and the backprop page.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from itertools import islice
 
 import numpy as np
 # pandas before plotly: Plotly looks pandas up in sys.modules without importing it, and
@@ -16,6 +17,7 @@ import numpy as np
 # pandas of another session's page (AttributeError on pandas.Series; bench/load.py, 30 users).
 import pandas  # noqa: F401
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
 from pooling_core import (INDEX_MODES, adaptive_bins, adaptive_pool2d, geometry_kwargs,
@@ -125,15 +127,18 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
     if limit is not None:
         cells = cells[:limit]
     pad_txt = pad_value_text(kwargs)
+    real_only = mode == "median" and kwargs.get("pad_value") is None
+    text = _text(x2d).tolist()  # every input value written once, not once per tap
     cip = kwargs.get("count_include_pad", True)
     div_h, div_w = ph.divisor(cip), pw.divisor(cip)
     steps = []
     for i, j in cells:
         taps, inside = windows.coords[i, j].reshape(-1, 2), windows.inside[i, j].ravel()
-        r, c = taps[:, 0], taps[:, 1]
-        shown = [fmt(x2d[a, b]) if ok else pad_txt for a, b, ok in zip(r, c, inside)]
-        if mode in ("median",) and kwargs.get("pad_value") is None:
-            shown = [s for s, ok in zip(shown, inside) if ok]
+        pairs = zip(taps.tolist(), inside.tolist())
+        if real_only:
+            pairs = ((rc, ok) for rc, ok in pairs if ok)
+        # a caption names at most 12 values (11 and "…" when there are more)
+        shown = [text[r][c] if ok else pad_txt for (r, c), ok in islice(pairs, 13)]
         chosen = None
         if idx is not None and 0 <= idx[i, j] < x2d.size:
             chosen = divmod(int(idx[i, j]), x2d.shape[1])
@@ -213,17 +218,6 @@ def window_shapes(step: Step, *, xref="x", yref="y", out_xref="x2", out_yref="y2
     return shapes
 
 
-def _output_trace(out, shown_mask, zrange, colorscale="Oranges", hover=None):
-    z = np.where(shown_mask, out.astype(float), np.nan)
-    text = np.where(shown_mask, np.vectorize(fmt, otypes=[str])(out.astype(float)), "")
-    return go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale=colorscale,
-                      zmin=zrange[0], zmax=zrange[1], showscale=False, xgap=1, ygap=1,
-                      customdata=hover, name="output",
-                      hovertemplate=("out[%{y}, %{x}] = %{text}<br>%{customdata}<extra></extra>"
-                                     if hover is not None else
-                                     "out[%{y}, %{x}] = %{text}<extra></extra>"))
-
-
 def window_hover(x_shape, kwargs) -> np.ndarray:
     """Per output cell, a line naming the input rows and columns its window reads."""
     ph, pw = plan_axes(tuple(x_shape), **geometry_kwargs(kwargs))
@@ -253,84 +247,323 @@ def _zrange(*arrays):
     return (lo, hi if hi > lo else lo + 1.0)
 
 
+class AnimatedFigure(go.Figure):
+    """A ``go.Figure`` whose animation (frames and slider steps) stays as plain dicts.
+
+    Plotly validates every frame that joins a figure (about 0.35 ms a frame) and
+    deep-copies frames and layout in ``to_dict``: for a 961-frame animation that
+    is most of the time of a page run. The builders in this module write their
+    figures as JSON-ready dicts of plain lists, checked against Plotly's schema
+    by the tests, so this figure takes them as they are: data and layout
+    unvalidated, and the parts that grow with the number of frames (the frames
+    and the sliders with one step per frame) kept aside, uncopied. :attr:`frames`
+    and :attr:`sliders` return them; :meth:`to_dict` (what ``st.plotly_chart``
+    and ``to_json`` send) adds them to the figure's dict by reference. Treat them
+    as read-only: copies (``AnimatedFigure(fig)``, :func:`open_at`) share them.
+    """
+
+    def __init__(self, data=None, layout=None, frames=None, **kwargs):
+        if isinstance(data, go.Figure):  # a copy: frames and sliders shared
+            data = data.to_dict()
+        if isinstance(data, dict):  # a figure dict (copies, pickling)
+            frames = data.get("frames") if frames is None else frames
+            layout = data.get("layout") if layout is None else layout
+            data = data.get("data")
+        sliders = None
+        if isinstance(layout, dict) and "sliders" in layout:
+            layout = dict(layout)
+            sliders = layout.pop("sliders")
+        kwargs.setdefault("_validate", False)
+        super().__init__(data, layout, **kwargs)
+        self._plain_frames = []
+        self._plain_sliders = list(sliders or ())
+        self.frames = frames
+
+    @property
+    def frames(self):
+        """The animation frames, as plain dicts (``name``, ``data``, ``traces``, ``layout``)."""
+        return tuple(self._plain_frames)
+
+    @frames.setter
+    def frames(self, new_frames):
+        frame_type = go.Frame
+        self._plain_frames = [f.to_plotly_json() if isinstance(f, frame_type) else f
+                              for f in new_frames or ()]
+
+    @property
+    def sliders(self):
+        """The layout's sliders, as plain dicts (``active``, ``steps``, ...)."""
+        return tuple(self._plain_sliders)
+
+    def to_dict(self):
+        res = super().to_dict()
+        if self._plain_sliders:
+            res["layout"]["sliders"] = list(self._plain_sliders)
+        if self._plain_frames:
+            res["frames"] = list(self._plain_frames)
+        return res
+
+
+def _colorscale(scale):
+    """A named colorscale as the list Plotly's validation would make of it (the browser
+    knows only some names, and this module's animation figures skip validation)."""
+    return get_colorscale(scale) if isinstance(scale, str) else scale
+
+
+def _rgba(color: str, alpha: float) -> str:
+    r, g, b = (int(color[k:k + 2], 16) for k in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _boxes(boxes) -> dict:
+    """``{"x", "y"}`` outlining rectangles ``(x0, x1, y0, y1)`` as one closed path each,
+    separated by gaps (``None``): one scatter trace draws them all."""
+    xs, ys = [], []
+    for x0, x1, y0, y1 in boxes:
+        xs += [x0, x1, x1, x0, x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+    return {"x": xs, "y": ys}
+
+
+def _lines(segments) -> dict:
+    """``{"x", "y"}`` of straight segments ``(x0, x1, y0, y1)``, separated by gaps."""
+    xs, ys = [], []
+    for x0, x1, y0, y1 in segments:
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+    return {"x": xs, "y": ys}
+
+
+def _axis_windows(plan):
+    """Per output index of one axis, how its window's taps group, as cell edges.
+
+    Returns a list of ``(runs, groups, inner)``: ``runs`` are maximal stretches of
+    adjacent taps that are all real or all padding, ``(lo, hi, real)``; ``groups``
+    maximal stretches of adjacent taps, ``(lo, hi)``; ``inner`` the edges between
+    two adjacent taps. Edges sit half a cell from the tap coordinates.
+    """
+    result = []
+    for taps, inside in zip(plan.taps.tolist(), plan.inside.tolist()):
+        runs, groups, inner = [], [], []
+        for t, ok in zip(taps, inside):
+            if groups and t == groups[-1][1] + 1:
+                inner.append(t - 0.5)
+                groups[-1][1] = t
+                if runs[-1][2] == ok:
+                    runs[-1][1] = t
+                    continue
+            else:
+                groups.append([t, t])
+            runs.append([t, t, ok])
+        result.append(([(lo - 0.5, hi + 0.5, ok) for lo, hi, ok in runs],
+                       [(lo - 0.5, hi + 0.5) for lo, hi in groups], inner))
+    return result
+
+
+def _window_traces(row_win, col_win) -> list[dict]:
+    """The window of one output cell as the data of three traces: the real taps' fill and
+    outline, the padding taps' (paler), and the lines between adjacent taps (so every tap
+    is outlined and dilation gaps stay uncovered) at a constant few points per window."""
+    (r_runs, r_groups, r_inner), (c_runs, c_groups, c_inner) = row_win, col_win
+    real, pad = [], []
+    for y0, y1, r_ok in r_runs:
+        for x0, x1, c_ok in c_runs:
+            (real if r_ok and c_ok else pad).append((x0, x1, y0, y1))
+    inner = [(x0, x1, y, y) for y in r_inner for x0, x1 in c_groups]
+    inner += [(x, x, y0, y1) for x in c_inner for y0, y1 in r_groups]
+    return [_boxes(real), _boxes(pad), _lines(inner)]
+
+
+def _pending_boxes(first: int, last: int, shape) -> list:
+    """Rectangles covering the output cells outside the row-major run ``first..last``
+    (the ones not computed yet, or never in this animation): at most six."""
+    rows, cols = shape
+    boxes = []
+    for a, b in ((0, first), (last + 1, rows * cols)):  # each a row-major run [a, b)
+        if a >= b:
+            continue
+        (ra, ca), (rb, cb) = divmod(a, cols), divmod(b, cols)
+        if ra == rb:
+            boxes.append((ca, cb, ra, ra + 1))
+            continue
+        if ca:
+            boxes.append((ca, cols, ra, ra + 1))
+            ra += 1
+        if rb > ra:
+            boxes.append((0, cols, ra, rb))
+        if cb:
+            boxes.append((0, cb, rb, rb + 1))
+    return [(x0 - 0.5, x1 - 0.5, y0 - 0.5, y1 - 0.5) for x0, x1, y0, y1 in boxes]
+
+
+def _cell_box(r, c, half=0.5):
+    return (c - half, c + half, r - half, r + half)
+
+
+# the traces a frame of :func:`sliding_figure` updates, in the figure's order
+ANIMATED_TRACES = ("window", "window (padding)", "window grid", "chosen cell",
+                   "not yet computed", "output cell")
+
+
 def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
                    title: str = "", out_colorscale="Oranges", in_colorscale="Blues",
                    out_values=None, left_title="Input (grey: padding)",
-                   right_title="Output", start: int = 0) -> go.Figure:
+                   right_title="Output", start: int = 0) -> AnimatedFigure:
     """Input and output side by side, animated over ``steps``: Play/Pause and a step slider.
 
-    Frame ``t`` outlines step ``t``'s window on the input, marks its chosen
-    cell, and shows the output filled up to and including step ``t``; the figure
+    Frame ``t`` outlines step ``t``'s window on the input (each tap, so dilation
+    gaps show; padding taps paler), marks its chosen cell, outlines its output
+    cell and shows the output filled up to and including step ``t``; the figure
     opens on frame ``start``. ``out_values`` replaces the right panel's values
-    (the backprop page uses it). A transparent marker on every output cell makes
-    it clickable (:func:`clicked_step` reads the click back).
+    (the pooling-vs-conv page uses it). A transparent marker on every output
+    cell makes it clickable (:func:`clicked_step` reads the click back).
+
+    The output heatmap is drawn once, whole; a frame covers the cells not
+    computed yet with at most six white rectangles. So each frame updates only
+    the :data:`ANIMATED_TRACES` with a few points each, and the caption: its
+    size does not grow with the step number or the output's size. ``steps``
+    are expected in row-major order without gaps, as :func:`animation_steps`
+    gives them.
     """
     x2d = np.asarray(x2d)
     out = np.asarray(pooled(x2d, kwargs)[0] if out_values is None else out_values, dtype=float)
-    grid, (rows, cols) = grid_layers(x2d, kwargs, colorscale=in_colorscale,
-                                     zrange=_zrange(x2d, out))
-    widths = [len(cols), max(out.shape[1], 1)]
-    fig = make_subplots(rows=1, cols=2, column_widths=[w / sum(widths) for w in widths],
-                        subplot_titles=(left_title, right_title), horizontal_spacing=0.06)
-    for t in grid:
-        fig.add_trace(t, row=1, col=1)
-    order = np.zeros(out.shape, dtype=int) - 1
-    for t, s in enumerate(steps):
-        order[s.index] = t
-    hover = window_hover(x2d.shape, kwargs)
+    ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
     zr = _zrange(x2d, out)
-    start = min(max(start, 0), len(steps) - 1) if steps else -1
-    fig.add_trace(_output_trace(out, (order >= 0) & (order <= start), zr, out_colorscale, hover),
-                  row=1, col=2)
-    out_trace = len(fig.data) - 1
+    grid, (rows, cols) = grid_layers(x2d, kwargs, colorscale=in_colorscale, zrange=zr)
+    hover = window_hover(x2d.shape, kwargs)
+    data = [{k: v.tolist() if isinstance(v, np.ndarray) and v.dtype.kind in "OUS" else v
+             for k, v in t.to_plotly_json().items()} for t in grid]  # text as lists: JSON-ready
+    data.append(dict(type="heatmap", xaxis="x2", yaxis="y2", z=out, text=_text(out).tolist(),
+                     texttemplate="%{text}", colorscale=_colorscale(out_colorscale), zmin=zr[0],
+                     zmax=zr[1], showscale=False, xgap=1, ygap=1, customdata=hover.tolist(),
+                     name="output", hovertemplate="out[%{y}, %{x}] = %{text}<br>"
+                                                  "%{customdata}<extra></extra>"))
+    first_animated = len(data)
+    red = dict(color=_rgba(WINDOW_COLOR, 0.85), width=2)
+    on_out = dict(xaxis="x2", yaxis="y2")
+    data += [dict(type="scatter", name=name, mode="lines", hoverinfo="skip", **extra)
+             for name, extra in zip(ANIMATED_TRACES, (
+                 dict(fill="toself", fillcolor=_rgba(WINDOW_COLOR, 0.25), line=red),
+                 dict(fill="toself", fillcolor=_rgba(WINDOW_COLOR, 0.1), line=red),
+                 dict(line=red),
+                 dict(line=dict(color=CHOSEN_COLOR, width=4)),
+                 # a white border too: no anti-aliased sliver of a hidden cell at the edges
+                 dict(fill="toself", fillcolor="white", line=dict(color="white", width=1.5),
+                      **on_out),
+                 dict(line=dict(color=WINDOW_COLOR, width=3), **on_out)))]
     oi, oj = np.indices(out.shape)
-    fig.add_trace(go.Scatter(  # click targets: selecting one shows that output cell's window
-        x=oj.ravel(), y=oi.ravel(), mode="markers", name=CLICK_TARGETS, showlegend=False,
+    data.append(dict(  # click targets: selecting one shows that output cell's window
+        type="scatter", xaxis="x2", yaxis="y2", x=oj.ravel(), y=oi.ravel(), mode="markers",
+        name=CLICK_TARGETS, showlegend=False,
         marker=dict(symbol="square", size=24, color="rgba(0,0,0,0)"),
-        customdata=hover.ravel(), hovertemplate="out[%{y}, %{x}]: %{customdata}<br>click to "
-        "show its window<extra></extra>"), row=1, col=2)
+        customdata=hover.ravel().tolist(),
+        hovertemplate="out[%{y}, %{x}]: %{customdata}<br>click to show its window"
+                      "<extra></extra>"))
+
+    traces = list(range(first_animated, first_animated + len(ANIMATED_TRACES)))
+    row_wins, col_wins = _axis_windows(ph), _axis_windows(pw)
+    order = [i * out.shape[1] + j for i, j in (s.index for s in steps)]
+    in_order = order == list(range(order[0], order[0] + len(order))) if order else True
     frames = []
     for t, s in enumerate(steps):
-        frames.append(go.Frame(
-            name=str(t),
-            data=[_output_trace(out, (order >= 0) & (order <= t), zr, out_colorscale, hover)],
-            traces=[out_trace],
-            layout=dict(shapes=window_shapes(s), title=dict(text=s.caption))))
-    fig.frames = frames
-    if steps:
-        fig.update_layout(shapes=window_shapes(steps[start]), title_text=steps[start].caption)
-    elif title:
-        fig.update_layout(title_text=title)
+        i, j = s.index
+        if in_order:
+            pending = _pending_boxes(order[0], order[t], out.shape)
+        else:  # any other order: one box per cell not shown yet
+            shown = set(order[:t + 1])
+            pending = [_cell_box(*divmod(k, out.shape[1])) for k in range(out.size)
+                       if k not in shown]
+        chosen = [_cell_box(*s.chosen, half=0.42)] if s.chosen is not None else []
+        frames.append(dict(name=str(t), traces=traces,
+                           data=[*_window_traces(row_wins[i], col_wins[j]), _boxes(chosen),
+                                 _boxes(pending), _boxes([_cell_box(i, j)])],
+                           layout=dict(title=dict(text=s.caption))))
+    start = min(max(start, 0), len(steps) - 1) if steps else 0
+    if not steps:  # nothing computed: the whole output is pending
+        data[traces[4]].update(_boxes(_pending_boxes(0, -1, out.shape)))
+
+    widths = [len(cols), max(out.shape[1], 1)]
+    gap = 0.06
+    split = (1 - gap) * widths[0] / sum(widths)
+    span_r = max(len(rows), out.shape[0])
+    axis = dict(dtick=1, constrain="domain", showgrid=False, zeroline=False)
     menus, sliders = _play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms,
                                     active=max(start, 0))
-    fig.update_layout(updatemenus=menus, sliders=sliders,
-                      margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
-                      title_font_size=15, plot_bgcolor="white")
-    # equal cell sizes in both panels: the output axes span as many cells as the input's
-    _grid_axes(fig, [(len(rows), len(cols)), out.shape])
+    # square cells, as large as a chart about 900 px wide allows (at most 40 px): the height
+    # follows, so a large matrix leaves no empty band above and below the grids
+    cell_px = min(40.0, 900 / (len(cols) + widths[1] + 2))
+    layout = dict(
+        xaxis=dict(axis, anchor="y", domain=[0, split], range=[cols[0] - 0.5, cols[-1] + 0.5]),
+        yaxis=dict(axis, anchor="x", domain=[0, 1], range=[rows[-1] + 0.5, rows[0] - 0.5],
+                   scaleanchor="x"),
+        xaxis2=dict(axis, anchor="y2", domain=[split + gap, 1], range=[-0.5, widths[1] - 0.5]),
+        yaxis2=dict(axis, anchor="x2", domain=[0, 1], range=[span_r - 0.5, -0.5],
+                    scaleanchor="x2"),
+        annotations=[dict(text=text, x=x, y=1, xref="paper", yref="paper", xanchor="center",
+                          yanchor="bottom", showarrow=False, font=dict(size=16))
+                     for text, x in ((left_title, split / 2),
+                                     (right_title, (split + gap + 1) / 2))],
+        title=dict(text=title, font=dict(size=15)), updatemenus=menus, sliders=sliders,
+        showlegend=False, plot_bgcolor="white", margin=dict(l=10, r=10, t=70, b=110),
+        height=round(max(360, cell_px * span_r + 200)))
+    fig = AnimatedFigure(data=data, layout=layout, frames=frames)
+    if steps:
+        _show_frame(fig, start)
     return fig
 
 
-def clicked_step(selection, steps: list[Step]) -> int | None:
-    """The step of the output cell a user clicked in a :func:`sliding_figure`, if any.
+def _show_frame(fig: AnimatedFigure, t: int) -> None:
+    """Set ``fig``'s traces, caption and slider to frame ``t``, in place."""
+    frame = fig.frames[t]
+    for trace, update in zip(frame["traces"], frame["data"]):
+        fig.data[trace].update(update)
+    fig.layout.title.text = frame["layout"]["title"]["text"]
+    fig._plain_sliders = [dict(s, active=t) for s in fig._plain_sliders]
+
+
+def open_at(fig: AnimatedFigure, start: int) -> AnimatedFigure:
+    """A copy of a :func:`sliding_figure` that opens on frame ``start``: its window, output
+    and caption, the slider on it. The copy shares the frames, so it is cheap: one cached
+    animation serves every clicked cell, and ``fig`` itself is left as it was."""
+    if not fig.frames:
+        return fig
+    opened = AnimatedFigure(fig)
+    _show_frame(opened, min(max(int(start), 0), len(fig.frames) - 1))
+    return opened
+
+
+def clicked_cell(selection) -> tuple[int, int] | None:
+    """The output cell ``(row, col)`` a user clicked in a :func:`sliding_figure`, if any.
 
     ``selection`` is Streamlit's ``on_select`` state (``{"selection": {"points": [...]}}``).
     """
     points = ((selection or {}).get("selection") or {}).get("points") or []
     for point in points:
-        cell = (int(point.get("y", -1)), int(point.get("x", -1)))
-        for t, s in enumerate(steps):
-            if s.index == cell:
-                return t
+        return int(point.get("y", -1)), int(point.get("x", -1))
     return None
 
 
-def animation_figure(x2d, kwargs: dict, *, max_frames: int = 64, row: int | None = None,
-                     frame_ms: int = 600, start: int = 0) -> tuple[go.Figure, str]:
+def clicked_step(selection, steps: list[Step]) -> int | None:
+    """The step of the output cell a user clicked in a :func:`sliding_figure`, if any."""
+    cell = clicked_cell(selection)
+    for t, s in enumerate(steps):
+        if s.index == cell:
+            return t
+    return None
+
+
+# Output cells the playground animates in full: more than any 32×32 input can give
+# (40×40, a 1×1 window over 4 cells of padding). Past it, the first cells or one row.
+MAX_ANIMATED_CELLS = 1600
+
+
+def animation_figure(x2d, kwargs: dict, *, max_frames: int | None = MAX_ANIMATED_CELLS,
+                     row: int | None = None, frame_ms: int = 600,
+                     start: int = 0) -> tuple[AnimatedFigure, str]:
     """The playground's animation, and a note when it covers only part of the output.
 
-    ``row`` picks one output row; otherwise the first ``max_frames`` output cells.
-    The figure opens on step ``start``.
+    Every output cell, in row-major order, up to ``max_frames`` of them; ``row``
+    picks one output row instead. The figure opens on step ``start``.
     """
     x2d = np.asarray(x2d)
     total = int(np.prod([p.out for p in plan_axes(x2d.shape, **geometry_kwargs(kwargs))]))
@@ -360,7 +593,8 @@ def coverage_figure(cov) -> go.Figure:
     fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
     fig.update_xaxes(dtick=1, showgrid=False)
     fig.update_layout(title_text="Coverage: how many windows read each input cell",
-                      height=max(300, 32 * cov.shape[0] + 120), margin=dict(l=10, r=10, t=60, b=10),
+                      height=round(max(300, min(32, 420 / cov.shape[1]) * cov.shape[0] + 120)),
+                      margin=dict(l=10, r=10, t=60, b=10),
                       showlegend=bool((cov == 0).any()), plot_bgcolor="white")
     return fig
 
@@ -396,7 +630,11 @@ INDEX_WORD = {"max": "the maximum", "min": "the minimum", "median": "the median"
 
 
 def _play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0):
-    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider on frame ``active``."""
+    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider on frame ``active``.
+
+    Past 40 steps the slider's own labels would overlap: they are hidden, and the
+    current step's label shows above the slider as always.
+    """
     if not labels:
         return [], []
     play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
@@ -407,13 +645,16 @@ def _play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 
                       dict(label="❚❚ Pause", method="animate",
                            args=[[None], dict(frame=dict(duration=0, redraw=False),
                                               mode="immediate")])])]
-    sliders = [dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
-                    currentvalue=dict(prefix=prefix), pad=dict(t=30),
-                    steps=[dict(method="animate", label=str(label),
-                                args=[[str(t)], dict(mode="immediate", transition=dict(duration=0),
-                                                    frame=dict(duration=0, redraw=True))])
-                           for t, label in enumerate(labels)])]
-    return menus, sliders
+    jump = dict(mode="immediate", transition=dict(duration=0),
+                frame=dict(duration=0, redraw=True))
+    slider = dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
+                  currentvalue=dict(prefix=prefix), pad=dict(t=30),
+                  steps=[dict(method="animate", label=str(label), args=[[str(t)], jump])
+                         for t, label in enumerate(labels)])
+    if len(labels) > 40:
+        slider.update(font=dict(color="rgba(0,0,0,0)"), ticklen=3, minorticklen=0,
+                      currentvalue=dict(prefix=prefix, font=dict(color="#444")))
+    return menus, [slider]
 
 
 def _grid_axes(fig, panels, first_auto=True):
@@ -435,7 +676,16 @@ def _grid_axes(fig, panels, first_auto=True):
 
 
 def _text(values) -> np.ndarray:
-    return np.vectorize(fmt, otypes=[str])(np.asarray(values, dtype=float))
+    """:func:`fmt` of every value; whole numbers (most matrices here) without a Python call
+    each."""
+    v = np.asarray(values, dtype=float)
+    whole = np.isfinite(v) & (v == np.trunc(v)) & (np.abs(v) < 1e9)
+    if whole.all():
+        return v.astype(np.int64).astype(str)
+    text = np.empty(v.shape, dtype=object)
+    text[whole] = v[whole].astype(np.int64).astype(str)
+    text[~whole] = [fmt(a) for a in v[~whole]]
+    return text.astype(str)
 
 
 # --- backprop ------------------------------------------------------------------------------
