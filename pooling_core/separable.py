@@ -19,6 +19,7 @@ numbers in another order, so they may differ in the last bits.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from math import prod
 
 import numpy as np
@@ -72,7 +73,8 @@ def _pieces(kernel: int, q: int, overlap: bool) -> list[tuple[int, int]]:
     return pieces
 
 
-def _plan_pass(kernel: int, stride: int, out: int, overlap: bool):
+@lru_cache(maxsize=256)
+def _plan_pass(kernel: int, stride: int, out: int, overlap: bool) -> tuple:
     """Choose the doubling depth that costs the fewest element operations.
 
     Building level ``j`` costs about one full-resolution pass (``out * stride``
@@ -84,7 +86,7 @@ def _plan_pass(kernel: int, stride: int, out: int, overlap: bool):
         pieces = _pieces(kernel, q, overlap)
         cost = (q.bit_length() - 1) * out * stride + (len(pieces) - 1) * out
         if best is None or cost < best[0]:
-            best = (cost, pieces)
+            best = (cost, tuple(pieces))
         q *= 2
     return best[1]
 
