@@ -13,9 +13,7 @@ browser's drawing is not).
 from __future__ import annotations
 
 import io
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from pooling_core import MODES, pool2d  # noqa: E402
 from ui import figures, imageio, state  # noqa: E402
 from ui import imagelab as lab  # noqa: E402
-from bench_core import median_time  # noqa: E402
+from apptiming import median_time, time_reruns  # noqa: E402
 
 BUDGET = 1.0  # seconds per change
 KWARGS = dict(kernel_size=(3, 3), stride=(2, 2), padding=(0, 0))
@@ -109,35 +107,17 @@ def part1(lab, jpeg: bytes, png: bytes) -> None:
                                        lab.display_hwc(out, np.uint8)), 1))
 
 
-def part2(jpeg: bytes, repeat: int = 3) -> None:
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
+def part2(jpeg: bytes, repeat: int = 3) -> list[dict]:
+    """The page script per change (AppTest); returns ``apptiming.time_reruns``' rows."""
     print()
     print(f"Part 2: the whole page script (AppTest), 12 MP JPEG; seconds per at.run(), "
           f"median of {repeat} sessions (caches cleared before each)")
-    runs: dict[str, list[float]] = {}
-    notes: dict[str, str] = {}
-    for _ in range(repeat):
-        st.cache_data.clear()
-        st.cache_resource.clear()
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        at.switch_page("pages/image_lab.py")
-        at.run()
-        for label, change in changes_for(at, jpeg):
-            change()
-            t0 = time.perf_counter()
-            at.run()
-            runs.setdefault(label, []).append(time.perf_counter() - t0)
-            errors = [e.value.split(".")[0] for e in at.error]
-            notes[label] = f"  [page says: {'; '.join(errors)}]" if errors else ""
-            if at.exception:
-                notes[label] += f"  [EXCEPTION {at.exception[0].message}]"
-    for label, times in runs.items():
-        seconds = statistics.median(times)
-        print(f"  {label:<46}{seconds:>8.3f}  {'under 1 s' if seconds < BUDGET else 'OVER 1 s'}"
-              f"{notes[label]}")
+    rows = time_reruns("pages/image_lab.py", lambda at: changes_for(at, jpeg), repeat=repeat)
+    for r in rows:
+        note = f"  [{r['note']}]" if r["note"] else ""
+        print(f"  {r['label']:<46}{r['seconds']:>8.3f}  "
+              f"{'under 1 s' if r['seconds'] < BUDGET else 'OVER 1 s'}{note}")
+    return rows
 
 
 def changes_for(at, jpeg: bytes):

@@ -1,0 +1,90 @@
+"""Timing helpers shared by the app benchmarks (bench_app.py, bench_image_lab.py).
+
+``median_time`` times a call; ``time_reruns`` drives a page through Streamlit's
+AppTest, one change per script run, and times each ``at.run()`` (the whole
+script: widgets, st.cache_data look-ups, figures serialised to what Streamlit
+sends; the browser's drawing is not included).
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_time(fn, repeat=3) -> float:
+    """Median wall time of ``repeat`` calls of ``fn``, in seconds."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def load_average() -> str:
+    """The 1, 5 and 15-minute load averages (the machine is shared: timings are noisy)."""
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def time_reruns(page: str, session, *, repeat: int = 3, query: dict | None = None,
+                inspect=None, warmup: bool = False, timeout: float = 120) -> list[dict]:
+    """Median seconds of each change's script run over ``repeat`` fresh sessions.
+
+    Parameters
+    ----------
+    page : page script, e.g. ``"pages/playground.py"``, reached through ``app.py``.
+    session : ``session(at)`` yields ``(label, change)`` pairs; each ``change()`` sets
+        widgets (or does nothing) and is followed by one timed ``at.run()``.
+    repeat : sessions; ``st.cache_data`` and ``st.cache_resource`` are cleared before each,
+        so every change that brings new settings is a cache miss, as for a user.
+    query : query parameters of the link the session opens (``{"rows": "32"}``).
+    inspect : ``inspect(at)`` after each timed run (not timed); its dict is kept per label.
+    warmup : run one untimed session first (first-use imports happen once per server).
+
+    Returns
+    -------
+    list of dicts ``label, seconds, runs, note, info`` in the session's order; ``note``
+    names the page's error messages or an exception after that change.
+    """
+    import logging
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    rows: dict[str, dict] = {}
+    # AppTest driven from this thread warns "No runtime found" and "missing
+    # ScriptRunContext" at every session; errors still show
+    logging.disable(logging.WARNING)
+    try:
+        for n in range(repeat + int(warmup)):
+            st.cache_data.clear()
+            st.cache_resource.clear()
+            at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+            at.switch_page(page)  # the link opens the page: its values reach every widget
+            for key, value in (query or {}).items():
+                at.query_params[key] = value
+            at.run()
+            for label, change in session(at):
+                change()
+                t0 = time.perf_counter()
+                at.run()
+                seconds = time.perf_counter() - t0
+                if warmup and n == 0:
+                    continue
+                row = rows.setdefault(label, {"label": label, "runs": [], "info": {}})
+                row["runs"].append(seconds)
+                errors = [e.value.split(".")[0] for e in at.error]
+                row["note"] = f"page says: {'; '.join(errors)}" if errors else ""
+                if at.exception:
+                    row["note"] += f" EXCEPTION {at.exception[0].message}"
+                if inspect is not None:
+                    row["info"] = inspect(at)
+    finally:
+        logging.disable(logging.NOTSET)
+    for row in rows.values():
+        row["seconds"] = statistics.median(row["runs"])
+    return list(rows.values())

@@ -1,0 +1,289 @@
+"""App-side timings of issue 7: the matrix playground, its animation figure, the image lab.
+
+Run from the repository root::
+
+    python bench/bench_app.py              # everything (about 5 minutes on 2 cores)
+    python bench/bench_app.py --quick      # no image lab, no search for the largest figure
+    python bench/bench_app.py --repeat 5   # sessions per AppTest median (default 3)
+
+Targets (printed next to the measurements, never asserted by a test):
+
+* playground: a control change re-renders (server side) in under 150 ms for a
+  32×32 matrix with its full animation;
+* image lab: a 12-megapixel photo in under 1 s per change;
+* the animation figure of the largest matrix stays under 5 MB of JSON.
+
+Part A drives the real playground through Streamlit's AppTest (``app.py`` →
+``pages/playground.py``, a 32×32 random matrix from the link ``?rows=32&cols=32``)
+and times the script run after each control change: median of ``--repeat``
+sessions, caches cleared before each (so new settings are a cache miss, as for a
+user), after one untimed session (first-use imports). Two sessions: the default
+settings (2×2 stride 2, 16×16 = 256 animated cells) and the worst case for the
+animation (2×2 stride 1, 31×31 = 961 cells, every one animated). The JSON column
+is the animation's spec as Streamlit sends it (``PlotlyChart.spec``).
+
+Part B times the figure builders alone, the JSON they make (``fig.to_json()``,
+with plotly's default engine and with the standard-library one, used when
+``orjson`` is not installed) and, unless ``--quick``, builds the animation for every
+kernel, padding and dilation a 32×32 input allows at stride 1 to find the
+largest JSON. Part C runs bench_image_lab.py's AppTest part (12 MP JPEG).
+
+Timings are wall-clock on a machine shared with other work: the load average is
+printed at the start and the end; re-run when it is low.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+from apptiming import load_average, median_time, time_reruns  # noqa: E402
+from pooling_core import plan_axes, geometry_kwargs  # noqa: E402
+from ui import figures, state  # noqa: E402
+
+PLAYGROUND = "pages/playground.py"
+BUDGET_CHANGE = 0.150  # s, playground control change
+BUDGET_IMAGE = 1.0  # s, image lab change
+BUDGET_JSON = 5_000_000  # bytes of JSON, animation figure
+SIZE = 32
+
+
+def cells(kwargs: dict, shape=(SIZE, SIZE)) -> int:
+    """Output cells, i.e. animation frames, of these pool2d settings."""
+    return int(np.prod([p.out for p in plan_axes(shape, **geometry_kwargs(kwargs))]))
+
+
+# ----------------------------------------------------------------------------- part A
+
+
+def default_session(at):
+    """Changes from the default settings (2×2 stride 2: 16×16 output cells)."""
+    yield "kernel 3 (10×10 cells)", lambda: at.slider(key="kh").set_value(3)
+    yield "kernel 2 again (16×16, cached)", lambda: at.slider(key="kh").set_value(2)
+    yield "mode avg (16×16)", lambda: at.selectbox(key="mode").set_value("avg")
+    yield "padding 1 (17×17)", lambda: at.slider(key="ph").set_value(1)
+    yield "mode max, dilation 2 (16×16)", lambda: (
+        at.selectbox(key="mode").set_value("max"), at.slider(key="dh").set_value(2))
+    yield "preset AlexNet 3×3 stride 2 (15×15)", lambda: at.selectbox(key="preset").set_value(
+        "Overlapping 3×3 stride 2 (AlexNet)")
+    yield "input seed 1 (15×15)", lambda: at.number_input(key="rseed").set_value(1)
+    yield "speed 2× (15×15)", lambda: at.select_slider(key="anim_speed").set_value("2×")
+    yield "nothing changed (rerun, all cached)", lambda: None
+
+
+def worst_session(at):
+    """Changes around the worst case for the animation: 2×2 stride 1, 31×31 = 961 cells."""
+    yield "mode avg (961 cells)", lambda: at.selectbox(key="mode").set_value("avg")
+    yield "mode min (961)", lambda: at.selectbox(key="mode").set_value("min")
+    yield "input seed 1 (961)", lambda: at.number_input(key="rseed").set_value(1)
+    yield "padding 1 (33×33 = 1089)", lambda: at.slider(key="ph").set_value(1)
+    yield "dilation 2 (32×32 = 1024)", lambda: at.slider(key="dh").set_value(2)
+    yield "kernel 3 (30×30 = 900)", lambda: at.slider(key="kh").set_value(3)
+    yield "speed 4× (900)", lambda: at.select_slider(key="anim_speed").set_value("4×")
+    yield "preset Dilated 2×2 d=2 (30×30)", lambda: at.selectbox(key="preset").set_value(
+        "Dilated 2×2 d=2")
+    yield "kernel 8, padding 4 (26×26, largest JSON)", lambda: (
+        at.slider(key="kh").set_value(8), at.slider(key="ph").set_value(4))
+    yield "nothing changed (rerun, all cached)", lambda: None
+
+
+def animation_info(at) -> dict:
+    """The animation chart as Streamlit sends it: spec bytes and frame count."""
+    charts = list(at.get("plotly_chart"))
+    if not charts:
+        return {}
+    spec = charts[0].proto.spec
+    return {"json": len(spec.encode()), "frames": len(json.loads(spec).get("frames", []))}
+
+
+def part_a(repeat: int) -> dict:
+    print(f"A. Matrix playground through AppTest, {SIZE}×{SIZE} random matrix; seconds per "
+          f"at.run() after the change, median of {repeat} sessions (caches cleared before "
+          f"each); JSON = the animation's spec as sent")
+    results = {}
+    for name, session, query in (
+            ("default", default_session, {"rows": str(SIZE), "cols": str(SIZE)}),
+            ("worst", worst_session, {"rows": str(SIZE), "cols": str(SIZE), "sk": "false",
+                                      "sh": "1"})):
+        start = ", ".join(f"{k}={v}" for k, v in query.items())
+        print(f"\n  session '{name}', opened with ?{start}")
+        print(f"  {'change':<40}{'ms':>8}{'frames':>8}{'JSON MB':>9}  verdict (< 150 ms)")
+        rows = time_reruns(PLAYGROUND, session, repeat=repeat, query=query,
+                           inspect=animation_info, warmup=True)
+        for r in rows:
+            info = r["info"]
+            verdict = "ok" if r["seconds"] < BUDGET_CHANGE else "OVER"
+            note = f"  [{r['note']}]" if r["note"] else ""
+            print(f"  {r['label']:<40}{r['seconds'] * 1e3:>8.0f}{info.get('frames', 0):>8}"
+                  f"{info.get('json', 0) / 1e6:>9.2f}  {verdict}{note}")
+        results[name] = rows
+    return results
+
+
+# ----------------------------------------------------------------------------- part B
+
+
+def build(x, kwargs, frame_ms=600):
+    """The playground's figure: every output cell (older code needed max_frames)."""
+    return figures.animation_figure(x, kwargs, max_frames=cells(kwargs, x.shape),
+                                    frame_ms=frame_ms)[0]
+
+
+def to_json_std(fig) -> str:
+    import plotly.io as pio
+    return pio.to_json(fig, validate=False, engine="json")
+
+
+CASES = (
+    ("default: 2×2 stride 2", dict(kernel_size=2, stride=2)),
+    ("worst animation: 2×2 stride 1", dict(kernel_size=2, stride=1)),
+    ("3×3 s1 padding 1 avg", dict(kernel_size=3, stride=1, padding=1, mode="avg")),
+    ("8×8 s1 padding 4", dict(kernel_size=8, stride=1, padding=4)),
+    ("8×8 s1 padding 4 dilation 2", dict(kernel_size=8, stride=1, padding=4, dilation=2)),
+)
+
+
+def part_b(quick: bool) -> dict:
+    import plotly.io as pio
+    from ui.gif import animation_gif
+
+    x = state.random_matrix(SIZE, SIZE, 0)
+    print(f"\nB. Figure builders alone, {SIZE}×{SIZE} random matrix (ms: median of 5; "
+          f"JSON engine '{pio.json.config.default_engine}' → "
+          f"{'orjson' if _has_orjson() else 'json'})")
+    print(f"  {'settings':<32}{'frames':>7}{'build':>7}{'open':>6}{'pickle':>7}{'to_json':>8}"
+          f"{'std json':>9}{'MB':>7}")
+    sizes = {}
+    for label, kw in CASES:
+        fig = build(x, kw)
+        t_build = median_time(lambda: build(x, kw), 5)
+        opener = getattr(figures, "open_at", None)
+        t_open = median_time(lambda: opener(fig, len(fig.frames) // 2), 5) if opener else np.nan
+        blob = pickle.dumps(fig)  # st.cache_data stores the figure pickled
+        t_cache = median_time(lambda: pickle.loads(blob), 5)
+        t_json = median_time(fig.to_json, 5)
+        t_std = median_time(lambda: to_json_std(fig), 3)
+        size = len(fig.to_json().encode())
+        sizes[label] = size
+        print(f"  {label:<32}{len(fig.frames):>7}{t_build * 1e3:>7.0f}{t_open * 1e3:>6.0f}"
+              f"{t_cache * 1e3:>7.0f}{t_json * 1e3:>8.0f}{t_std * 1e3:>9.0f}"
+              f"{size / 1e6:>7.2f}")
+    print("  (build = animation_figure; open = open_at, a copy opened on a clicked cell; "
+          "pickle = unpickling the figure, what a st.cache_data hit costs (the playground "
+          "keeps it in st.cache_resource); to_json = what st.plotly_chart does to send it, "
+          "std json = the same without orjson)")
+    limit = getattr(__import__("ui.gif", fromlist=["MAX_GIF_FRAMES"]), "MAX_GIF_FRAMES", 256)
+    kw = dict(kernel_size=2, stride=1)
+    steps = figures.animation_steps(x, kw, limit=limit)
+    t0 = time.perf_counter()
+    gif = animation_gif(x, kw, steps)
+    print(f"  GIF export, 2×2 stride 1, first {len(steps)} cells (drawn on click): "
+          f"{time.perf_counter() - t0:.2f} s, {len(gif) / 1e6:.2f} MB")
+    if not quick:
+        sizes.update(largest_json(x))
+    return sizes
+
+
+def _has_orjson() -> bool:
+    from importlib.util import find_spec
+    return find_spec("orjson") is not None
+
+
+def largest_json(x) -> dict:
+    """Every kernel, padding and dilation the sidebar offers at stride 1 (the most frames)
+    that PyTorch accepts for a 32×32 input: the largest animation JSON."""
+    best = (0, None)
+    tried = 0
+    for k in range(1, 9):
+        for p in range(0, 5):
+            for d in range(1, 5):
+                s = state.PoolSettings(kernel=(k, k), stride=(1, 1), padding=(p, p),
+                                       dilation=(d, d))
+                try:
+                    kw = s.pool_kwargs(x.shape)
+                except ValueError:
+                    continue
+                tried += 1
+                size = len(build(x, kw).to_json().encode())
+                if size > best[0]:
+                    best = (size, kw)
+    size, kw = best
+    label = (f"largest of {tried}: k={kw['kernel_size']} p={kw['padding']} "
+             f"d={kw['dilation']}")
+    print(f"  {label}: {cells(kw)} frames, {size / 1e6:.2f} MB")
+    return {label: size}
+
+
+# ----------------------------------------------------------------------------- part C
+
+
+def part_c(repeat: int) -> list[dict]:
+    import bench_image_lab as lab_bench
+
+    print("\nC. Image lab, 12-megapixel JPEG (bench_image_lab.py part 2)")
+    jpeg = lab_bench.encode(lab_bench.photo(), "JPEG")
+    return lab_bench.part2(jpeg, repeat)
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="skip the image lab and the search for the largest figure")
+    parser.add_argument("--repeat", type=int, default=3, help="sessions per AppTest median")
+    parser.add_argument("--no-image-lab", action="store_true", help="skip part C")
+    args = parser.parse_args(argv)
+    import platform
+
+    import plotly
+    import streamlit
+    print(f"{os.cpu_count()} CPU(s), Python {platform.python_version()}, numpy "
+          f"{np.__version__}, streamlit {streamlit.__version__}, plotly {plotly.__version__}")
+    load_start = load_average()
+    print(f"load average at start: {load_start}\n")
+    a = part_a(args.repeat)
+    sizes = part_b(args.quick)
+    c = [] if args.quick or args.no_image_lab else part_c(args.repeat)
+
+    print(f"\nSummary (load average at start {load_start}, at end {load_average()})")
+    print(f"  {'target':<58}{'budget':>9}{'measured':>11}  verdict")
+
+    def line(what, budget, value, unit):
+        scale = {"ms": 1e3, "s": 1, "MB": 1e-6}[unit]
+        ok = value < budget
+        print(f"  {what:<58}{budget * scale:>6.4g} {unit:<2}{value * scale:>8.3g} {unit:<2}"
+              f"  {'met' if ok else 'NOT met'}")
+
+    for name, rows in a.items():
+        timed = [r for r in rows if "cached" not in r["label"]]
+        worst = max(timed, key=lambda r: r["seconds"])
+        line(f"playground change, {name} session (slowest: {worst['label']})", BUDGET_CHANGE,
+             worst["seconds"], "ms")
+    if c:
+        worst = max(c, key=lambda r: r["seconds"])
+        line(f"image lab change, 12 MP (slowest: {worst['label'][:26]})", BUDGET_IMAGE,
+             worst["seconds"], "s")
+        settings = [r for r in c if not r["label"].startswith("upload")]
+        worst = max(settings, key=lambda r: r["seconds"])
+        line(f"image lab settings change (slowest: {worst['label'][:24]})", BUDGET_IMAGE,
+             worst["seconds"], "s")
+    sent = max(r["info"].get("json", 0) for rows in a.values() for r in rows)
+    line("animation JSON sent by the playground sessions (largest)", BUDGET_JSON, sent, "MB")
+    label, size = max(sizes.items(), key=lambda kv: kv[1])
+    line(f"animation JSON, {SIZE}×{SIZE} ({label[:38]})", BUDGET_JSON, size, "MB")
+
+
+if __name__ == "__main__":
+    main()
