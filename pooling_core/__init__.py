@@ -10,8 +10,9 @@ formula in words), :mod:`.conventions` (what each framework does).
 """
 from .backward import pool2d_backward, pool_nd_backward, unpool2d, unpool_nd
 from .explain import OutputSizeExplanation, explain_axes, explain_output_size
-from .geometry import (GEOMETRY_KEYS, AxisPlan, WindowCells, coverage, geometry_kwargs,
-                       normalize_tuple, output_size, plan_axes, window_cells)
+from .geometry import (GEOMETRY_KEYS, MAX_CELLS, MAX_DRAWN_CELLS, MAX_KERNEL_CELLS,
+                       MAX_MEDIAN_KERNEL_CELLS, MAX_WORK, AxisPlan, WindowCells, coverage,
+                       geometry_kwargs, normalize_tuple, output_size, plan_axes, window_cells)
 from .reductions import (INDEX_MODES, MODES, adaptive_bins, adaptive_pool2d, adaptive_pool_nd,
                          global_pool2d, pool1d, pool2d, pool3d, pool_nd)
 
@@ -21,4 +22,5 @@ __all__ = [
     "unpool_nd", "unpool2d", "adaptive_bins", "adaptive_pool_nd", "adaptive_pool2d",
     "global_pool2d", "output_size", "explain_output_size", "explain_axes", "window_cells", "coverage",
     "plan_axes", "normalize_tuple", "geometry_kwargs", "GEOMETRY_KEYS",
+    "MAX_CELLS", "MAX_WORK", "MAX_KERNEL_CELLS", "MAX_MEDIAN_KERNEL_CELLS", "MAX_DRAWN_CELLS",
 ]

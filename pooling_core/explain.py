@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import _axis_out, plan_axes
+from .geometry import _axis_out, _check_length, _plan_options, plan_axes
 
 __all__ = ["OutputSizeExplanation", "explain_output_size", "explain_axes"]
 
@@ -71,6 +71,7 @@ def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilati
     >>> explain_output_size(32, 1, 2, ceil_mode=True).clipped
     True
     """
+    _check_length(n)
     if isinstance(padding, (tuple, list)) and len(padding) == 2:  # (before, after)
         padding = (tuple(padding),)
     plan = plan_axes((n,), kernel_size, stride, padding, dilation, ceil_mode,
@@ -86,7 +87,7 @@ def explain_axes(spatial_shape, kernel_size, stride=None, padding=0, dilation=1,
     [2, 2]
     """
     plans = plan_axes(spatial_shape, kernel_size, stride, padding, dilation, ceil_mode,
-                      **plan_kwargs)
+                      **_plan_options(plan_kwargs, "explain_axes"))
     return tuple(_explain_plan(p, ceil_mode, plan_kwargs.get("ceil_clip", True))
                  for p in plans)
 

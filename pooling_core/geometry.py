@@ -9,12 +9,19 @@ values and values ``>= n`` are padding.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from math import prod
 from typing import NamedTuple, Sequence
 
 import numpy as np
 
 __all__ = [
+    "MAX_CELLS",
+    "MAX_WORK",
+    "MAX_KERNEL_CELLS",
+    "MAX_MEDIAN_KERNEL_CELLS",
+    "MAX_DRAWN_CELLS",
     "GEOMETRY_KEYS",
     "geometry_kwargs",
     "AxisPlan",
@@ -25,6 +32,129 @@ __all__ = [
     "window_cells",
     "coverage",
 ]
+
+
+# ----------------------------------------------------------------------------- work limits
+# One call may cost only so much: settings past these limits raise ValueError at once,
+# before anything is allocated, saying the number, the limit and what to change. They are
+# far above what the app asks for: the image lab caps uploads at 40 megapixels, so an
+# RGB image is at most 120 million cells, and every mode pools it with a 15×15 kernel at
+# the kernel's own stride; max, min, avg, sum and lp (separable, ``O(N log k)``, no work
+# limit) at any stride, with any kernel up to the whole image.
+
+#: Most cells one array of a call may hold, leading axes included: the input with its
+#: padding, the output, one axis's table of window taps (output length × kernel size), and
+#: every kernel_size, stride, dilation and padding value. 2 GB as float64; twice a 40 MP
+#: RGB image.
+MAX_CELLS = 250_000_000
+#: Most steps of a call that visits every tap of every window, one kernel offset at a time
+#: (return_indices, median, stochastic, the backward pass, adaptive indices): output
+#: cells × kernel cells, leading axes included (median: × the comparators of its sorting
+#: network per cell, not × kernel cells). Measured at 2 (median) to 12 (indices) ns a step
+#: on one core: at most about 5 to 40 seconds. A 40 MP RGB image with a 15×15 median at
+#: stride 15 is 2.0e9 steps; with indices or stochastic at stride 4, 1.7e9.
+MAX_WORK = 3_000_000_000
+#: Most kernel cells for those calls: each kernel offset is one round of NumPy calls from
+#: Python (microseconds each, whatever the output size), so 512 × 512 offsets take seconds.
+MAX_KERNEL_CELLS = 262_144
+#: Most kernel cells for median: its sorting network has about ``K·log²(K)/4`` comparators,
+#: each a NumPy call per block of output (64 × 64 = 4096 cells: 139,263 comparators).
+MAX_MEDIAN_KERNEL_CELLS = 4_096
+#: Most window taps :func:`window_cells` returns (output cells × kernel cells), and most
+#: input cells :func:`window_cells` and :func:`coverage` draw (animations and pictures).
+MAX_DRAWN_CELLS = 4_000_000
+
+_WORKS = (None, "scan", "median", "draw")
+
+
+def _sorting_comparators(k: int) -> int:
+    """Comparators of Batcher's odd-even merge sort for ``2**m >= k`` items (an upper
+    bound of the pruned network the median uses): ``(m² - m + 4)·2**(m-2) - 1``."""
+    m = max(1, (k - 1).bit_length())
+    return (m * m - m + 4) * 2 ** (m - 2) - 1 if m >= 2 else 1
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}"
+
+
+def _check_limits(what: str, *, planes: int = 1, out_shape=(), kernel_shape=(), frame_shape=(),
+                 work: str | None = None) -> None:
+    """Raise ``ValueError`` if a call would exceed the module's work limits.
+
+    Parameters
+    ----------
+    what : the settings in words, for the message (e.g. ``"kernel_size=3, stride=1"``).
+    planes : how many planes the leading axes hold (batch × channels).
+    out_shape, kernel_shape, frame_shape : per pooled axis: output length, kernel size
+        (taps per window) and padded input length (input + padding + overhang).
+    work : ``None`` (place windows or reduce separably), ``'scan'`` (visit every tap one
+        kernel offset at a time), ``'median'`` (a sorting network over the taps) or
+        ``'draw'`` (list every tap for a picture).
+
+    Examples
+    --------
+    >>> _check_limits("kernel_size=2", out_shape=(10**6, 10**6),
+    ...               kernel_shape=(2, 2))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: kernel_size=2: the output would have 1,000,000,000,000 cells, more than ...
+    """
+    if work not in _WORKS:
+        raise ValueError(f"work={work!r} must be one of {_WORKS}")
+    out_cells = planes * prod(out_shape)
+    kernel_cells = prod(kernel_shape)
+    frame = planes * prod(frame_shape)
+    if frame > MAX_CELLS:
+        raise ValueError(
+            f"{what}: the padded input would have {_fmt(frame)} cells, more than the limit of "
+            f"{_fmt(MAX_CELLS)} (MAX_CELLS); use a smaller input or less padding")
+    if out_cells > MAX_CELLS:
+        raise ValueError(
+            f"{what}: the output would have {_fmt(out_cells)} cells, more than the limit of "
+            f"{_fmt(MAX_CELLS)} (MAX_CELLS); use a larger stride, a smaller input or fewer "
+            f"channels")
+    for axis, (o, k) in enumerate(zip(out_shape, kernel_shape)):
+        if o * k > MAX_CELLS:
+            raise ValueError(
+                f"{what}: axis {axis} has {_fmt(o)} windows of {_fmt(k)} taps = {_fmt(o * k)}, "
+                f"more than the limit of {_fmt(MAX_CELLS)} (MAX_CELLS); use a larger stride "
+                f"or a smaller kernel")
+    if work == "draw":
+        taps = prod(out_shape) * kernel_cells
+        if taps > MAX_DRAWN_CELLS or prod(frame_shape) > MAX_DRAWN_CELLS:
+            raise ValueError(
+                f"{what}: a picture of {_fmt(prod(frame_shape))} input cells and {_fmt(taps)} "
+                f"window taps is more than the limit of {_fmt(MAX_DRAWN_CELLS)} "
+                f"(MAX_DRAWN_CELLS); draw a smaller input or a part of it")
+    if work in ("scan", "median"):
+        limit, name = ((MAX_MEDIAN_KERNEL_CELLS, "MAX_MEDIAN_KERNEL_CELLS") if work == "median"
+                       else (MAX_KERNEL_CELLS, "MAX_KERNEL_CELLS"))
+        if kernel_cells > limit:
+            raise ValueError(
+                f"{what}: a window of {_fmt(kernel_cells)} cells is more than the limit of "
+                f"{_fmt(limit)} ({name}) for this computation; use a smaller kernel"
+                + (" or another mode" if work == "median" else ""))
+        per_cell = _sorting_comparators(kernel_cells) if work == "median" else kernel_cells
+        steps = out_cells * per_cell
+        if steps > MAX_WORK:
+            raise ValueError(
+                f"{what}: {_fmt(out_cells)} output cells × {_fmt(per_cell)} "
+                f"{'comparators' if work == 'median' else 'taps'} = {_fmt(steps)} steps, more "
+                f"than the limit of {_fmt(MAX_WORK)} (MAX_WORK); use a larger stride, a "
+                f"smaller kernel or a smaller input")
+
+
+def _check_flag(value, name: str) -> bool:
+    """A yes/no argument: ``True``/``False`` (NumPy's too, and the ints 0 and 1).
+
+    >>> _check_flag(np.True_, "ceil_mode")
+    True
+    """
+    if isinstance(value, (bool, np.bool_)) or (
+            isinstance(value, (int, np.integer)) and value in (0, 1)):
+        return bool(value)
+    raise ValueError(f"{name}={value!r} must be True or False")
 
 
 #: The ``pool2d`` arguments that decide where windows sit.
@@ -38,6 +168,8 @@ def geometry_kwargs(pool_kwargs: dict) -> dict:
     >>> geometry_kwargs({"kernel_size": 2, "mode": "avg"})
     {'kernel_size': 2}
     """
+    if not isinstance(pool_kwargs, Mapping):
+        raise ValueError(f"pool_kwargs={pool_kwargs!r} must be a dict of pool2d keyword arguments")
     return {k: v for k, v in pool_kwargs.items() if k in GEOMETRY_KEYS}
 
 
@@ -52,11 +184,19 @@ def normalize_tuple(value, ndim: int, name: str, *, minimum: int = 1) -> tuple[i
     >>> normalize_tuple((3, 1), 2, "stride")
     (3, 1)
     """
+    if isinstance(ndim, (bool, np.bool_)) or not isinstance(ndim, (int, np.integer)) \
+            or not 0 <= ndim <= 64:
+        raise ValueError(f"ndim={ndim!r} must be an int from 0 to 64 (the number of values)")
+    if isinstance(minimum, (bool, np.bool_)) or not isinstance(minimum, (int, np.integer)):
+        raise ValueError(f"minimum={minimum!r} must be an int")
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name}={value!r} must be an int or a tuple of {ndim} ints, not a bool")
     if isinstance(value, (int, np.integer)):
         values = (int(value),) * ndim
     else:
+        if isinstance(value, (str, bytes, Mapping, set, frozenset)):
+            raise ValueError(f"{name}={value!r} must be an int or a tuple of {ndim} ints, "
+                             f"not a {type(value).__name__}")
         try:
             values = tuple(value)
         except TypeError:
@@ -148,6 +288,26 @@ class AxisPlan:
         return mask.sum(axis=1)
 
 
+def _shape(value, name: str) -> tuple[int, ...]:
+    """A non-empty tuple of ints (sizes are checked by the caller)."""
+    try:
+        if isinstance(value, (str, bytes, Mapping, set, frozenset)):
+            raise TypeError
+        shape = tuple(value)
+    except TypeError:
+        raise ValueError(f"{name}={value!r} must be a tuple of ints, one size per axis") from None
+    if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+                            for n in shape):
+        raise ValueError(f"{name}={value!r} must be a non-empty tuple of ints, one size per axis")
+    if len(shape) > _MAX_AXES:  # window_cells builds (*out, *kernel, ndim) arrays: <= 64 axes
+        raise ValueError(f"{name} has {len(shape)} axes; windows are placed on at most "
+                         f"{_MAX_AXES}")
+    return tuple(int(n) for n in shape)
+
+
+_MAX_AXES = 16
+
+
 def _resolve_padding(padding, spatial, kernel, stride, dilation):
     """Return ``(before, after)`` per axis, and whether the PyTorch half-kernel rule applies."""
     ndim = len(spatial)
@@ -166,14 +326,16 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
             f"padding={padding!r} is not understood; use an int, a tuple, "
             f"((before, after), ...) or 'valid' / 'same'"
         )
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, bool):
+    if isinstance(padding, (int, np.integer)) and not isinstance(padding, (bool, np.bool_)):
         p = normalize_tuple(padding, ndim, "padding", minimum=0)
         return tuple((v, v) for v in p), "symmetric"
     try:
+        if isinstance(padding, (bytes, Mapping, set, frozenset)):
+            raise TypeError
         items = tuple(padding)
     except TypeError:
         raise ValueError(f"padding={padding!r} must be an int, a tuple, or 'valid'/'same'") from None
-    if len(items) == ndim and all(isinstance(v, (tuple, list, np.ndarray)) for v in items):
+    if len(items) == ndim and all(isinstance(v, (tuple, list)) or np.ndim(v) == 1 for v in items):
         pairs = []
         for v in items:
             pair = normalize_tuple(v, 2, "padding", minimum=0) if len(v) == 2 else None
@@ -209,6 +371,8 @@ def plan_axes(
     *,
     ceil_clip: bool = True,
     check_half_kernel: bool = True,
+    planes: int = 1,
+    work: str | None = None,
 ) -> tuple[AxisPlan, ...]:
     """Validate pooling arguments and place the windows on every spatial axis.
 
@@ -225,10 +389,20 @@ def plan_axes(
     ceil_clip : apply that rule (Caffe applies it only when padding > 0).
     check_half_kernel : enforce PyTorch's ``padding <= kernel_size // 2`` for
         symmetric padding.
+    planes : how many planes the leading (batch, channel) axes hold; the limits
+        count every plane.
+    work : what the caller will do with the windows, for the work limits (see
+        ``_check_limits``): ``None``, ``'scan'``, ``'median'`` or ``'draw'``.
 
     Returns
     -------
     tuple of AxisPlan, one per axis.
+
+    Raises
+    ------
+    ValueError
+        Naming the argument and the rule broken, or the limit (``MAX_CELLS``,
+        ``MAX_WORK``, ...) the call would exceed; nothing is allocated first.
 
     Examples
     --------
@@ -237,12 +411,34 @@ def plan_axes(
     >>> plan_axes((5,), 2, padding="same")[0].pad_after
     1
     """
-    spatial = tuple(int(n) for n in spatial_shape)
+    spatial = _shape(spatial_shape, "spatial_shape")
     ndim = len(spatial)
+    ceil_mode = _check_flag(ceil_mode, "ceil_mode")
+    ceil_clip = _check_flag(ceil_clip, "ceil_clip")
+    check_half_kernel = _check_flag(check_half_kernel, "check_half_kernel")
+    if isinstance(planes, (bool, np.bool_)) or not isinstance(planes, (int, np.integer)) \
+            or planes < 0:
+        raise ValueError(f"planes={planes!r} must be a non-negative int")
     kernel = normalize_tuple(kernel_size, ndim, "kernel_size")
     stride_t = kernel if stride is None else normalize_tuple(stride, ndim, "stride")
     dil = normalize_tuple(dilation, ndim, "dilation")
+    for name, given, values in (("kernel_size", kernel_size, kernel), ("stride", stride, stride_t),
+                                ("dilation", dilation, dil)):
+        if max(values) > MAX_CELLS:
+            raise ValueError(f"{name}={given!r} is more than {_fmt(MAX_CELLS)} (MAX_CELLS), "
+                             f"longer than any axis the core pools; use a smaller value")
+    for axis, n in enumerate(spatial):
+        if n < 1:
+            raise ValueError(f"x has size {n} on pooled axis {axis} (spatial shape {spatial}); "
+                             f"pooling needs at least 1 cell per axis")
+        if n > MAX_CELLS:
+            raise ValueError(f"x has size {_fmt(n)} on pooled axis {axis} (spatial shape "
+                             f"{spatial}), more than {_fmt(MAX_CELLS)} (MAX_CELLS); pool a "
+                             f"smaller input")
     pads, kind = _resolve_padding(padding, spatial, kernel, stride_t, dil)
+    if max(v for pair in pads for v in pair) > MAX_CELLS:
+        raise ValueError(f"padding={padding!r} is more than {_fmt(MAX_CELLS)} (MAX_CELLS) cells; "
+                         f"use less padding")
     if kind == "symmetric" and check_half_kernel:
         for (p, _), k in zip(pads, kernel):
             if p > k // 2:
@@ -253,9 +449,6 @@ def plan_axes(
                 )
     plans = []
     for axis, (n, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, stride_t, dil, pads)):
-        if n < 1:
-            raise ValueError(f"x has size {n} on pooled axis {axis} (spatial shape {spatial}); "
-                             f"pooling needs at least 1 cell per axis")
         out, _ = _axis_out(n, k, s, d, pb, pa, ceil_mode, ceil_clip)
         if out < 1:
             span = d * (k - 1) + 1
@@ -265,6 +458,12 @@ def plan_axes(
                 f"would be empty; use a smaller kernel, more padding, or padding='same'"
             )
         plans.append(AxisPlan(n, k, s, d, pb, pa, out, kind))
+    what = (f"kernel_size={kernel_size!r}, stride={stride!r}, padding={padding!r}, "
+            f"dilation={dilation!r} on spatial shape {spatial}"
+            + (f" × {planes} planes" if planes != 1 else ""))
+    _check_limits(what, planes=planes, out_shape=[p.out for p in plans],
+                  kernel_shape=kernel, work=work,
+                  frame_shape=[p.pad_before + p.n + max(p.pad_after, p.extra_after) for p in plans])
     return tuple(plans)
 
 
@@ -283,10 +482,29 @@ def output_size(n: int, kernel_size: int, stride=None, padding=0, dilation: int 
     >>> output_size(13, 3, 2, padding="same")
     7
     """
+    _check_length(n)
     if isinstance(padding, (tuple, list)) and len(padding) == 2:
         padding = (tuple(padding),)
     return plan_axes((n,), kernel_size, stride, padding, dilation, ceil_mode,
                      ceil_clip=ceil_clip)[0].out
+
+
+def _check_length(n) -> None:
+    """``n`` of the one-axis helpers: a positive int."""
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n={n!r} must be a positive int (the input length)")
+
+
+_PLAN_OPTIONS = ("ceil_clip", "check_half_kernel")
+
+
+def _plan_options(options: dict, fn: str) -> dict:
+    """The keyword options a geometry helper passes on to :func:`plan_axes`."""
+    unknown = [k for k in options if k not in _PLAN_OPTIONS]
+    if unknown:
+        raise ValueError(f"{fn} got unknown option {unknown[0]}={options[unknown[0]]!r}; "
+                         f"it takes {', '.join(_PLAN_OPTIONS)}")
+    return options
 
 
 class WindowCells(NamedTuple):
@@ -322,11 +540,16 @@ def window_cells(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     Parameters
     ----------
     input_shape : spatial shape, e.g. ``(H, W)``; its length sets the number of axes.
-    Other parameters as :func:`plan_axes`.
+    Other parameters as :func:`plan_axes` (``ceil_clip``, ``check_half_kernel``).
 
     Returns
     -------
     WindowCells with ``coords`` of shape ``(*out, *kernel, ndim)``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`plan_axes`; also past ``MAX_DRAWN_CELLS`` taps or input cells.
 
     Examples
     --------
@@ -336,8 +559,9 @@ def window_cells(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     >>> bool(window_cells((3,), 2, 1, padding=1).inside[0, 0])   # first tap is padding
     False
     """
-    plans = plan_axes(input_shape, kernel_size, stride, padding, dilation, ceil_mode,
-                      **plan_kwargs)
+    plans = plan_axes(_shape(input_shape, "input_shape"), kernel_size, stride, padding,
+                      dilation, ceil_mode, work="draw",
+                      **_plan_options(plan_kwargs, "window_cells"))
     full = tuple(p.out for p in plans) + tuple(p.kernel for p in plans)
     coords = np.stack(
         [np.broadcast_to(_outer([p.taps if j == i else np.zeros((p.out, p.kernel), int)
@@ -356,14 +580,15 @@ def coverage(input_shape, kernel_size, stride=None, padding=0, dilation=1,
 
     Zeros are cells no window reads (dropped by the floor rounding or skipped
     by a stride larger than the kernel). Separable: the product of per-axis counts.
+    At most ``MAX_DRAWN_CELLS`` input cells (it is drawn).
 
     >>> coverage((5,), 2).tolist()          # the last cell is never read
     [1, 1, 1, 1, 0]
     >>> coverage((4, 4), 3, 1).tolist()[0]
     [1, 2, 2, 1]
     """
-    plans = plan_axes(input_shape, kernel_size, stride, padding, dilation, ceil_mode,
-                      **plan_kwargs)
+    plans = plan_axes(_shape(input_shape, "input_shape"), kernel_size, stride, padding,
+                      dilation, ceil_mode, work="draw", **_plan_options(plan_kwargs, "coverage"))
     result = np.ones((), dtype=np.int64)
     for i, p in enumerate(plans):
         t = p.taps[p.inside]
