@@ -13,8 +13,9 @@ from math import prod
 
 import numpy as np
 
-from .geometry import plan_axes
-from .reductions import INDEX_MODES, _check_input, _check_mode, _divisor, _offset_views, pool_nd
+from .geometry import _check_limits, _shape
+from .reductions import (INDEX_MODES, _as_real_array, _divisor, _offset_views, _pool_args,
+                         _pool_options, pool_nd)
 
 __all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
 
@@ -29,7 +30,7 @@ def _scatter_indices(values, indices, spatial):
     keep = (flat_idx >= 0) & (flat_idx < plane)  # empty windows point past the plane
     global_idx = (np.arange(planes)[:, None] * plane + flat_idx)[keep]
     total = np.bincount(global_idx, weights=flat_val[keep].astype(np.float64),
-                        minlength=planes * plane)
+                        minlength=planes * plane).astype(np.float64, copy=False)  # int if empty
     return total.reshape(lead + tuple(spatial))
 
 
@@ -48,18 +49,20 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
                      mode="max", ceil_mode=False, count_include_pad=True,
                      divisor_override=None, p=2.0, rng=None, **options):
     """Gradient of :func:`~pooling_core.pool_nd` with respect to ``x``."""
-    x = _check_input(x, ndim, f"pool{ndim}d_backward")
-    _check_mode(mode)
-    plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode,
-                      ceil_clip=options.get("ceil_clip", True),
-                      check_half_kernel=options.get("check_half_kernel", True))
+    options = _pool_options(options, f"pool{ndim}d_backward")
+    x, plans, (_, count_include_pad, p, rng, _, training) = _pool_args(
+        x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
+        divisor_override, p, False, rng, options.get("pad_value"),
+        options.get("ceil_clip", True), options.get("check_half_kernel", True),
+        options.get("training", True), fn=f"pool{ndim}d_backward", backward=True)
+    ndim = int(ndim)
     out_shape = x.shape[: x.ndim - ndim] + tuple(pl.out for pl in plans)
-    g = np.asarray(grad_output, dtype=np.float64)
+    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != out_shape:
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape {out_shape}")
     args = (kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
             divisor_override, p)
-    if mode in INDEX_MODES and options.get("training", True):
+    if mode in INDEX_MODES and training:
         _, idx = pool_nd(x, ndim, *args, return_indices=True, rng=rng, **options)
         return _scatter_indices(g, idx, x.shape[-ndim:])
     if mode == "stochastic":  # evaluation: d/dx_i of sum(w*x)/sum(w), w = max(x, 0)
@@ -111,13 +114,32 @@ def pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilatio
 
 def unpool_nd(values, indices, output_shape, ndim):
     """Place ``values`` at ``indices`` of zero planes of ``output_shape`` (last ``ndim`` axes)."""
-    values = np.asarray(values)
-    indices = np.asarray(indices)
+    if isinstance(ndim, (bool, np.bool_)) or not isinstance(ndim, (int, np.integer)) \
+            or ndim not in (1, 2, 3):
+        raise ValueError(f"ndim={ndim!r} must be 1, 2 or 3 (the number of pooled axes)")
+    ndim = int(ndim)
+    values = _as_real_array(values, "values")
+    try:
+        indices = np.asarray(indices)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"indices is not an array of ints ({err})") from None
+    if indices.dtype == bool or not np.issubdtype(indices.dtype, np.integer):
+        raise ValueError(f"indices has dtype {indices.dtype}; give the int indices of "
+                         f"pool2d(..., return_indices=True)")
     if values.shape != indices.shape:
         raise ValueError(f"values {values.shape} and indices {indices.shape} must have one shape")
-    spatial = tuple(output_shape)[-ndim:]
+    if values.ndim < ndim:
+        raise ValueError(f"values has shape {values.shape}; unpooling needs at least {ndim} axes")
+    shape = _shape(output_shape, "output_shape")
+    spatial = shape[-ndim:]
     if len(spatial) != ndim or min(spatial) < 1:
         raise ValueError(f"output_shape={output_shape!r} must end with {ndim} positive sizes")
+    lead_given = shape[:-ndim]
+    if lead_given and lead_given != values.shape[: values.ndim - ndim]:
+        raise ValueError(f"output_shape={output_shape!r} has leading axes {lead_given}; values "
+                         f"has {values.shape[: values.ndim - ndim]}")
+    _check_limits(f"output_shape={output_shape!r}", planes=prod(values.shape[: values.ndim - ndim]),
+                  frame_shape=spatial)
     plane = prod(spatial)
     if indices.size and (indices.min() < -1 or indices.max() >= plane):
         raise ValueError(
@@ -125,10 +147,11 @@ def unpool_nd(values, indices, output_shape, ndim):
             f"{plane} cells (output_shape={output_shape!r})"
         )
     lead = values.shape[: values.ndim - ndim]
+    per_plane = prod(values.shape[values.ndim - ndim:])
     # one spare column takes the -1 entries (windows the padding won), then is dropped
-    out = np.zeros((int(np.prod(lead, dtype=np.int64)), plane + 1), dtype=values.dtype)
-    flat_idx = np.where(indices < 0, plane, indices).reshape(out.shape[0], -1)
-    np.put_along_axis(out, flat_idx, values.reshape(out.shape[0], -1), axis=1)
+    out = np.zeros((prod(lead), plane + 1), dtype=values.dtype)
+    flat_idx = np.where(indices < 0, plane, indices).reshape(out.shape[0], per_plane)
+    np.put_along_axis(out, flat_idx, values.reshape(out.shape[0], per_plane), axis=1)
     return out[:, :plane].reshape(lead + spatial)
 
 

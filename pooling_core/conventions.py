@@ -16,8 +16,8 @@ from math import prod
 
 import numpy as np
 
-from .geometry import normalize_tuple, plan_axes
-from .reductions import MODES, pool2d
+from .geometry import _check_flag, normalize_tuple, plan_axes
+from .reductions import MODES, _as_real_array, pool2d
 
 __all__ = ["Settings", "Framework", "FRAMEWORKS", "FrameworkCall", "framework_args",
            "Comparison", "compare_frameworks"]
@@ -62,7 +62,9 @@ class Settings:
             put("padding", self.padding.lower())
         else:
             put("padding", normalize_tuple(self.padding, 2, "padding", minimum=0))
-        if self.mode not in MODES:
+        put("ceil_mode", _check_flag(self.ceil_mode, "ceil_mode"))
+        put("count_include_pad", _check_flag(self.count_include_pad, "count_include_pad"))
+        if not isinstance(self.mode, str) or self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is unknown; choose one of {', '.join(MODES)}")
 
     @property
@@ -277,6 +279,11 @@ def _texts(key, s, kw, pads):
     return pad_text, rule
 
 
+def _check_settings(settings) -> None:
+    if not isinstance(settings, Settings):
+        raise ValueError(f"settings={settings!r} must be a pooling_core.conventions.Settings")
+
+
 def framework_args(settings: Settings, framework: str, *, fallback: bool = False) -> FrameworkCall:
     """Map the user's settings onto one framework.
 
@@ -316,9 +323,11 @@ def framework_args(settings: Settings, framework: str, *, fallback: bool = False
     >>> framework_args(Settings(shape=8, kernel=2, dilation=2), "keras").reason
     'layers.MaxPooling2D in Keras has no dilation'
     """
-    if framework not in FRAMEWORKS:
+    if not isinstance(framework, str) or framework not in FRAMEWORKS:
         raise ValueError(f"framework={framework!r} is unknown; choose one of "
                          f"{', '.join(FRAMEWORKS)}")
+    _check_settings(settings)
+    fallback = _check_flag(fallback, "fallback")
     fw, s = FRAMEWORKS[framework], settings
     missing = fallback and s.mode not in fw.calls
     windows = replace(s, mode="max") if missing else s  # whose windows the mode uses
@@ -410,7 +419,10 @@ def compare_frameworks(x, settings: Settings, seed: int = 0) -> list[Comparison]
     >>> [(r.framework, r.same_shape, r.max_abs_diff) for r in rows[:2]]
     [('pytorch', True, 0.0), ('tensorflow', True, 0.0)]
     """
-    x = np.asarray(x)
+    _check_settings(settings)
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative int")
+    x = _as_real_array(x, "x")
     if x.ndim < 2 or x.shape[-2:] != settings.shape:
         raise ValueError(f"x has shape {x.shape}; settings.shape is {settings.shape}")
     results = []

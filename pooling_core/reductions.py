@@ -16,7 +16,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .geometry import normalize_tuple, plan_axes
+from .geometry import MAX_CELLS, _check_flag, _check_limits, normalize_tuple, plan_axes
 from .separable import separable_reduce
 
 __all__ = ["MODES", "INDEX_MODES", "pool_nd", "pool1d", "pool2d", "pool3d", "adaptive_pool2d",
@@ -29,24 +29,62 @@ INDEX_MODES = ("max", "min", "median", "stochastic")
 _MEDIAN_CHUNK = 4_000_000  # stacked window values per chunk (bounds median's memory)
 
 
-def _check_input(x, ndim: int, fn: str) -> np.ndarray:
-    if ndim not in (1, 2, 3):
+def _check_input(x, ndim: int, fn: str, name: str = "x") -> np.ndarray:
+    if isinstance(ndim, (bool, np.bool_)) or not isinstance(ndim, (int, np.integer)) \
+            or ndim not in (1, 2, 3):
         raise ValueError(f"ndim={ndim!r} must be 1, 2 or 3 (the number of pooled axes)")
-    x = np.asarray(x)
+    ndim = int(ndim)
+    x = _as_real_array(x, name)
     if x.ndim < ndim:
         raise ValueError(
-            f"{fn} pools the last {ndim} axes but x has shape {x.shape} ({x.ndim}-D); "
+            f"{fn} pools the last {ndim} axes but {name} has shape {x.shape} ({x.ndim}-D); "
             f"give an array shaped (..., {', '.join('HWD'[:ndim] if ndim < 3 else 'DHW')})"
         )
-    if x.dtype == bool:
-        x = x.astype(np.uint8)
-    if not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
-        raise ValueError(f"x has dtype {x.dtype}; pooling needs real numbers")
     return x
 
 
+def _as_real_array(x, name: str) -> np.ndarray:
+    """``np.asarray(x)`` of real numbers (bools become uint8), or ValueError naming ``name``."""
+    try:
+        x = np.asarray(x)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} is not an array of numbers ({err})") from None
+    if x.dtype == bool:
+        x = x.astype(np.uint8)
+    if not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
+        raise ValueError(f"{name} has dtype {x.dtype}; pooling needs real numbers")
+    return x
+
+
+def _check_real(value, name: str, *, allow_none: bool = False):
+    """A real scalar (Python or NumPy int or float, not a bool) that fits a float64."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name}={value!r} must be a real number")
+    try:
+        float(value)
+    except OverflowError:
+        raise ValueError(f"{name}={value!r} is too large for a float64") from None
+    return value
+
+
+def _check_rng(rng):
+    """``rng`` as a Generator: None, a seed (non-negative int) or a Generator."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"rng={rng!r} must be None, a non-negative int or a "
+                         f"numpy.random.Generator ({err})") from None
+
+
 def _check_mode(mode):
-    if mode not in MODES:
+    if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(f"mode={mode!r} is unknown; choose one of {', '.join(MODES)}")
 
 
@@ -277,7 +315,43 @@ def _reduce_median(x, plans, pad_value, return_indices):
             values[rows] = np.where(nan, np.nan, values[rows])
     if not return_indices:
         return values
+    _name_real_cells(offsets, values, padded, plans, pad_value)
     return values, _indices(offsets, plans)
+
+
+def _name_real_cells(offsets, values, padded, plans, pad_value):
+    """Median indices name a real cell holding the median where one does.
+
+    The network compares values only, so it may choose a padding tap that ties
+    with a real cell (a real ``iinfo.max`` or ``+inf`` equals the padding
+    sentinel), or any tap of a window holding NaN. There the index becomes the
+    first real tap equal to the median (for NaN: the first real NaN), as
+    ``torch.median`` names a NaN. Windows without such a cell keep their choice.
+    """
+    nan = np.isnan(values) if np.issubdtype(values.dtype, np.floating) else None
+    padded_axes = any(p.pad_before or p.extra_after for p in plans)
+    if (pad_value is not None or not padded_axes) and (nan is None or not nan.any()):
+        return
+    nd = len(plans)
+    fix = np.zeros(offsets.shape, dtype=bool)
+    if pad_value is None and padded_axes:
+        taps = np.array(list(np.ndindex(*(p.kernel for p in plans)))).reshape(-1, nd)
+        for axis, p in enumerate(plans):
+            shape = [1] * nd
+            shape[axis] = p.out
+            fix |= ~p.inside[np.arange(p.out).reshape(shape), taps[offsets, axis]]
+    if nan is not None:
+        fix |= nan
+    for flat, offset, view in _offset_views(padded, plans):
+        if not fix.any():
+            break
+        inside = _outer([p.inside[:, j] for p, j in zip(plans, offset)], np.logical_and)
+        same = view == values
+        if nan is not None:
+            same |= np.isnan(view) & nan
+        hit = fix & inside & same
+        offsets[hit] = flat
+        fix &= ~hit
 
 
 def _reduce_stochastic(x, plans, rng, return_indices, training):
@@ -330,14 +404,64 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
         return out
     offset_id = before.astype(np.int32)
     offset_id[total <= 0] = -1  # all weights 0: Caffe takes the first (real) cell
-    idx = _indices(offset_id, plans)
+    # windows of padding only pick nothing: 0, index -1 (the all-zero rule above would
+    # name the first cell at a non-negative coordinate, which is not in such a window)
+    idx = np.where(_outer([p.inside.any(axis=1) for p in plans], np.logical_and),
+                   _indices(offset_id, plans), -1)
     plane = prod(p.n for p in plans)
-    inside = (idx >= 0) & (idx < plane)  # windows of padding only pick nothing: 0
+    inside = (idx >= 0) & (idx < plane)
     flat_x = x.reshape(-1, plane)
-    picked = np.take_along_axis(flat_x, np.where(inside, idx, 0).reshape(flat_x.shape[0], -1),
-                                axis=1).reshape(out_shape)
+    picked = np.take_along_axis(
+        flat_x, np.where(inside, idx, 0).reshape(flat_x.shape[0], prod(p.out for p in plans)),
+        axis=1).reshape(out_shape)
     out = np.where(inside, picked, 0).astype(x.dtype, copy=False)
     return (out, idx) if return_indices else out
+
+
+def _pool_args(x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode,
+               count_include_pad, divisor_override, p, return_indices, rng, pad_value,
+               ceil_clip, check_half_kernel, training, fn=None, backward=False):
+    """Validate every argument of :func:`pool_nd` (or of its backward pass).
+
+    Returns ``x`` as an array, the axis plans, and ``(return_indices,
+    count_include_pad, p, rng, pad_value, training)`` normalized. Raises
+    ``ValueError`` naming the argument, or the work limit the call would pass.
+    """
+    x = _check_input(x, ndim, fn or f"pool{ndim}d")
+    ndim = int(ndim)
+    _check_mode(mode)
+    return_indices = _check_flag(return_indices, "return_indices")
+    count_include_pad = _check_flag(count_include_pad, "count_include_pad")
+    training = _check_flag(training, "training")
+    pad_value = _check_real(pad_value, "pad_value", allow_none=True)
+    if return_indices and mode not in INDEX_MODES:
+        raise ValueError(
+            f"return_indices=True needs a mode that picks one cell "
+            f"({', '.join(INDEX_MODES)}), not mode={mode!r}"
+        )
+    if return_indices and mode == "stochastic" and not training:
+        raise ValueError("return_indices=True with mode='stochastic' needs training=True: at "
+                         "test time each window is a weighted average, not one cell")
+    if divisor_override is not None:
+        if mode != "avg":
+            raise ValueError(f"divisor_override={divisor_override!r} applies to mode='avg' only")
+        if isinstance(divisor_override, (bool, np.bool_)) \
+                or not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0:
+            raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
+    if mode == "lp":
+        p = _check_real(p, "p")
+        if not (np.isfinite(p) and p > 0):
+            raise ValueError(f"p={p!r} must be a positive, finite number for mode='lp'")
+    if mode == "stochastic" and training:
+        rng = _check_rng(rng)
+    # median sorts, stochastic, indices and the backward pass visit every tap; the rest
+    # reduce separably
+    work = "median" if mode == "median" else \
+        "scan" if return_indices or backward or mode == "stochastic" else None
+    plans = plan_axes(x.shape[x.ndim - ndim:], kernel_size, stride, padding, dilation,
+                      ceil_mode, ceil_clip=ceil_clip, check_half_kernel=check_half_kernel,
+                      planes=prod(x.shape[:x.ndim - ndim]), work=work)
+    return x, plans, (return_indices, count_include_pad, p, rng, pad_value, training)
 
 
 def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode="max",
@@ -345,26 +469,13 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
             return_indices=False, rng=None, *, pad_value=None, ceil_clip=True,
             check_half_kernel=True, training=True):
     """Pool the last ``ndim`` axes of ``x``; :func:`pool2d` documents every parameter."""
-    fn = f"pool{ndim}d"
-    x = _check_input(x, ndim, fn)
-    _check_mode(mode)
-    if return_indices and mode not in INDEX_MODES:
-        raise ValueError(
-            f"return_indices=True needs a mode that picks one cell "
-            f"({', '.join(INDEX_MODES)}), not mode={mode!r}"
-        )
-    if divisor_override is not None:
-        if mode != "avg":
-            raise ValueError(f"divisor_override={divisor_override!r} applies to mode='avg' only")
-        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
-                or divisor_override <= 0:
-            raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
-    if mode == "lp" and not (np.isfinite(p) and p > 0):
-        raise ValueError(f"p={p!r} must be a positive, finite number for mode='lp'")
-    plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode,
-                      ceil_clip=ceil_clip, check_half_kernel=check_half_kernel)
-    padded = any(pl.pad_before or pl.extra_after for pl in plans)
-    if padded and pad_value is not None and np.issubdtype(x.dtype, np.integer) \
+    x, plans, (return_indices, count_include_pad, p, rng, pad_value, training) = _pool_args(
+        x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
+        divisor_override, p, return_indices, rng, pad_value, ceil_clip, check_half_kernel,
+        training)
+    if not any(pl.pad_before or pl.extra_after for pl in plans):
+        pad_value = None  # nothing is padded: the value takes no part
+    if pad_value is not None and np.issubdtype(x.dtype, np.integer) \
             and not np.can_cast(np.min_scalar_type(pad_value), x.dtype):
         x = x.astype(np.float64)  # a pad_value the integer dtype cannot hold
 
@@ -377,6 +488,18 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
     return _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, p)
 
 
+_OPTIONS = ("pad_value", "ceil_clip", "check_half_kernel", "training")
+
+
+def _pool_options(options: dict, fn: str) -> dict:
+    """The ``**options`` of ``pool1d``/``pool2d``/``pool3d``: only the known keywords."""
+    unknown = [k for k in options if k not in _OPTIONS]
+    if unknown:
+        raise ValueError(f"{fn} got unknown option {unknown[0]}={options[unknown[0]]!r}; "
+                         f"it takes {', '.join(_OPTIONS)}")
+    return options
+
+
 def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
            count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
            rng=None, **options):
@@ -386,7 +509,8 @@ def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     [5, 4]
     """
     return pool_nd(x, 1, kernel_size, stride, padding, dilation, mode, ceil_mode,
-                   count_include_pad, divisor_override, p, return_indices, rng, **options)
+                   count_include_pad, divisor_override, p, return_indices, rng,
+                   **_pool_options(options, "pool1d"))
 
 
 def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
@@ -449,7 +573,10 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     Raises
     ------
     ValueError
-        Naming the parameter, its value and the rule broken.
+        Naming the parameter, its value and the rule broken; or, before any
+        work, the limit the call would pass and what to change
+        (``MAX_CELLS``, ``MAX_WORK``, ``MAX_KERNEL_CELLS``,
+        ``MAX_MEDIAN_KERNEL_CELLS``: see :mod:`pooling_core.geometry`).
 
     Notes
     -----
@@ -477,7 +604,8 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
            [ 8, 10]])
     """
     return pool_nd(x, 2, kernel_size, stride, padding, dilation, mode, ceil_mode,
-                   count_include_pad, divisor_override, p, return_indices, rng, **options)
+                   count_include_pad, divisor_override, p, return_indices, rng,
+                   **_pool_options(options, "pool2d"))
 
 
 def pool3d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
@@ -489,7 +617,8 @@ def pool3d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     [[[7]]]
     """
     return pool_nd(x, 3, kernel_size, stride, padding, dilation, mode, ceil_mode,
-                   count_include_pad, divisor_override, p, return_indices, rng, **options)
+                   count_include_pad, divisor_override, p, return_indices, rng,
+                   **_pool_options(options, "pool3d"))
 
 
 # ----------------------------------------------------------------------------- adaptive
@@ -501,48 +630,95 @@ def adaptive_bins(n: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     >>> [a.tolist() for a in adaptive_bins(5, 3)]
     [[0, 1, 3], [2, 4, 5]]
     """
-    i = np.arange(out)
-    return (i * n) // out, -(-((i + 1) * n) // out)
+    for name, value in (("n", n), ("out", out)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+                or not 1 <= value <= MAX_CELLS:
+            raise ValueError(f"{name}={value!r} must be an int from 1 to {MAX_CELLS:,} "
+                             f"(MAX_CELLS)")
+    i = np.arange(int(out))
+    return (i * int(n)) // int(out), -(-((i + 1) * int(n)) // int(out))
+
+
+def _adaptive_axis(a, axis: int, start, end, mode: str):
+    """Reduce one axis of ``a`` over adaptive bins, one tap of every bin at a time.
+
+    Max, min and sums are separable, so the axes are reduced one after another
+    and the loop runs ``max(end - start)`` times per axis.
+    """
+    n = a.shape[axis]
+    shape = [1] * a.ndim
+    shape[axis] = -1
+    acc = None
+    for j in range(int((end - start).max())):
+        vals = np.take(a, np.minimum(start + j, n - 1), axis=axis)
+        if acc is None:  # every bin has a first tap
+            acc = vals.astype(np.float64) if mode in ("sum", "avg") else vals
+            continue
+        valid = (start + j < end).reshape(shape)
+        if mode in ("sum", "avg"):
+            acc += np.where(valid, vals, 0)
+        else:
+            np.copyto(acc, (np.maximum if mode == "max" else np.minimum)(acc, vals), where=valid)
+    return acc
 
 
 def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False):
     """Adaptive pooling over the last ``ndim`` axes (``torch.nn.AdaptiveMaxPool2d`` etc.).
 
-    Windows vary in size, so each axis gathers ``max(end - start)`` taps and masks
-    the ones past its bin's end.
+    Windows vary in size. Without indices the axes are reduced one at a time
+    (shrinking axes first, so no intermediate is larger than the input or the
+    output). With indices each axis gathers ``max(end - start)`` taps and masks
+    the ones past its bin's end, one combination of taps at a time.
     """
     x = _check_input(x, ndim, f"adaptive_pool{ndim}d")
-    if mode not in ("max", "avg", "min", "sum"):
+    ndim = int(ndim)
+    if not isinstance(mode, str) or mode not in ("max", "avg", "min", "sum"):
         raise ValueError(f"mode={mode!r} is not available adaptively; use max, avg, min or sum")
+    return_indices = _check_flag(return_indices, "return_indices")
     if return_indices and mode not in ("max", "min"):
         raise ValueError(f"return_indices=True needs mode 'max' or 'min', not {mode!r}")
     sizes = normalize_tuple(output_size, ndim, "output_size")
     spatial = x.shape[-ndim:]
+    if max(sizes) > MAX_CELLS or max(spatial) > MAX_CELLS:
+        raise ValueError(f"output_size={output_size!r} on spatial shape {spatial}: an axis "
+                         f"longer than {MAX_CELLS:,} (MAX_CELLS); use a smaller size")
+    lead = x.shape[: x.ndim - ndim]
+    # a bin is at most ceil(n/o) + 1 cells wide (and at most n)
+    widths = [min(n, -(-n // o) + 1) for n, o in zip(spatial, sizes)]
+    order = sorted(range(ndim), key=lambda a: sizes[a] > spatial[a])  # shrink first
+    shape, largest = list(spatial), prod(spatial)
+    for a in order:
+        shape[a] = sizes[a]
+        largest = max(largest, prod(shape))
+    _check_limits(f"output_size={output_size!r} on spatial shape {spatial}"
+                  + (f" × {prod(lead)} planes" if lead else ""),
+                  planes=prod(lead), out_shape=sizes, kernel_shape=widths,
+                  frame_shape=(largest,), work="scan" if return_indices else None)
     bins = [adaptive_bins(n, o) for n, o in zip(spatial, sizes)]
+    widths = [int((end - start).max()) for start, end in bins]
+    if not return_indices:
+        acc = x
+        for a in order:
+            acc = _adaptive_axis(acc, x.ndim - ndim + a, *bins[a], mode)
+        if mode == "avg":
+            acc = acc / _outer([end - start for start, end in bins])
+        return acc.astype(_float_dtype(x), copy=False) if mode in ("sum", "avg") else acc
     taps, masks = [], []
-    for n, (start, end) in zip(spatial, bins):
-        width = int((end - start).max())
+    for n, (start, end), width in zip(spatial, bins, widths):
         t = start[:, None] + np.arange(width)[None, :]
         masks.append(t < end[:, None])
         taps.append(np.minimum(t, n - 1))
-    lead = x.shape[: x.ndim - ndim]
     out_shape = lead + sizes
     floating = np.issubdtype(x.dtype, np.floating)
-    acc = None
+    acc = np.full(out_shape, _extreme(x.dtype, mode), dtype=x.dtype)
     offset_id = np.full(out_shape, -1, dtype=np.int64)
-    for flat, offset in enumerate(np.ndindex(*(t.shape[1] for t in taps))):
+    for flat, offset in enumerate(np.ndindex(*widths)):
         index = tuple(
             t[:, j].reshape([-1 if a == axis else 1 for a in range(ndim)])
             for axis, (t, j) in enumerate(zip(taps, offset))
         )
         vals = x[(Ellipsis,) + index]
         valid = _outer([m[:, j] for m, j in zip(masks, offset)], np.logical_and)
-        if mode in ("sum", "avg"):
-            term = np.where(valid, vals, 0).astype(np.float64)
-            acc = term if acc is None else acc + term
-            continue
-        if acc is None:
-            acc = np.full(out_shape, _extreme(x.dtype, mode), dtype=x.dtype)
         update = (np.greater if mode == "max" else np.less)(vals, acc)
         if floating:
             update |= np.isnan(vals)
@@ -550,15 +726,9 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
         if flat == 0:
             update |= valid
         np.copyto(acc, vals, where=update)
-        if return_indices:
-            flat_coords = _flat_from_coords(index, spatial)
-            np.copyto(offset_id, np.broadcast_to(flat_coords, out_shape), where=update)
-    if mode == "avg":
-        counts = _outer([end - start for start, end in bins])
-        acc = (acc / counts).astype(_float_dtype(x), copy=False)
-    elif mode == "sum":
-        acc = acc.astype(_float_dtype(x), copy=False)
-    return (acc, offset_id) if return_indices else acc
+        flat_coords = _flat_from_coords(index, spatial)
+        np.copyto(offset_id, np.broadcast_to(flat_coords, out_shape), where=update)
+    return acc, offset_id
 
 
 def adaptive_pool2d(x, output_size, mode="max", return_indices=False):
