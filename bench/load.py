@@ -227,6 +227,8 @@ class MemorySampler(threading.Thread):
         self.last_kib: int | None = None
         self.hwm_kib: int | None = None
         self.samples = 0
+        self.series: list[tuple[float, int]] = []  # (seconds since start, KiB)
+        self._t0 = time.monotonic()
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
@@ -234,6 +236,7 @@ class MemorySampler(threading.Thread):
         total = sum(_status_kib(p, "VmRSS") or 0 for p in pids)
         if total:
             self.samples += 1
+            self.series.append((round(time.monotonic() - self._t0, 1), total))
             self.first_kib = total if self.first_kib is None else self.first_kib
             self.last_kib = total
             self.peak_kib = max(self.peak_kib, total)
@@ -362,7 +365,7 @@ class User:
         self.session_id = ""
         self.page_hash = ""
         self.query_string = ""
-        self.xsrf = ""
+        self.cookies: dict[str, str] = {}  # kept and sent back, as a browser does
         self.values: dict[str, tuple[str, object]] = {}   # user key -> (kind, value) we set
         self.run: Run | None = None
         self.last = Run()
@@ -380,24 +383,34 @@ class User:
 
     # -- connection
 
+    @property
+    def xsrf(self) -> str:
+        return self.cookies.get(XSRF_COOKIE, "")
+
+    def _cookie_header(self) -> dict:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} \
+            if self.cookies else {}
+
     def _http(self, method: str, path: str, body: bytes | None = None, headers=None):
+        """One HTTP request with this user's cookies; keeps the cookies the answer sets
+        (Streamlit's XSRF cookie, or a load balancer's sticky-session cookie)."""
         req = urllib.request.Request(self.base + path, data=body, method=method,
-                                     headers=headers or {})
+                                     headers={**self._cookie_header(), **(headers or {})})
         with HTTP.open(req, timeout=self.args.rerun_timeout) as resp:
+            for cookie in resp.headers.get_all("Set-Cookie") or []:
+                name, _, rest = cookie.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
             return resp.status, resp.headers, resp.read()
 
     async def open(self) -> None:
-        """Get the XSRF cookie (any HTTP answer sets it), then open the websocket."""
-        _, headers, _ = await asyncio.to_thread(self._http, "GET", "/_stcore/health")
-        for cookie in headers.get_all("Set-Cookie") or []:
-            name, _, rest = cookie.partition("=")
-            if name.strip() == XSRF_COOKIE:
-                self.xsrf = rest.split(";", 1)[0]
+        """Load the page's HTML (a load balancer may set its cookie there) and the health
+        route (it sets Streamlit's XSRF cookie), then open the websocket."""
+        await asyncio.to_thread(self._http, "GET", f"/{self.page}")
+        await asyncio.to_thread(self._http, "GET", "/_stcore/health")
         ws_url = "ws" + self.base[len("http"):] + "/_stcore/stream"
-        extra = {"Cookie": f"{XSRF_COOKIE}={self.xsrf}"} if self.xsrf else {}
         self.ws = await connect(ws_url, subprotocols=["streamlit", self.xsrf or "x"],
-                                origin=self.base, additional_headers=extra, proxy=None,
-                                max_size=None, ping_interval=None,
+                                origin=self.base, additional_headers=self._cookie_header(),
+                                proxy=None, max_size=None, ping_interval=None,
                                 open_timeout=self.args.rerun_timeout)
         self.reader = asyncio.create_task(self._read())
 
@@ -527,7 +540,7 @@ class User:
                 _, _, body = await asyncio.to_thread(self._http, "GET", path)
                 self.media_bytes += len(body)
             except (OSError, urllib.error.HTTPError) as exc:
-                self.errors.append(f"image {url} could not be fetched: {exc}")
+                self.errors.append(f"image: {url} could not be fetched: {exc}")
 
     async def upload(self) -> None:
         """The uploader's three steps: ask for a URL, PUT the file, rerun with its info."""
@@ -553,7 +566,7 @@ class User:
         body, ctype = multipart(name, self.image, "image/jpeg")
         headers = {"Content-Type": ctype}
         if self.xsrf:
-            headers.update({"X-Xsrftoken": self.xsrf, "Cookie": f"{XSRF_COOKIE}={self.xsrf}"})
+            headers["X-Xsrftoken"] = self.xsrf
         try:
             status, _, _ = await asyncio.to_thread(self._http, "PUT", urls.upload_url, body,
                                                    headers)
@@ -684,9 +697,13 @@ def build_report(args, users: list[User], mem: MemorySampler | None, started_her
     }
     memory = None
     if mem is not None:
+        quarters = np.array_split(np.array([kib for _, kib in mem.series] or [0]), 4)
         memory = {"peak_rss_mib": mem.peak_kib / 1024, "start_rss_mib": (mem.first_kib or 0) / 1024,
                   "end_rss_mib": (mem.last_kib or 0) / 1024,
-                  "vmhwm_mib": (mem.hwm_kib or 0) / 1024, "samples": mem.samples}
+                  "vmhwm_mib": (mem.hwm_kib or 0) / 1024, "samples": mem.samples,
+                  "peak_by_quarter_mib": [round(float(q.max()) / 1024) if q.size else None
+                                          for q in quarters],
+                  "series_s_mib": [(t, round(kib / 1024)) for t, kib in mem.series[::4]]}
     return {"users": [u.summary() for u in users], "rows": rows,
             "errors": {"total": len(errors), "by_kind": kinds, "first": errors[:20]},
             "checks": checks, "ok": all(checks.values()), "memory": memory,
@@ -732,7 +749,8 @@ def print_report(report: dict, url: str) -> None:
     if m:
         print(f"server memory: RSS {m['start_rss_mib']:.0f} MiB after start, peak "
               f"{m['peak_rss_mib']:.0f} MiB (sampled, server + children), "
-              f"{m['end_rss_mib']:.0f} MiB at the end; VmHWM {m['vmhwm_mib']:.0f} MiB")
+              f"{m['end_rss_mib']:.0f} MiB at the end; VmHWM {m['vmhwm_mib']:.0f} MiB; peak in "
+              f"each quarter of the run {m['peak_by_quarter_mib']} MiB")
     else:
         print("server memory: not measured (pass --server-pid with --url)")
     wall, cpu = report["wall_seconds"], report.get("server_cpu_seconds")
