@@ -325,53 +325,40 @@ def _boxes(boxes) -> dict:
     return {"x": xs, "y": ys}
 
 
-def _lines(segments) -> dict:
-    """``{"x", "y"}`` of straight segments ``(x0, x1, y0, y1)``, separated by gaps."""
-    xs, ys = [], []
-    for x0, x1, y0, y1 in segments:
-        xs += [x0, x1, None]
-        ys += [y0, y1, None]
-    return {"x": xs, "y": ys}
+class _WindowBars:
+    """The window of each output cell as the data of two bar traces, one bar per tap (so
+    every tap has its own outline and dilation gaps stay uncovered): the real taps, then
+    the padding ones.
 
-
-def _axis_windows(plan):
-    """Per output index of one axis, how its window's taps group, as cell edges.
-
-    Returns a list of ``(runs, groups, inner)``: ``runs`` are maximal stretches of
-    adjacent taps that are all real or all padding, ``(lo, hi, real)``; ``groups``
-    maximal stretches of adjacent taps, ``(lo, hi)``; ``inner`` the edges between
-    two adjacent taps. Edges sit half a cell from the tap coordinates.
+    A bar is a cell: centred on its column ``x`` (width 1, set on the trace), from
+    ``base`` (the row's top edge) down ``y = 1`` row: three short numbers a tap. Windows
+    without padding (most of them) reuse lists built once per output row and column.
+    (``type`` is repeated so that a frame reads as bars, not Plotly's default scatter.)
     """
-    result = []
-    for taps, inside in zip(plan.taps.tolist(), plan.inside.tolist()):
-        runs, groups, inner = [], [], []
-        for t, ok in zip(taps, inside):
-            if groups and t == groups[-1][1] + 1:
-                inner.append(t - 0.5)
-                groups[-1][1] = t
-                if runs[-1][2] == ok:
-                    runs[-1][1] = t
-                    continue
-            else:
-                groups.append([t, t])
-            runs.append([t, t, ok])
-        result.append(([(lo - 0.5, hi + 0.5, ok) for lo, hi, ok in runs],
-                       [(lo - 0.5, hi + 0.5) for lo, hi in groups], inner))
-    return result
 
+    def __init__(self, ph, pw):
+        self.rows = [list(zip(t, ok)) for t, ok in zip(ph.taps.tolist(), ph.inside.tolist())]
+        self.cols = [list(zip(t, ok)) for t, ok in zip(pw.taps.tolist(), pw.inside.tolist())]
+        self.real_rows = ph.inside.all(axis=1).tolist()
+        self.real_cols = pw.inside.all(axis=1).tolist()
+        self.col_x = pw.taps.tolist()
+        self.row_bases = [[r - 0.5 for r in taps for _ in range(pw.kernel)]
+                          for taps in ph.taps.tolist()]
+        self.ones = [1] * (ph.kernel * pw.kernel)
+        self.empty = {"type": "bar", "x": [], "base": [], "y": []}
 
-def _window_traces(row_win, col_win) -> list[dict]:
-    """The window of one output cell as the data of three traces: the real taps' fill and
-    outline, the padding taps' (paler), and the lines between adjacent taps (so every tap
-    is outlined and dilation gaps stay uncovered) at a constant few points per window."""
-    (r_runs, r_groups, r_inner), (c_runs, c_groups, c_inner) = row_win, col_win
-    real, pad = [], []
-    for y0, y1, r_ok in r_runs:
-        for x0, x1, c_ok in c_runs:
-            (real if r_ok and c_ok else pad).append((x0, x1, y0, y1))
-    inner = [(x0, x1, y, y) for y in r_inner for x0, x1 in c_groups]
-    inner += [(x, x, y0, y1) for x in c_inner for y0, y1 in r_groups]
-    return [_boxes(real), _boxes(pad), _lines(inner)]
+    def __call__(self, i: int, j: int) -> list[dict]:
+        if self.real_rows[i] and self.real_cols[j]:
+            return [{"type": "bar", "x": self.col_x[j] * len(self.rows[i]),
+                     "base": self.row_bases[i], "y": self.ones}, self.empty]
+        real, pad = ([], []), ([], [])
+        for r, r_ok in self.rows[i]:
+            for c, c_ok in self.cols[j]:
+                xs, bases = real if r_ok and c_ok else pad
+                xs.append(c)
+                bases.append(r - 0.5)
+        return [{"type": "bar", "x": xs, "base": bases, "y": [1] * len(xs)}
+                for xs, bases in (real, pad)]
 
 
 def _pending_boxes(first: int, last: int, shape) -> list:
@@ -401,8 +388,8 @@ def _cell_box(r, c, half=0.5):
 
 
 # the traces a frame of :func:`sliding_figure` updates, in the figure's order
-ANIMATED_TRACES = ("window", "window (padding)", "window grid", "chosen cell",
-                   "not yet computed", "output cell")
+ANIMATED_TRACES = ("window", "window (padding)", "chosen cell", "not yet computed",
+                   "output cell")
 
 
 def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
@@ -419,9 +406,10 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
     cell makes it clickable (:func:`clicked_step` reads the click back).
 
     The output heatmap is drawn once, whole; a frame covers the cells not
-    computed yet with at most six white rectangles. So each frame updates only
-    the :data:`ANIMATED_TRACES` with a few points each, and the caption: its
-    size does not grow with the step number or the output's size. ``steps``
+    computed yet with at most six white rectangles, and draws the window's taps
+    as bars one cell wide and high. So each frame updates only the
+    :data:`ANIMATED_TRACES`, a few numbers a tap, and the caption: its size does
+    not grow with the step number or the output's size. ``steps``
     are expected in row-major order without gaps, as :func:`animation_steps`
     gives them.
     """
@@ -441,16 +429,18 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
     first_animated = len(data)
     red = dict(color=_rgba(WINDOW_COLOR, 0.85), width=2)
     on_out = dict(xaxis="x2", yaxis="y2")
-    data += [dict(type="scatter", name=name, mode="lines", hoverinfo="skip", **extra)
-             for name, extra in zip(ANIMATED_TRACES, (
-                 dict(fill="toself", fillcolor=_rgba(WINDOW_COLOR, 0.25), line=red),
-                 dict(fill="toself", fillcolor=_rgba(WINDOW_COLOR, 0.1), line=red),
-                 dict(line=red),
-                 dict(line=dict(color=CHOSEN_COLOR, width=4)),
-                 # a white border too: no anti-aliased sliver of a hidden cell at the edges
-                 dict(fill="toself", fillcolor="white", line=dict(color="white", width=1.5),
-                      **on_out),
-                 dict(line=dict(color=WINDOW_COLOR, width=3), **on_out)))]
+    data += [
+        dict(type="bar", name=ANIMATED_TRACES[0], width=1, hoverinfo="skip",
+             marker=dict(color=_rgba(WINDOW_COLOR, 0.25), line=red)),
+        dict(type="bar", name=ANIMATED_TRACES[1], width=1, hoverinfo="skip",
+             marker=dict(color=_rgba(WINDOW_COLOR, 0.1), line=red)),
+        dict(type="scatter", name=ANIMATED_TRACES[2], mode="lines", hoverinfo="skip",
+             line=dict(color=CHOSEN_COLOR, width=4)),
+        # a white border too: no anti-aliased sliver of a hidden cell at the edges
+        dict(type="scatter", name=ANIMATED_TRACES[3], mode="lines", hoverinfo="skip",
+             fill="toself", fillcolor="white", line=dict(color="white", width=1.5), **on_out),
+        dict(type="scatter", name=ANIMATED_TRACES[4], mode="lines", hoverinfo="skip",
+             line=dict(color=WINDOW_COLOR, width=3), **on_out)]
     oi, oj = np.indices(out.shape)
     data.append(dict(  # click targets: selecting one shows that output cell's window
         type="scatter", xaxis="x2", yaxis="y2", x=oj.ravel(), y=oi.ravel(), mode="markers",
@@ -461,7 +451,7 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
                       "<extra></extra>"))
 
     traces = list(range(first_animated, first_animated + len(ANIMATED_TRACES)))
-    row_wins, col_wins = _axis_windows(ph), _axis_windows(pw)
+    window = _WindowBars(ph, pw)
     order = [i * out.shape[1] + j for i, j in (s.index for s in steps)]
     in_order = order == list(range(order[0], order[0] + len(order))) if order else True
     frames = []
@@ -475,12 +465,12 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
                        if k not in shown]
         chosen = [_cell_box(*s.chosen, half=0.42)] if s.chosen is not None else []
         frames.append(dict(name=str(t), traces=traces,
-                           data=[*_window_traces(row_wins[i], col_wins[j]), _boxes(chosen),
+                           data=[*window(i, j), _boxes(chosen),
                                  _boxes(pending), _boxes([_cell_box(i, j)])],
                            layout=dict(title=dict(text=s.caption))))
     start = min(max(start, 0), len(steps) - 1) if steps else 0
     if not steps:  # nothing computed: the whole output is pending
-        data[traces[4]].update(_boxes(_pending_boxes(0, -1, out.shape)))
+        data[traces[3]].update(_boxes(_pending_boxes(0, -1, out.shape)))
 
     widths = [len(cols), max(out.shape[1], 1)]
     gap = 0.06
@@ -504,7 +494,8 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
                      for text, x in ((left_title, split / 2),
                                      (right_title, (split + gap + 1) / 2))],
         title=dict(text=title, font=dict(size=15)), updatemenus=menus, sliders=sliders,
-        showlegend=False, plot_bgcolor="white", margin=dict(l=10, r=10, t=70, b=110),
+        barmode="overlay", showlegend=False, plot_bgcolor="white",
+        margin=dict(l=10, r=10, t=70, b=110),
         height=round(max(360, cell_px * span_r + 200)))
     fig = AnimatedFigure(data=data, layout=layout, frames=frames)
     if steps:
