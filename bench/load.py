@@ -12,8 +12,9 @@ streamlit itself). A user
    (``file_urls_request``), PUTs a generated 1.6-megapixel JPEG to
    ``/_stcore/upload_file/<session>/<file>`` and reruns with the uploader's widget
    state pointing at the file, then checks that the page shows the pooled image;
-3. until the time is up: changes one sidebar control (kernel size, stride, mode),
-   reruns, and waits a jittered think time (``--think``, mean seconds).
+3. at least once, and until the time is up: changes one sidebar control (kernel
+   size, stride, mode), reruns, and waits a jittered think time (``--think``, mean
+   seconds).
 
 The latency of a rerun is the time from sending ``rerun_script`` to the arrival of
 its ``script_finished``. An error is an exception element in the deltas, a
@@ -375,6 +376,7 @@ class User:
         self.changed = 0
         self.control_reruns = 0
         self.error_messages: list[str] = []  # st.error boxes the page showed (not crashes)
+        self.notes: list[str] = []  # oddities that are not errors
         self.upload_ok = None if page != "image_lab" else False
         self.media_bytes = 0
         self.closing = False
@@ -631,12 +633,17 @@ class User:
             await self.rerun("open")
             if not self.last.widgets:
                 self.errors.append("open: the page drew no widgets")
+            elif "kh" not in self.last.widgets:
+                # the page without the shared sidebar: seen on a fresh server when first
+                # visits race (ui/state.require_navigation); a user would click again
+                self.notes.append("open: the page came without the sidebar")
+                await self.rerun("open")
             await self.think()
             if self.page == "image_lab":
                 await self.upload()
                 await self.think()
             step = 0
-            while time.monotonic() < deadline:
+            while step == 0 or time.monotonic() < deadline:  # at least one change each
                 before = self.last.fingerprint()
                 self.next_change(step)
                 step += 1
@@ -657,7 +664,8 @@ class User:
                 "opened": any(s.kind == "open" for s in self.samples),
                 "control_reruns": self.control_reruns, "changed_outputs": self.changed,
                 "upload_ok": self.upload_ok, "media_bytes": self.media_bytes,
-                "errors": self.errors, "error_messages_shown": self.error_messages[:5]}
+                "errors": self.errors, "error_messages_shown": self.error_messages[:5],
+                "notes": self.notes}
 
 
 # ----------------------------------------------------------------------------- report
@@ -738,6 +746,12 @@ def print_report(report: dict, url: str) -> None:
     reruns = sum(u["control_reruns"] for u in users)
     uploads = [u for u in users if u["page"] == "image_lab"]
     print(f"output changed after a control change: {changed}/{reruns} reruns")
+    notes: dict[str, int] = {}
+    for u in users:
+        for note in u["notes"]:
+            notes[note] = notes.get(note, 0) + 1
+    for note, count in notes.items():
+        print(f"note (not an error): {count} user(s): {note}")
     shown = sum(len(u["error_messages_shown"]) for u in users)
     if shown:
         print(f"st.error messages the pages showed (not counted as errors): {shown}, e.g. "
