@@ -5,6 +5,10 @@ Every window drawn here comes from the core's geometry (``plan_axes`` /
 what the numbers are. The building blocks (:func:`animation_steps`,
 :func:`grid_layers`, :func:`window_shapes`, :func:`sliding_figure`) are shared by
 the playground, the image lab's zoom and the backprop page.
+
+The sliding-window animation (:func:`sliding_figure`) is an :class:`AnimatedFigure`
+written as plain JSON-ready dicts, frames of constant size: a 32×32 input animates
+all of its up to 961+ output cells in well under a megabyte, built in tens of ms.
 """
 from __future__ import annotations
 
