@@ -378,6 +378,10 @@ class PoolSettings:
         return self.resolve(shape)[0]
 
 
+_THROUGH_APP = "_through_app"  # set by sidebar() in every run of app.py
+_NAV_RERUNS = "_nav_reruns"
+
+
 def require_navigation() -> None:
     """Make sure a page runs inside ``app.py``'s navigation.
 
@@ -385,11 +389,21 @@ def require_navigation() -> None:
     there until the entry script has called ``st.navigation``. A first visit on a
     fresh server straight to a page's URL would then run the page alone, without
     the sidebar. Switch to the navigation and rerun through ``app.py`` instead.
+
+    Whether this run went through ``app.py`` is read per run (:func:`sidebar` leaves
+    a mark that this pops), not from Streamlit's server-wide flag: when several first
+    visits race on a fresh server, the flag is already switched for the later ones
+    while their run still started in the legacy mode.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    ss = st.session_state
+    if ss.pop(_THROUGH_APP, False):
+        return
+    PagesManager.uses_pages_directory = False
+    reruns = ss.get(_NAV_RERUNS, 0)
+    if reruns < 3:  # never loop: a page run directly (not by app.py) still renders
+        ss[_NAV_RERUNS] = reruns + 1
         st.rerun()
 
 
@@ -450,6 +464,7 @@ def sidebar() -> dict:
     """
     slots = {}
     ss = st.session_state
+    ss[_THROUGH_APP] = True  # this run goes through app.py (read by require_navigation)
     notice = st.empty()
     check_link()
     with st.sidebar:
