@@ -634,10 +634,9 @@ class User:
             if not self.last.widgets:
                 self.errors.append("open: the page drew no widgets")
             elif "kh" not in self.last.widgets:
-                # the page without the shared sidebar: seen on a fresh server when first
-                # visits race (ui/state.require_navigation); a user would click again
-                self.notes.append("open: the page came without the sidebar")
-                await self.rerun("open")
+                # the page without the shared sidebar: first visits racing on a fresh server
+                # did this before ui/state.require_navigation read a per-run mark
+                self.errors.append("open: the page came without the sidebar")
             await self.think()
             if self.page == "image_lab":
                 await self.upload()
