@@ -24,9 +24,10 @@ def _scatter_indices(values, indices, spatial):
     """Add ``values`` at flat ``indices`` of each plane; returns ``(..., *spatial)``."""
     plane = prod(spatial)
     lead = values.shape[: values.ndim - len(spatial)]
-    planes = int(np.prod(lead, dtype=np.int64))
-    flat_idx = indices.reshape(planes, -1).astype(np.int64)
-    flat_val = values.reshape(planes, -1)
+    planes = prod(lead)
+    per_plane = prod(values.shape[len(lead):])  # (not -1: a batch may hold no planes)
+    flat_idx = indices.reshape(planes, per_plane).astype(np.int64)
+    flat_val = values.reshape(planes, per_plane)
     keep = (flat_idx >= 0) & (flat_idx < plane)  # empty windows point past the plane
     global_idx = (np.arange(planes)[:, None] * plane + flat_idx)[keep]
     total = np.bincount(global_idx, weights=flat_val[keep].astype(np.float64),
