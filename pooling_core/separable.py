@@ -19,13 +19,19 @@ numbers in another order, so they may differ in the last bits.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from math import prod
 
 import numpy as np
 
-#: Bytes of input a band covers (per block of channels): small enough for the L2 cache.
-BAND_BYTES = 1 << 20
+#: Bytes of input a band covers (per block of channels): about one core's L2 cache.
+BAND_BYTES = 2 << 20
+#: Threads that share the bands of one call (NumPy releases the GIL inside its loops).
+THREADS = max(1, min(4, os.cpu_count() or 1))
+#: Input + output bytes from which a call uses more than one thread.
+PARALLEL_BYTES = 8 << 20
 
 _UFUNC = {"max": np.maximum, "min": np.minimum, "sum": np.add}
 
@@ -51,6 +57,13 @@ def _axis_slice(ndim: int, axis: int, start: int, count: int, step: int = 1) -> 
     return tuple(index)
 
 
+def _piece_count(kernel: int, q: int, overlap: bool) -> int:
+    """How many pieces :func:`_pieces` returns, without listing them."""
+    if overlap:
+        return -(-kernel // q)
+    return kernel // q + bin(kernel % q).count("1")
+
+
 def _pieces(kernel: int, q: int, overlap: bool) -> list[tuple[int, int]]:
     """``(level, first_tap)`` pieces whose taps make up ``range(kernel)``.
 
@@ -73,22 +86,24 @@ def _pieces(kernel: int, q: int, overlap: bool) -> list[tuple[int, int]]:
     return pieces
 
 
+#: A NumPy call on a view costs about as much as this many element operations (a few µs).
+_CALL_COST = 10_000
+
+
 @lru_cache(maxsize=256)
 def _plan_pass(kernel: int, stride: int, out: int, overlap: bool) -> tuple:
-    """Choose the doubling depth that costs the fewest element operations.
+    """Choose the doubling depth ``q`` that costs the least.
 
-    Building level ``j`` costs about one full-resolution pass (``out * stride``
-    cells); combining ``m`` pieces costs ``m - 1`` strided passes (``out`` cells).
+    Building each level costs about one full-resolution pass (``out * stride``
+    cells); combining ``m`` pieces costs ``m - 1`` passes over ``out`` cells;
+    every call adds ``_CALL_COST``. Only the chosen level's pieces are listed.
     """
-    best = None
-    q = 1
-    while q <= kernel:
-        pieces = _pieces(kernel, q, overlap)
-        cost = (q.bit_length() - 1) * out * stride + (len(pieces) - 1) * out
-        if best is None or cost < best[0]:
-            best = (cost, tuple(pieces))
-        q *= 2
-    return best[1]
+    def cost(q):
+        levels, pieces = q.bit_length() - 1, _piece_count(kernel, q, overlap)
+        return levels * out * stride + (pieces - 1) * out + (levels + pieces) * _CALL_COST
+
+    q = min((1 << j for j in range(kernel.bit_length())), key=cost)
+    return tuple(_pieces(kernel, q, overlap))
 
 
 def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int,
@@ -102,7 +117,9 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     In a C-contiguous array a shift along ``axis`` is a shift of the flat array
     by a multiple of the cells after that axis, so every doubling level is one
     contiguous 1-D ufunc call (NumPy's fastest loop). Near the end of each slab
-    it mixes in cells of the next slab; those positions are never read.
+    it mixes in cells of the next slab; those positions are never read. Levels
+    are built one from the last in two alternating buffers, and each piece is
+    added to the result as soon as its level exists.
     """
     ufunc = _UFUNC[op]
     a = np.ascontiguousarray(a)
@@ -110,52 +127,52 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     top = max(level for level, _ in pieces)
     outer, length, inner = prod(a.shape[:axis]), a.shape[axis], prod(a.shape[axis + 1:])
     shape = a.shape[:axis] + (out,) + a.shape[axis + 1:]
-    # levels[j][t] reduces taps t, t+d, ..., t+(2**j - 1)*d (flat, full-size buffers whose
-    # tail past the computed part is never read)
-    levels = [a.reshape(-1)]
-    computed = a.size
-    for j in range(1, top + 1):
-        shift = (1 << (j - 1)) * dilation * inner
-        computed -= shift
-        nxt = work.get((axis, "level", j), (a.size,), a.dtype)
-        ufunc(levels[-1][:computed], levels[-1][shift:shift + computed], out=nxt[:computed])
-        levels.append(nxt)
-
-    if stride == 1 or (inner == 1 and (length % stride == 0 or outer == 1)):
-        # one flat (strided) call per piece, laid out as (outer, pitch, inner)
+    flat = stride == 1 or (inner == 1 and (length % stride == 0 or outer == 1))
+    if flat:  # the result laid out as (outer, pitch, inner), one flat (strided) call per piece
         pitch = out if outer == 1 else length // stride
         count = ((outer - 1) * pitch + out) * inner  # up to the last window of the last slab
-        views = [levels[lv][f * dilation * inner:][::stride][:count] for lv, f in pieces]
-        if (pitch == out or outer == 1) and dest is not None and dest.dtype == a.dtype:
-            # the flat result has dest's layout: write it there
-            _combine(ufunc, views, dest.reshape(-1))
-            return dest
-        target = work.get((axis, "flat"), (outer * pitch * inner,), a.dtype)
-        _combine(ufunc, views, target[:count])
-        result = target.reshape(outer, pitch, inner)[:, :out]
-    else:  # a stride along an outer axis: strided N-d views of the level buffers
-        views = [levels[lv].reshape(a.shape)[_axis_slice(a.ndim, axis, f * dilation, out, stride)]
-                 for lv, f in pieces]
-        result = work.get((axis, "result"), shape, a.dtype)
-        _combine(ufunc, views, result)
-        if dest is None:
-            return result
-        result = result.reshape(outer, out, inner)
+        direct = (pitch == out or outer == 1) and dest is not None and dest.dtype == a.dtype
+        full = dest.reshape(-1) if direct else \
+            work.get((axis, "flat"), (outer * pitch * inner,), a.dtype)
+        target = full[:count]
+
+        def view(level, f):
+            return level[f * dilation * inner:][::stride][:count]
+    else:  # a stride along an outer axis: strided N-d views
+        direct = False
+        target = work.get((axis, "result"), shape, a.dtype)
+
+        def view(level, f):
+            return level.reshape(a.shape)[_axis_slice(a.ndim, axis, f * dilation, out, stride)]
+
+    level, computed, started = a.reshape(-1), a.size, False
+    for j in range(top + 1):
+        if j:  # level j reduces taps t, t+d, ..., t+(2**j - 1)*d
+            shift = (1 << (j - 1)) * dilation * inner
+            computed -= shift
+            nxt = work.get((axis, "level", j % 2), (a.size,), a.dtype)  # tail never read
+            ufunc(level[:computed], level[shift:shift + computed], out=nxt[:computed])
+            level = nxt
+        views = [view(level, f) for lv, f in pieces if lv == j]
+        if views and not started:  # the first one or two pieces start the result
+            head = views.pop(0)
+            if views:
+                ufunc(head, views.pop(0), out=target)
+            else:
+                np.copyto(target, head, casting="unsafe")
+            started = True
+        for v in views:
+            ufunc(target, v, out=target)
+    if direct:
+        return dest
+    result = full.reshape(outer, pitch, inner)[:, :out] if flat else target.reshape(outer, out, inner)
     if dest is None:
+        if not flat:
+            return target
         dest = work.get((axis, "result"), shape, a.dtype)
     # copy as (outer, out, inner): NumPy's fast path for it
     np.copyto(dest.reshape(outer, out, inner), result, casting="unsafe")
     return dest
-
-
-def _combine(ufunc, views, target):
-    """``target = ufunc.reduce(views)``, in place."""
-    if len(views) == 1:
-        np.copyto(target, views[0], casting="unsafe")
-        return
-    ufunc(views[0], views[1], out=target)
-    for v in views[2:]:
-        ufunc(target, v, out=target)
 
 
 def _accumulator(dtype: np.dtype, op: str, kernel_cells: int, power) -> np.dtype:
@@ -187,10 +204,11 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     power : float, optional
         Sum ``x**power`` instead of ``x`` (Lp pooling).
     finish : callable, optional
-        ``finish(block, rows)`` turns a block of the output holding window sums,
-        shape ``(channels, len(rows), ...)``, into output values in place;
-        ``rows`` is the block's slice of the first output axis. Blocks come
-        row band by row band, every channel block of a band in a row.
+        ``finish(block, rows)`` turns a block of window sums, shape ``(channels,
+        len(rows), ...)`` (the output's dtype, or float32 for a float16 output),
+        into output values in place; ``rows`` is the block's slice of the first
+        output axis. Each thread gets its blocks row band by row band, every
+        channel block of a band in a row; ``finish`` must be thread-safe.
 
     Returns
     -------
@@ -199,7 +217,8 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     Notes
     -----
     Time ``O(N * sum(log2 k_i))`` for max/min; extra memory is the output plus
-    a few band-sized buffers (about ``BAND_BYTES`` each).
+    a few band-sized buffers (about ``BAND_BYTES`` each) per thread. Calls on
+    more than ``PARALLEL_BYTES`` share their bands among ``THREADS`` threads.
     """
     nd = len(plans)
     lead = x.shape[: x.ndim - nd]
@@ -214,7 +233,9 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         # pool_nd gives float data when such a fill pads real windows; here it can only
         # reach the alignment cells past the last window, which are never read
         fill = 0
-    work = _Workspace()
+    # finish in the output's dtype, but never below the accumulator's float precision:
+    # a float16 sum would overflow before its division
+    stage_dtype = np.dtype(out_dtype) if acc == out_dtype or acc.kind in "iu" else acc
     first, rest = plans[0], plans[1:]
     # padded extent needed on the other axes, and whether any padding is needed at all
     rest_range = [(-p.pad_before, p.n + p.extra_after) for p in rest]
@@ -227,43 +248,59 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     out_rows = min(first.out, rows_per_band)
     band_in_rows = (out_rows - 1) * first.stride + first.span
     chan_block = max(1, BAND_BYTES // max(1, row_bytes * band_in_rows)) if out_rows == first.out else 1
+    rest_passes = [(axis, p.kernel, p.stride, p.dilation, p.out) for axis, p in enumerate(rest, 2)]
 
-    for r0 in range(0, first.out, out_rows):
-        r1 = min(first.out, r0 + out_rows)
-        for c0 in range(0, channels, chan_block):
-            c1 = min(channels, c0 + chan_block)
-            lo = r0 * first.stride - first.pad_before
-            hi = (r1 - 1) * first.stride + first.span - first.pad_before
-            if lo >= 0 and hi <= first.n and not padded_rest:
-                band = xc[c0:c1, lo:hi]
-            else:
-                band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
-                                x.dtype)
-                src_lo, src_hi = max(lo, 0), min(hi, first.n)
-                real = [(src_lo - lo, max(src_lo, src_hi) - lo)] + [
-                    (-a, -a + p.n) for (a, _), p in zip(rest_range, rest)]
-                for axis, (start, stop) in enumerate(real, 1):  # fill the frame, not the inside
-                    for part in (slice(0, start), slice(stop, None)):
-                        band[(slice(None),) * axis + (part,)] = fill
-                if src_lo < src_hi:  # a band may lie wholly in the padding
-                    band[(slice(None),) + tuple(slice(a, b) for a, b in real)] = \
-                        xc[c0:c1, src_lo:src_hi]
-            if power is not None or band.dtype != acc:
-                cast = work.get("acc", band.shape, acc)
-                if power is None:
-                    np.copyto(cast, band, casting="unsafe")
-                elif power == 2:
-                    np.square(band, out=cast, dtype=acc)
-                else:
-                    np.power(band, power, out=cast, dtype=acc)
-                band = cast
+    def band_of(r0, r1, c0, c1, work):
+        """The input rows (and padding) that output rows ``r0:r1`` read, in ``acc``."""
+        lo = r0 * first.stride - first.pad_before
+        hi = (r1 - 1) * first.stride + first.span - first.pad_before
+        if lo >= 0 and hi <= first.n and not padded_rest:
+            band = xc[c0:c1, lo:hi]
+        else:
+            band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
+                            x.dtype)
+            src_lo, src_hi = max(lo, 0), min(hi, first.n)
+            real = [(src_lo - lo, max(src_lo, src_hi) - lo)] + [
+                (-a, -a + p.n) for (a, _), p in zip(rest_range, rest)]
+            for axis, (start, stop) in enumerate(real, 1):  # fill the frame, not the inside
+                for part in (slice(0, start), slice(stop, None)):
+                    band[(slice(None),) * axis + (part,)] = fill
+            if src_lo < src_hi:  # a band may lie wholly in the padding
+                band[(slice(None),) + tuple(slice(a, b) for a, b in real)] = xc[c0:c1, src_lo:src_hi]
+        if power is None and band.dtype == acc:
+            return band
+        cast = work.get("acc", band.shape, acc)
+        if power is None:
+            np.copyto(cast, band, casting="unsafe")
+        elif power == 2:
+            np.square(band, out=cast, dtype=acc)
+        else:
+            np.power(band, power, out=cast, dtype=acc)
+        return cast
+
+    def run(tasks):
+        work = _Workspace()  # one per thread
+        for r0, r1, c0, c1 in tasks:
             dest = out[c0:c1, r0:r1]
-            passes = [(1, first.kernel, first.stride, first.dilation, r1 - r0)] + [
-                (axis, p.kernel, p.stride, p.dilation, p.out) for axis, p in enumerate(rest, 2)]
-            block = band
-            for i, (axis, k, s, d, n) in enumerate(reversed(passes)):  # contiguous axis first
+            stage = dest if stage_dtype == out.dtype else work.get("stage", dest.shape, stage_dtype)
+            block = band_of(r0, r1, c0, c1, work)
+            steps = [(1, first.kernel, first.stride, first.dilation, r1 - r0)] + rest_passes
+            for i, (axis, k, s, d, n) in enumerate(reversed(steps)):  # contiguous axis first
                 block = _axis_pass(block, axis, k, s, d, n, op, work,
-                                   dest if i == len(passes) - 1 else None)
+                                   stage if i == len(steps) - 1 else None)
             if finish is not None:
-                finish(dest, slice(r0, r1))
+                finish(stage, slice(r0, r1))
+            if stage is not dest:
+                np.copyto(dest, stage, casting="unsafe")
+
+    tasks = [(r0, min(first.out, r0 + out_rows), c0, min(channels, c0 + chan_block))
+             for r0 in range(0, first.out, out_rows) for c0 in range(0, channels, chan_block)]
+    workers = min(THREADS, len(tasks)) if x.nbytes + out.nbytes >= PARALLEL_BYTES else 1
+    if workers <= 1:
+        run(tasks)
+    else:  # NumPy releases the GIL in its loops; each thread takes a run of whole row bands
+        size = -(-len(tasks) // workers)
+        with ThreadPoolExecutor(workers) as pool:
+            for done in [pool.submit(run, tasks[i:i + size]) for i in range(0, len(tasks), size)]:
+                done.result()
     return out.reshape(lead + out_spatial)

@@ -113,11 +113,16 @@ def check(case, mode, **extra):
             f"max error {err[finite].max()}"
 
 
-@pytest.fixture(params=[separable.BAND_BYTES, 64, 1500], ids=["default-band", "band-64B", "band-1500B"])
+@pytest.fixture(params=[(separable.BAND_BYTES, 1), (64, 1), (1500, 1), (64, 3)],
+                ids=["default-band", "band-64B", "band-1500B", "band-64B-3-threads"])
 def band_bytes(request, monkeypatch):
-    """Tiny bands force many row bands, one channel per block, and padded band edges."""
-    monkeypatch.setattr(separable, "BAND_BYTES", request.param)
-    return request.param
+    """Tiny bands force many row bands, one channel per block, and padded band edges;
+    with threads, the bands are shared among them even on small inputs."""
+    band, threads = request.param
+    monkeypatch.setattr(separable, "BAND_BYTES", band)
+    monkeypatch.setattr(separable, "THREADS", threads)
+    monkeypatch.setattr(separable, "PARALLEL_BYTES", 0 if threads > 1 else 1 << 62)
+    return band
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -151,6 +156,19 @@ def test_non_contiguous_input():
     for mode in ("max", "avg"):
         np.testing.assert_allclose(pool_nd(view, 2, 3, 2, 1, 1, mode),
                                    reference(view, 2, mode, 3, 2, 1, 1, False), rtol=1e-12)
+
+
+def test_float16_sums_are_finished_before_they_are_cast_back():
+    x = np.full((1, 4, 4), 30000, dtype=np.float16)
+    assert pool_nd(x, 2, 2, mode="avg").tolist() == [[[30000, 30000], [30000, 30000]]]
+    assert pool_nd(x, 2, 2, mode="avg").dtype == np.float16
+
+
+def test_a_long_kernel_on_one_axis_is_planned_in_few_calls():
+    """Global pooling of a long 1-D signal: a few doubling levels, not one call per tap."""
+    plan = separable._plan_pass(10**6, 10**6, 1, True)
+    assert len(plan) < 200  # pieces of 2**13 taps, not 10**6 single taps
+    assert pool_nd(np.arange(10**6, dtype=np.float32), 1, 10**6).tolist() == [999999.0]
 
 
 def test_float32_sums_stay_float32_and_need_no_float64_copy():
