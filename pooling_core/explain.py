@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import _axis_out, _check_length, _plan_options, plan_axes
+from .geometry import _axis_out, _check_length, _known_options, plan_axes
 
 __all__ = ["OutputSizeExplanation", "explain_output_size", "explain_axes"]
 
@@ -87,7 +87,7 @@ def explain_axes(spatial_shape, kernel_size, stride=None, padding=0, dilation=1,
     [2, 2]
     """
     plans = plan_axes(spatial_shape, kernel_size, stride, padding, dilation, ceil_mode,
-                      **_plan_options(plan_kwargs, "explain_axes"))
+                      **_known_options(plan_kwargs, "explain_axes"))
     return tuple(_explain_plan(p, ceil_mode, plan_kwargs.get("ceil_clip", True))
                  for p in plans)
 

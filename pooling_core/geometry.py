@@ -498,12 +498,13 @@ def _check_length(n) -> None:
 _PLAN_OPTIONS = ("ceil_clip", "check_half_kernel")
 
 
-def _plan_options(options: dict, fn: str) -> dict:
-    """The keyword options a geometry helper passes on to :func:`plan_axes`."""
-    unknown = [k for k in options if k not in _PLAN_OPTIONS]
+def _known_options(options: dict, fn: str, known=_PLAN_OPTIONS) -> dict:
+    """``options`` (a function's ``**options``) when every keyword is in ``known``;
+    by default the options a geometry helper passes on to :func:`plan_axes`."""
+    unknown = [k for k in options if k not in known]
     if unknown:
         raise ValueError(f"{fn} got unknown option {unknown[0]}={options[unknown[0]]!r}; "
-                         f"it takes {', '.join(_PLAN_OPTIONS)}")
+                         f"it takes {', '.join(known)}")
     return options
 
 
@@ -561,7 +562,7 @@ def window_cells(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     """
     plans = plan_axes(_shape(input_shape, "input_shape"), kernel_size, stride, padding,
                       dilation, ceil_mode, work="draw",
-                      **_plan_options(plan_kwargs, "window_cells"))
+                      **_known_options(plan_kwargs, "window_cells"))
     full = tuple(p.out for p in plans) + tuple(p.kernel for p in plans)
     coords = np.stack(
         [np.broadcast_to(_outer([p.taps if j == i else np.zeros((p.out, p.kernel), int)
@@ -588,7 +589,7 @@ def coverage(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     [1, 2, 2, 1]
     """
     plans = plan_axes(_shape(input_shape, "input_shape"), kernel_size, stride, padding,
-                      dilation, ceil_mode, work="draw", **_plan_options(plan_kwargs, "coverage"))
+                      dilation, ceil_mode, work="draw", **_known_options(plan_kwargs, "coverage"))
     result = np.ones((), dtype=np.int64)
     for i, p in enumerate(plans):
         t = p.taps[p.inside]
