@@ -399,10 +399,11 @@ def require_navigation() -> None:
 
     ss = st.session_state
     if ss.pop(_THROUGH_APP, False):
+        ss.pop(_NAV_RERUNS, None)
         return
     PagesManager.uses_pages_directory = False
     reruns = ss.get(_NAV_RERUNS, 0)
-    if reruns < 3:  # never loop: a page run directly (not by app.py) still renders
+    if reruns < 3:  # never loop: after 3 runs in a row without app.py the page renders
         ss[_NAV_RERUNS] = reruns + 1
         st.rerun()
 
