@@ -10,12 +10,16 @@ max over ``kH`` rows of the max over ``kW`` columns. So each pooled axis gets on
   ``log2(k)`` operations per cell instead of ``k - 1``, and a sum one more per
   set bit of ``k`` (pieces must not overlap for a sum);
 * runs over bands of the first pooled axis (and blocks of leading channels)
-  small enough to stay in the CPU cache, padding only the band it works on.
+  small enough to stay in the CPU cache, padding only the band it works on;
+  large inputs share their bands among a few threads (NumPy releases the GIL
+  inside its loops).
 
 The loops run over bands and doubling levels, never over output positions. The
 result equals the straightforward reduction of every window: max and min pick
 the same element; integer sums are exact; floating-point sums add the same
-numbers in another order, so they may differ in the last bits.
+numbers in another order, so they may differ in the last bits. float32 data
+adds in float32, as PyTorch's CPU kernels do (so sums past 3.4e38 overflow to
+inf there too); float16 adds in float32.
 """
 from __future__ import annotations
 
@@ -165,7 +169,8 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
             ufunc(target, v, out=target)
     if direct:
         return dest
-    result = full.reshape(outer, pitch, inner)[:, :out] if flat else target.reshape(outer, out, inner)
+    result = full.reshape(outer, pitch, inner)[:, :out] if flat else \
+        target.reshape(outer, out, inner)
     if dest is None:
         if not flat:
             return target
@@ -229,7 +234,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     out = np.empty((channels,) + out_spatial, dtype=out_dtype)
     acc = _accumulator(x.dtype, op, prod(p.kernel for p in plans), power)
 
-    if np.issubdtype(x.dtype, np.integer) and not np.iinfo(x.dtype).min <= fill <= np.iinfo(x.dtype).max:
+    if x.dtype.kind in "iu" and not np.iinfo(x.dtype).min <= fill <= np.iinfo(x.dtype).max:
         # pool_nd gives float data when such a fill pads real windows; here it can only
         # reach the alignment cells past the last window, which are never read
         fill = 0
@@ -247,7 +252,8 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     rows_per_band = max(1, BAND_BYTES // max(1, row_bytes * first.stride))
     out_rows = min(first.out, rows_per_band)
     band_in_rows = (out_rows - 1) * first.stride + first.span
-    chan_block = max(1, BAND_BYTES // max(1, row_bytes * band_in_rows)) if out_rows == first.out else 1
+    chan_block = 1 if out_rows < first.out else \
+        max(1, BAND_BYTES // max(1, row_bytes * band_in_rows))  # small planes: many per band
     rest_passes = [(axis, p.kernel, p.stride, p.dilation, p.out) for axis, p in enumerate(rest, 2)]
 
     def band_of(r0, r1, c0, c1, work):
@@ -266,7 +272,8 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
                 for part in (slice(0, start), slice(stop, None)):
                     band[(slice(None),) * axis + (part,)] = fill
             if src_lo < src_hi:  # a band may lie wholly in the padding
-                band[(slice(None),) + tuple(slice(a, b) for a, b in real)] = xc[c0:c1, src_lo:src_hi]
+                inside = (slice(None),) + tuple(slice(a, b) for a, b in real)
+                band[inside] = xc[c0:c1, src_lo:src_hi]
         if power is None and band.dtype == acc:
             return band
         cast = work.get("acc", band.shape, acc)
