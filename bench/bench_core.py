@@ -161,7 +161,7 @@ def all_modes(repeat):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes 256 and 1024 only")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per median (default 5)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per median (default 7)")
     args = parser.parse_args(argv)
     sizes = [256, 1024] if args.quick else [256, 1024, 4096]
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
