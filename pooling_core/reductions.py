@@ -587,7 +587,7 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     for max/min and a few more passes for sums: separable passes over
     cache-sized bands (:mod:`~pooling_core.separable`), extra memory the output
     plus a few MiB per thread (large inputs share their bands among threads).
-    On a 2-core machine max pooling is 2-60x faster than
+    On a 2-core machine max pooling is 2-70x faster than
     ``torch.nn.functional.max_pool2d`` on the CPU (``bench/bench_core.py``).
     With indices, and for median and stochastic, the cost is
     ``O(N * kH * kW)`` through ``kH * kW`` strided views of the padded input;
