@@ -7,59 +7,29 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 
 import pytest
+
+from bench.load import Server, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     """A real ``streamlit run app.py`` on 127.0.0.1, for the browser tests.
 
-    The server's output goes to a log file (a pipe nobody reads could fill and
-    stall the server); it is shown if the server fails to start.
+    Started and stopped by the load test's :class:`bench.load.Server` (its own
+    process group, output to a log file shown if it fails to start).
     """
-    port = _free_port()
-    env = dict(os.environ, STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            ["python", "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-             f"--server.port={port}", "--server.address=127.0.0.1"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server = Server(free_port(), tmp_path_factory.mktemp("streamlit") / "server.log")
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError(log_path.read_text(errors="replace"))
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not start within 60 s:\n"
-                               + log_path.read_text(errors="replace"))
-        yield url
+        server.start(timeout=60)
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
