@@ -1,4 +1,4 @@
-"""Timing helpers shared by the app benchmarks (bench_app.py, bench_image_lab.py).
+"""Timing helpers shared by the benchmarks (bench_app.py, bench_image_lab.py, bench_core.py).
 
 ``median_time`` times a call; ``time_reruns`` drives a page through Streamlit's
 AppTest, one change per script run, and times each ``at.run()`` (the whole
@@ -15,13 +15,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def median_time(fn, repeat=3) -> float:
-    """Median wall time of ``repeat`` calls of ``fn``, in seconds."""
+def median_time(fn, repeat=3, once_above=None) -> float:
+    """Median wall time of ``repeat`` calls of ``fn``, in seconds; a first call that
+    takes more than ``once_above`` seconds is not repeated."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
+        if once_above is not None and times[0] > once_above:
+            break
     return statistics.median(times)
 
 

@@ -16,9 +16,7 @@ dilation within 1.5x of the plain case.
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -26,6 +24,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from apptiming import median_time  # noqa: E402
 from pooling_core import MODES, plan_axes, pool2d  # noqa: E402
 
 try:
@@ -43,14 +43,7 @@ SWV_LIMIT = 3e8  # window cells above which the sliding_window_view baseline is 
 
 def median_ms(fn, repeat):
     """Median wall time of ``fn()`` in ms; a call over 3 s is not repeated."""
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if times[0] > 3:
-            break
-    return statistics.median(times) * 1e3
+    return median_time(fn, repeat, once_above=3) * 1e3
 
 
 def peak_extra(fn):
