@@ -1,62 +1,26 @@
 """The fast separable path gives the values of a straightforward reduction.
 
-The reference below pads the input explicitly, takes every window with
-``sliding_window_view`` and reduces it: slow and obviously right. Random
+The reference (shared with test_fuzz_core) pads the input explicitly, takes every
+window with ``sliding_window_view`` and reduces it: slow and obviously right. Random
 configurations cover padding (symmetric, explicit, SAME), dilation, ceil mode,
 strides larger and smaller than the kernel, 1-D/2-D/3-D, leading axes, NaN and
 integer inputs, and tiny band sizes that force many bands and channel blocks.
 """
 import numpy as np
 import pytest
-from numpy.lib.stride_tricks import sliding_window_view
+from test_fuzz_core import reference_axes, reference_pool
 
 import pooling_core.separable as separable
-from pooling_core import plan_axes, pool_nd
+from pooling_core import pool_nd
 
 
 def reference(x, ndim, mode, kernel_size, stride, padding, dilation, ceil_mode,
               count_include_pad=True, p=2.0, pad_value=None):
-    """Pool by materialising every window (sliding_window_view) of the padded input."""
-    plans = plan_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode)
-    floating = np.issubdtype(x.dtype, np.floating)
-    if pad_value is not None:
-        fill = pad_value
-    elif mode == "max":
-        fill = -np.inf if floating else np.iinfo(x.dtype).min
-    elif mode == "min":
-        fill = np.inf if floating else np.iinfo(x.dtype).max
-    else:
-        fill = 0
-    lead = x.ndim - ndim
-    padded = np.pad(x, [(0, 0)] * lead + [(pl.pad_before, pl.extra_after) for pl in plans],
-                    constant_values=fill)
-    axes = tuple(range(lead, x.ndim))
-    windows = sliding_window_view(padded, [pl.span for pl in plans], axis=axes)
-    index = (Ellipsis,) + tuple(slice(0, pl.out * pl.stride, pl.stride) for pl in plans) \
-        + tuple(slice(None, None, pl.dilation) for pl in plans)
-    windows = windows[index]
-    cell_axes = tuple(range(-ndim, 0))
-    if mode == "max":
-        return windows.max(axis=cell_axes)
-    if mode == "min":
-        return windows.min(axis=cell_axes)
-    real = windows.astype(np.float64)
-    if mode == "lp":
-        real = real ** p
-    total = real.sum(axis=cell_axes)
-    if mode == "sum":
-        return total
-    divisor = np.ones(())
-    for axis, pl in enumerate(plans):
-        shape = [1] * ndim
-        shape[axis] = pl.out
-        divisor = divisor * pl.divisor(count_include_pad).reshape(shape)
+    """Pool by materialising every window (test_fuzz_core's reference: ``sliding_window_view``
+    of the explicitly padded input, window geometry from the documented rules)."""
+    axes = reference_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode)
     with np.errstate(invalid="ignore", divide="ignore"):  # windows of padding only: 0/0
-        avg = total / divisor
-    if mode == "avg":
-        return avg
-    with np.errstate(invalid="ignore"):
-        return (avg * np.prod([pl.kernel for pl in plans])) ** (1 / p)
+        return reference_pool(x, axes, mode, pad_value, count_include_pad, None, p, True)
 
 
 def random_case(seed):
