@@ -1,8 +1,10 @@
 """Image lab: pool a real image, see the window on it, compare modes, download the result.
 
 The pure helpers live in ``ui/imagelab.py`` (unit-tested in tests/test_image_lab.py);
-here are the cached wrappers and the page sections; ``main()`` runs at the bottom. Everything pooled or downloaded is the full image;
-only what is drawn on screen is downscaled (``imageio.preview``).
+here are the cached wrappers and the page sections; ``main()`` runs at the bottom.
+Everything pooled or downloaded is the full image; only what is drawn on screen is
+downscaled (``imageio.preview``). The zoom and the mode comparison sit in expanders
+that are computed only while open.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import streamlit as st
 from pooling_core.conventions import FRAMEWORKS
 from ui import figures, imageio, state
 from ui import imagelab as lab
+
 
 def _frozen(a: np.ndarray) -> np.ndarray:
     a.flags.writeable = False
@@ -205,7 +208,6 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
     """A small region as a matrix with the window sliding over it (the playground's figure)."""
     ss = st.session_state
     h, w = array.shape[-2:]
-    st.subheader("Zoom: the window on real pixel values")
     c1, c2 = st.columns([1, 1])
     size = c1.radio("Region size (px)", lab.ZOOM_SIZES, index=0, horizontal=True, key="zoom_size")
     channel = c2.selectbox("Values of", lab.channel_names(array.shape[0]), key="zoom_channel",
@@ -254,7 +256,6 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
 
 def compare_section(array, settings, key, src_dtype) -> None:
     """All modes side by side, and where two of them differ."""
-    st.subheader("Compare modes at a glance")
     # the sidebar's mode does not change this grid, so it is not part of the cache key
     sd = state.settings_dict(replace(settings, mode="max"))
     shape, shrunk, results, notes = compare_cached(key, sd, array)
@@ -298,8 +299,15 @@ def compare_section(array, settings, key, src_dtype) -> None:
                if stats["max"] > 0 else f"{a} and {b} give identical values here.")
 
 
+#: The expanders drawn only while open (their state is their open/closed flag).
+SECTIONS = ("img_zoom", "img_compare")
+
+
 def main() -> None:
     state.require_navigation()
+    for key in SECTIONS:  # a run that stops early (a refused file) must not close them
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
     st.title("Image lab")
     st.caption("Pool a real image with the sidebar's settings: the same pooling_core call as "
                "the Matrix playground, on every pixel and every colour channel.")
@@ -351,11 +359,19 @@ def main() -> None:
     levels, used, stop = lab.pyramid(array, first, settings.pool_kwargs, times, pool=cached_pool)
     side_by_side_section(array, levels, used, stop, src_dtype, key, times)
     downloads_section(levels[-1], array, src_dtype, name, used[0], len(levels))
-    st.divider()
-    screen = view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[1]
-    zoom_section(array, screen, settings, key, digest_key)
-    st.divider()
-    compare_section(array, settings, key, src_dtype)
+    # The two deeper sections are drawn only while open: closed, they cost nothing, so a
+    # class of students changing settings keeps one server responsive (bench/load.py)
+    zoom = st.expander("Zoom: the window sliding over real pixel values", key="img_zoom",
+                       on_change="rerun", icon=":material/zoom_in:")
+    if zoom.open:
+        with zoom:
+            screen = view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[1]
+            zoom_section(array, screen, settings, key, digest_key)
+    modes = st.expander("Compare modes: all six on this image, and where two differ",
+                        key="img_compare", on_change="rerun", icon=":material/grid_view:")
+    if modes.open:
+        with modes:
+            compare_section(array, settings, key, src_dtype)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,14 @@ def build_animation(matrix: np.ndarray, kwargs: dict, frame_ms: int):
     return figures.animation_figure(matrix, kwargs, frame_ms=frame_ms)
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def build_coverage(shape: tuple, geometry: dict):
+    """How many windows read each input cell, and its figure: the same for every matrix of
+    this shape, so mode and value changes (and other sessions) reuse it. Never changed."""
+    cov = coverage(shape, **geometry)
+    return cov, figures.coverage_figure(cov)
+
+
 def gif_bytes(matrix: np.ndarray, kwargs: dict, frame_ms: int, start: int) -> bytes:
     """The GIF of the animation from step ``start``, ``MAX_GIF_FRAMES`` steps at most; drawn
     when the download button is clicked, not on every change."""
@@ -225,8 +233,8 @@ def main() -> None:
         st.subheader("Output size")
         state.formula(matrix.shape, kwargs)
     with right:
-        cov = coverage(matrix.shape, **geometry_kwargs(kwargs))
-        st.plotly_chart(figures.coverage_figure(cov), width="stretch", key="coverage")
+        cov, cov_fig = build_coverage(matrix.shape, geometry_kwargs(kwargs))
+        st.plotly_chart(cov_fig, width="stretch", key="coverage")
         if (cov == 0).any():
             st.warning(f"{int((cov == 0).sum())} input cell(s) are never read by any window "
                        f"(marked ✗): their values cannot change the output.")

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_image_lab import captions, image_captions, open_page, upload
+from test_image_lab import captions, image_captions, open_page, open_sections, upload
 from ui import imageio
 from ui import imagelab as lab
 from ui.imageio import ImageError, load_image
@@ -168,7 +168,9 @@ def test_md_escape_renders_the_name_as_written():
 
 @pytest.fixture(scope="module")
 def lab_page():
-    return open_page()
+    at = open_page()
+    open_sections(at)  # every file also goes through the zoom and the mode grid
+    return at
 
 
 def expect_good_upload_works(at):
@@ -177,6 +179,9 @@ def expect_good_upload_works(at):
     assert GOOD_POOLED in image_captions(at)
     assert "**good.png** — PNG (RGB), 48×32 px, RGB, uint8." in captions(at)
     assert len(at.get("download_button")) == 3
+    # the zoom and the mode grid stay open through refused files (nothing lost)
+    assert at.session_state["img_zoom"] and at.session_state["img_compare"]
+    assert len(at.get("plotly_chart")) == 1 and any("Median †" in c for c in image_captions(at))
 
 
 @pytest.mark.parametrize("name", list(CASES))

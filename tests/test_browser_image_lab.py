@@ -73,7 +73,17 @@ def test_image_lab_in_the_browser(page, app_url, tmp_path):
     close_stray_dialog(pg)
     expect(pg.get_by_text("Original: 256×192 px")).to_be_visible(timeout=TIMEOUT)  # the sample
 
-    # the screenshot a student would see first: the sample scene, top to bottom
+    # the zoom and the mode grid are drawn only once their expanders are opened
+    expect(pg.locator("[data-testid='stPlotlyChart']")).to_have_count(0)
+    for header, shown in (("Zoom: the window sliding over real pixel values",
+                           pg.locator("[data-testid='stPlotlyChart']")),
+                          ("Compare modes: all six on this image",
+                           pg.get_by_text("Median †", exact=False))):
+        pg.get_by_text(header).click()
+        expect(shown.first).to_be_visible(timeout=TIMEOUT)
+        wait_for_app(pg)
+
+    # the screenshot a student would see with both open: the sample scene, top to bottom
     ARTIFACTS.mkdir(exist_ok=True)
     pg.set_viewport_size({"width": 1400, "height": 3900})
     wait_for_app(pg)

@@ -282,6 +282,15 @@ def upload(at, name, data, mime="image/png"):
     assert not at.exception, at.exception
 
 
+def open_sections(at, zoom=True, compare=True):
+    """Open the zoom and the mode comparison (expanders drawn only while open), as a click
+    on their headers does."""
+    at.session_state["img_zoom"] = zoom
+    at.session_state["img_compare"] = compare
+    at.run()
+    assert not at.exception, at.exception
+
+
 @pytest.fixture(scope="module")
 def at():
     return open_page()
@@ -292,9 +301,18 @@ def test_sample_image_is_pooled_and_explained(at):
     caps = image_captions(at)
     assert "Original: 256×192 px" in caps
     assert "Pooled (Max, 2×2 window, stride 2): 128×96 px" in caps
+    assert any("= 96" in x.value for x in at.latex) and any("= 128" in x.value for x in at.latex)
+    # the zoom and the mode grid are closed at first, and nothing of them is computed
+    assert [e.label for e in at.expander][-2:] == [
+        "Zoom: the window sliding over real pixel values",
+        "Compare modes: all six on this image, and where two differ"]
+    assert not at.get("plotly_chart") and not any("Median" in c for c in caps)
+    assert "zoom_size" not in at.session_state and "cmp_a" not in at.session_state
+    open_sections(at)
+    caps = image_captions(at)
     assert any("Max: 128×96 px" in c for c in caps) and any("Median †" in c for c in caps)
     assert len(at.get("plotly_chart")) == 1  # the zoom's sliding-window figure
-    assert any("= 96" in x.value for x in at.latex) and any("= 128" in x.value for x in at.latex)
+    assert at.radio(key="zoom_size").value == lab.ZOOM_SIZES[0]
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Pooled image (PNG, 128×96)", "Raw values (.npy, uint8)",
                       "Side by side (PNG)"]
@@ -316,6 +334,7 @@ def test_page_controls_work_together(at):
     at.toggle(key="img_gray").set_value(True)
     at.slider(key="img_times").set_value(3)
     at.run()
+    open_sections(at)
     assert not at.exception and not at.error
     caps = image_captions(at)
     assert "×3: 32×24 px" in caps
