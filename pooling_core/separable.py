@@ -30,8 +30,14 @@ from math import prod
 
 import numpy as np
 
-#: Bytes of input a band covers (per block of channels): about one core's L2 cache.
-BAND_BYTES = 2 << 20
+#: Bytes of band-sized buffers one thread may fill per band: a band covers this much input
+#: when its passes need one buffer, and proportionally less when they need more (doubling
+#: levels, a padded or cast copy). Smaller bands cost more calls (and, with threads, more
+#: hand-overs of the GIL); larger ones more memory (bench/bench_core.py).
+BAND_BYTES = 8 << 20
+#: ... but no more than a quarter of the output over all threads (peak memory stays near
+#: the output's size), unless that is below this floor, where the calls' cost grows.
+MIN_BAND_BYTES = 2 << 20
 #: Threads that share the bands of one call (NumPy releases the GIL inside its loops).
 THREADS = max(1, min(4, os.cpu_count() or 1))
 #: Input + output bytes from which a call uses more than one thread.
@@ -131,20 +137,23 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     top = max(level for level, _ in pieces)
     outer, length, inner = prod(a.shape[:axis]), a.shape[axis], prod(a.shape[axis + 1:])
     shape = a.shape[:axis] + (out,) + a.shape[axis + 1:]
+    direct = dest is not None and dest.dtype == a.dtype  # write the result straight to dest
     flat = stride == 1 or (inner == 1 and (length % stride == 0 or outer == 1))
+    pitch = out if outer == 1 or not flat else length // stride
+    if pitch != out and (direct or out * inner >= 64):
+        # flat results would need a copy to their own row length; rows this long are
+        # written in place through N-d views just as fast
+        flat = False
     if flat:  # the result laid out as (outer, pitch, inner), one flat (strided) call per piece
-        pitch = out if outer == 1 else length // stride
         count = ((outer - 1) * pitch + out) * inner  # up to the last window of the last slab
-        direct = (pitch == out or outer == 1) and dest is not None and dest.dtype == a.dtype
         full = dest.reshape(-1) if direct else \
             work.get((axis, "flat"), (outer * pitch * inner,), a.dtype)
         target = full[:count]
 
         def view(level, f):
             return level[f * dilation * inner:][::stride][:count]
-    else:  # a stride along an outer axis: strided N-d views
-        direct = False
-        target = work.get((axis, "result"), shape, a.dtype)
+    else:  # strided N-d views (a stride along an outer axis, or rows written into dest)
+        target = dest.reshape(shape) if direct else work.get((axis, "result"), shape, a.dtype)
 
         def view(level, f):
             return level.reshape(a.shape)[_axis_slice(a.ndim, axis, f * dilation, out, stride)]
@@ -154,7 +163,7 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
         if j:  # level j reduces taps t, t+d, ..., t+(2**j - 1)*d
             shift = (1 << (j - 1)) * dilation * inner
             computed -= shift
-            nxt = work.get((axis, "level", j % 2), (a.size,), a.dtype)  # tail never read
+            nxt = work.get(("level", j % 2), (a.size,), a.dtype)  # tail never read
             ufunc(level[:computed], level[shift:shift + computed], out=nxt[:computed])
             level = nxt
         views = [view(level, f) for lv, f in pieces if lv == j]
@@ -222,7 +231,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     Notes
     -----
     Time ``O(N * sum(log2 k_i))`` for max/min; extra memory is the output plus
-    a few band-sized buffers (about ``BAND_BYTES`` each) per thread. Calls on
+    band-sized buffers of about ``BAND_BYTES`` in all per thread. Calls on
     more than ``PARALLEL_BYTES`` share their bands among ``THREADS`` threads.
     """
     nd = len(plans)
@@ -249,11 +258,21 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         rest_range[-1] = (lo, lo + -(-(hi - lo) // rest[-1].stride) * rest[-1].stride)
     padded_rest = any(r != (0, p.n) for r, p in zip(rest_range, rest))
     row_bytes = prod(hi - lo for lo, hi in rest_range) * max(x.itemsize, acc.itemsize)
-    rows_per_band = max(1, BAND_BYTES // max(1, row_bytes * first.stride))
+    # band-sized buffers per thread: a pass result, the doubling levels (two at most,
+    # shared by the passes), the padded band and its cast copy when needed
+    levels = max(max(lv for lv, _ in _plan_pass(p.kernel, p.stride, p.out, op != "sum"))
+                 for p in plans)
+    padded = padded_rest or first.pad_before > 0 or first.extra_after > 0
+    buffers = 1 + min(2, levels) + padded + (power is not None or acc != x.dtype)
+    parallel = x.nbytes + out.nbytes >= PARALLEL_BYTES
+    share = out.nbytes // (4 * (THREADS if parallel else 1))
+    budget = min(BAND_BYTES, max(MIN_BAND_BYTES, share))
+    band_bytes = budget // buffers
+    rows_per_band = max(1, band_bytes // max(1, row_bytes * first.stride))
     out_rows = min(first.out, rows_per_band)
     band_in_rows = (out_rows - 1) * first.stride + first.span
     chan_block = 1 if out_rows < first.out else \
-        max(1, BAND_BYTES // max(1, row_bytes * band_in_rows))  # small planes: many per band
+        max(1, band_bytes // max(1, row_bytes * band_in_rows))  # small planes: many per band
     rest_passes = [(axis, p.kernel, p.stride, p.dilation, p.out) for axis, p in enumerate(rest, 2)]
     # Pass order: a strided first axis goes first (whole contiguous rows, and the later
     # passes see 1/stride of them: twice as fast at stride 2); else the contiguous last axis.
@@ -306,7 +325,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
 
     tasks = [(r0, min(first.out, r0 + out_rows), c0, min(channels, c0 + chan_block))
              for r0 in range(0, first.out, out_rows) for c0 in range(0, channels, chan_block)]
-    workers = min(THREADS, len(tasks)) if x.nbytes + out.nbytes >= PARALLEL_BYTES else 1
+    workers = min(THREADS, len(tasks)) if parallel else 1
     if workers <= 1:
         run(tasks)
     else:  # NumPy releases the GIL in its loops; each thread takes a run of whole row bands
