@@ -14,7 +14,8 @@ streamlit itself). A user
    state pointing at the file, then checks that the page shows the pooled image;
 3. at least once, and until the time is up: changes one sidebar control (kernel
    size, stride, mode), reruns, and waits a jittered think time (``--think``, mean
-   seconds).
+   seconds). The Image lab's zoom and mode comparison stay closed, as the page
+   opens them: they are computed only for a user who opens them.
 
 The latency of a rerun is the time from sending ``rerun_script`` to the arrival of
 its ``script_finished``. An error is an exception element in the deltas, a

@@ -7,8 +7,8 @@
 
 Max, min, sum, avg and lp without indices take the fast path of
 :mod:`~pooling_core.separable`: one 1-D pass per axis, ``O(N * log2(k))`` per
-axis for max/min, padding only one cache-sized band at a time, so the extra
-memory is the output plus a few MiB. Indices, median and stochastic pad the
+axis for max/min, padding only one band at a time, so the extra memory is the
+output plus a few MiB. Indices, median and stochastic pad the
 input once and loop over the ``prod(kernel_size)`` kernel offsets, ``O(N * K)``
 time and about two output-sized arrays (median keeps a bounded stack). No loop
 runs over output positions.
@@ -585,8 +585,8 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     -----
     Max, min, sum, avg and lp (without indices) cost ``O(N * (log2 kH + log2 kW))``
     for max/min and a few more passes for sums: separable passes over
-    cache-sized bands (:mod:`~pooling_core.separable`), extra memory the output
-    plus a few MiB per thread (large inputs share their bands among threads).
+    bands (:mod:`~pooling_core.separable`), extra memory the output plus 2-8 MiB
+    of band buffers per thread (large inputs share their bands among threads).
     On a 2-core machine max pooling is 2-70x faster than
     ``torch.nn.functional.max_pool2d`` on the CPU (``bench/bench_core.py``).
     With indices, and for median and stochastic, the cost is

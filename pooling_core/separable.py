@@ -1,4 +1,4 @@
-"""The fast path for max, min and window sums: separable passes over cache-sized bands.
+"""The fast path for max, min and window sums: separable passes over bands of rows.
 
 A box window is separable: the max (or the sum) over a ``kH x kW`` window is the
 max over ``kH`` rows of the max over ``kW`` columns. So each pooled axis gets one
@@ -10,7 +10,8 @@ max over ``kH`` rows of the max over ``kW`` columns. So each pooled axis gets on
   ``log2(k)`` operations per cell instead of ``k - 1``, and a sum one more per
   set bit of ``k`` (pieces must not overlap for a sum);
 * runs over bands of the first pooled axis (and blocks of leading channels)
-  small enough to stay in the CPU cache, padding only the band it works on;
+  whose buffers take a few MiB (``BAND_BYTES``), padding only the band it works on,
+  and writes its last pass straight into the output;
   large inputs share their bands among a few threads (NumPy releases the GIL
   inside its loops).
 
@@ -129,7 +130,10 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     contiguous 1-D ufunc call (NumPy's fastest loop). Near the end of each slab
     it mixes in cells of the next slab; those positions are never read. Levels
     are built one from the last in two alternating buffers, and each piece is
-    added to the result as soon as its level exists.
+    added to the result as soon as its level exists. The pieces are read as one
+    flat view too when the result's rows keep the input's pitch; rows of their
+    own length (64 cells or more, or any written into ``dest``) are read through
+    N-d views instead, so the result needs no copy.
     """
     ufunc = _UFUNC[op]
     a = np.ascontiguousarray(a)
