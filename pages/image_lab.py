@@ -299,8 +299,18 @@ def compare_section(array, settings, key, src_dtype) -> None:
                if stats["max"] > 0 else f"{a} and {b} give identical values here.")
 
 
-#: The expanders drawn only while open (their state is their open/closed flag).
-SECTIONS = ("img_zoom", "img_compare")
+#: The expanders drawn only while open, ``key: (header, icon)``; each key's state is its
+#: open/closed flag.
+SECTIONS = {"img_zoom": ("Zoom: the window sliding over real pixel values", ":material/zoom_in:"),
+            "img_compare": ("Compare modes: all six on this image, and where two differ",
+                            ":material/grid_view:")}
+
+
+def open_section(key: str):
+    """The section's expander while it is open (draw its content in it), else None."""
+    header, icon = SECTIONS[key]
+    box = st.expander(header, key=key, on_change="rerun", icon=icon)
+    return box if box.open else None
 
 
 def main() -> None:
@@ -361,15 +371,13 @@ def main() -> None:
     downloads_section(levels[-1], array, src_dtype, name, used[0], len(levels))
     # The two deeper sections are drawn only while open: closed, they cost nothing, so a
     # class of students changing settings keeps one server responsive (bench/load.py)
-    zoom = st.expander("Zoom: the window sliding over real pixel values", key="img_zoom",
-                       on_change="rerun", icon=":material/zoom_in:")
-    if zoom.open:
+    zoom = open_section("img_zoom")
+    if zoom is not None:
         with zoom:
             screen = view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[1]
             zoom_section(array, screen, settings, key, digest_key)
-    modes = st.expander("Compare modes: all six on this image, and where two differ",
-                        key="img_compare", on_change="rerun", icon=":material/grid_view:")
-    if modes.open:
+    modes = open_section("img_compare")
+    if modes is not None:
         with modes:
             compare_section(array, settings, key, src_dtype)
 
