@@ -77,6 +77,12 @@ def bars(update):
     return [(round(b + 0.5), x) for x, b in zip(update["x"], update["base"])]
 
 
+def sent(fig):
+    """The figure as the browser gets it: its JSON, parsed (the builders keep their
+    frames as tuples, which JSON makes lists)."""
+    return json.loads(fig.to_json())
+
+
 def frame_parts(spec, frame):
     """What a frame of ``figures.sliding_figure`` shows, by trace name."""
     names = [spec["data"][i]["name"] for i in frame["traces"]]
@@ -87,7 +93,7 @@ def check_frames(fig, x, kwargs):
     """Every frame outlines exactly ``window_cells``' taps of its output cell (padding ones
     apart, each tap outlined, dilation gaps left uncovered), marks the output cell, and
     reveals the output row by row up to it, with pool2d's values."""
-    spec = fig.to_dict()
+    spec = sent(fig)
     for name in ("window", "window (padding)"):  # bars one cell wide, each outlined
         trace = spec["data"][trace_index(spec, name)]
         assert trace["type"] == "bar" and trace["width"] == 1 and trace["marker"]["line"]["width"]
@@ -386,7 +392,7 @@ def test_figure_opens_on_a_clicked_output_cell():
     fig, _ = figures.animation_figure(x, kwargs)
     opened = figures.open_at(fig, start)
     for shown in (opened, figures.animation_figure(x, kwargs, start=start)[0]):
-        spec = shown.to_dict()
+        spec = sent(shown)
         assert spec["layout"]["title"]["text"] == steps[start].caption
         assert spec["layout"]["sliders"][0]["active"] == start
         for name, update in frame_parts(spec, spec["frames"][start]).items():
@@ -402,12 +408,13 @@ def test_past_the_cap_the_animation_covers_a_part_and_says_so():
     x = np.zeros((32, 32))
     fig, note = figures.animation_figure(x, dict(kernel_size=2, stride=1), max_frames=50)
     assert len(fig.frames) == 50 and "first 50 of 961" in note
-    spec = fig.to_dict()  # cells past the animation stay hidden in its last frame
+    spec = sent(fig)  # cells past the animation stay hidden in its last frame
     hidden = cells_in(boxes(frame_parts(spec, spec["frames"][-1])["not yet computed"]))
     assert len(hidden) == 961 - 50 and (1, 18) not in hidden and (1, 19) in hidden
     fig, note = figures.animation_figure(x, dict(kernel_size=2, stride=1), row=3)
     assert len(fig.frames) == 31 and "row 3" in note
-    hidden = cells_in(boxes(frame_parts(fig.to_dict(), fig.frames[0])["not yet computed"]))
+    spec = sent(fig)
+    hidden = cells_in(boxes(frame_parts(spec, spec["frames"][0])["not yet computed"]))
     assert len(hidden) == 960 and (3, 0) not in hidden
 
 

@@ -326,7 +326,7 @@ def _boxes(boxes) -> dict:
     for x0, x1, y0, y1 in boxes:
         xs += [x0, x1, x1, x0, x0, None]
         ys += [y0, y0, y1, y1, y0, None]
-    return {"x": xs, "y": ys}
+    return {"x": tuple(xs), "y": tuple(ys)}
 
 
 class _WindowBars:
@@ -345,24 +345,24 @@ class _WindowBars:
         self.cols = [list(zip(t, ok)) for t, ok in zip(pw.taps.tolist(), pw.inside.tolist())]
         self.real_rows = ph.inside.all(axis=1).tolist()
         self.real_cols = pw.inside.all(axis=1).tolist()
-        self.col_x = pw.taps.tolist()
-        self.row_bases = [[r - 0.5 for r in taps for _ in range(pw.kernel)]
+        self.col_x = [tuple(taps) for taps in pw.taps.tolist()]
+        self.row_bases = [tuple(r - 0.5 for r in taps for _ in range(pw.kernel))
                           for taps in ph.taps.tolist()]
-        self.ones = [1] * (ph.kernel * pw.kernel)
-        self.empty = {"type": "bar", "x": [], "base": [], "y": []}
+        self.ones = (1,) * (ph.kernel * pw.kernel)
+        self.empty = {"type": "bar", "x": (), "base": (), "y": ()}
 
-    def __call__(self, i: int, j: int) -> list[dict]:
+    def __call__(self, i: int, j: int) -> tuple[dict, dict]:
         if self.real_rows[i] and self.real_cols[j]:
-            return [{"type": "bar", "x": self.col_x[j] * len(self.rows[i]),
-                     "base": self.row_bases[i], "y": self.ones}, self.empty]
+            return ({"type": "bar", "x": self.col_x[j] * len(self.rows[i]),
+                     "base": self.row_bases[i], "y": self.ones}, self.empty)
         real, pad = ([], []), ([], [])
         for r, r_ok in self.rows[i]:
             for c, c_ok in self.cols[j]:
                 xs, bases = real if r_ok and c_ok else pad
                 xs.append(c)
                 bases.append(r - 0.5)
-        return [{"type": "bar", "x": xs, "base": bases, "y": [1] * len(xs)}
-                for xs, bases in (real, pad)]
+        return tuple({"type": "bar", "x": tuple(xs), "base": tuple(bases),
+                      "y": (1,) * len(xs)} for xs, bases in (real, pad))
 
 
 def _pending_boxes(first: int, last: int, shape) -> list:
@@ -454,7 +454,7 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
         hovertemplate="out[%{y}, %{x}]: %{customdata}<br>click to show its window"
                       "<extra></extra>"))
 
-    traces = list(range(first_animated, first_animated + len(ANIMATED_TRACES)))
+    traces = tuple(range(first_animated, first_animated + len(ANIMATED_TRACES)))
     window = _WindowBars(ph, pw)
     order = [i * out.shape[1] + j for i, j in (s.index for s in steps)]
     in_order = order == list(range(order[0], order[0] + len(order))) if order else True
@@ -468,10 +468,10 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
             pending = [_cell_box(*divmod(k, out.shape[1])) for k in range(out.size)
                        if k not in shown]
         chosen = [_cell_box(*s.chosen, half=0.42)] if s.chosen is not None else []
-        frames.append(dict(name=str(t), traces=traces,
-                           data=[*window(i, j), _boxes(chosen),
-                                 _boxes(pending), _boxes([_cell_box(i, j)])],
-                           layout=dict(title=dict(text=s.caption))))
+        frames.append({"name": str(t), "traces": traces,
+                       "data": (*window(i, j), _boxes(chosen), _boxes(pending),
+                                _boxes([_cell_box(i, j)])),
+                       "layout": {"title": {"text": s.caption}}})
     start = min(max(start, 0), len(steps) - 1) if steps else 0
     if not steps:  # nothing computed: the whole output is pending
         data[traces[3]].update(_boxes(_pending_boxes(0, -1, out.shape)))
@@ -644,8 +644,8 @@ def _play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 
                 frame=dict(duration=0, redraw=True))
     slider = dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
                   currentvalue=dict(prefix=prefix), pad=dict(t=30),
-                  steps=[dict(method="animate", label=str(label), args=[[str(t)], jump])
-                         for t, label in enumerate(labels)])
+                  steps=tuple(dict(method="animate", label=str(label),
+                                   args=((str(t),), jump)) for t, label in enumerate(labels)))
     if len(labels) > 40:
         slider.update(font=dict(color="rgba(0,0,0,0)"), ticklen=3, minorticklen=0,
                       currentvalue=dict(prefix=prefix, font=dict(color="#444")))
