@@ -13,7 +13,9 @@ max over ``kH`` rows of the max over ``kW`` columns. So each pooled axis gets on
   whose buffers take a few MiB (``BAND_BYTES``), padding only the band it works on,
   and writes its last pass straight into the output;
   large inputs share their bands among a few threads (NumPy releases the GIL
-  inside its loops).
+  inside its loops);
+* for Lp pooling with p = 2, squares the taps inside a strided first pass
+  (one ``einsum``) instead of squaring the band in a pass of its own.
 
 The loops run over bands and doubling levels, never over output positions. The
 result equals the straightforward reduction of every window: max and min pick
@@ -30,6 +32,7 @@ from functools import lru_cache
 from math import prod
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 #: Bytes of band-sized buffers one thread may fill per band: a band covers this much input
 #: when its passes need one buffer, and proportionally less when they need more (doubling
@@ -117,8 +120,16 @@ def _plan_pass(kernel: int, stride: int, out: int, overlap: bool) -> tuple:
     return tuple(_pieces(kernel, q, overlap))
 
 
+def _fuses_squares(kernel: int, stride: int, out: int, axis: int, ndim: int) -> bool:
+    """Whether :func:`_axis_pass` can square the taps as it sums them (``square=True``):
+    when it adds every tap to the result directly (no doubling levels) along an axis
+    whose taps lie whole rows apart, so the fused loop still runs along contiguous rows."""
+    return axis < ndim - 1 and all(level == 0 for level, _ in _plan_pass(kernel, stride, out, False))
+
+
 def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int,
-               op: str, work: _Workspace, dest: np.ndarray | None = None) -> np.ndarray:
+               op: str, work: _Workspace, dest: np.ndarray | None = None,
+               square: bool = False) -> np.ndarray:
     """Reduce ``kernel`` taps along ``axis``: ``r[j] = op(a[j*stride + i*dilation], i < kernel)``.
 
     ``a`` must reach the last tap: ``a.shape[axis] >= (out-1)*stride + (kernel-1)*dilation + 1``.
@@ -134,6 +145,10 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     flat view too when the result's rows keep the input's pitch; rows of their
     own length (64 cells or more, or any written into ``dest``) are read through
     N-d views instead, so the result needs no copy.
+
+    With ``square`` (a sum, where :func:`_fuses_squares` allows it) the pass sums
+    the squares of the taps, ``a[...]**2``, in one ``einsum`` over the taps
+    stacked as a strided view: no squared copy of ``a`` (Lp pooling with p = 2).
     """
     ufunc = _UFUNC[op]
     a = np.ascontiguousarray(a)
@@ -163,6 +178,13 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
             return level.reshape(a.shape)[_axis_slice(a.ndim, axis, f * dilation, out, stride)]
 
     level, computed, started = a.reshape(-1), a.size, False
+    if square:  # the taps as one view: tap i starts i * dilation * inner cells on
+        first = view(level, 0)
+        assert view(level, kernel - 1).shape == first.shape  # the last tap is in bounds
+        taps = as_strided(first, (kernel,) + first.shape,
+                          (dilation * inner * a.itemsize,) + first.strides, writeable=False)
+        np.einsum("t...,t...->...", taps, taps, out=target)
+        top = -1  # done: no levels, no pieces
     for j in range(top + 1):
         if j:  # level j reduces taps t, t+d, ..., t+(2**j - 1)*d
             shift = (1 << (j - 1)) * dilation * inner
@@ -267,7 +289,11 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     levels = max(max(lv for lv, _ in _plan_pass(p.kernel, p.stride, p.out, op != "sum"))
                  for p in plans)
     padded = padded_rest or first.pad_before > 0 or first.extra_after > 0
-    buffers = 1 + min(2, levels) + padded + (power is not None or acc != x.dtype)
+    # Lp with p = 2 on float data: a strided first pass squares the taps as it sums them
+    fused = power == 2 and acc == x.dtype and first.stride > 1 and \
+        _fuses_squares(first.kernel, first.stride, first.out, 1, nd + 1)
+    needs_cast = acc != x.dtype or (power is not None and not fused)
+    buffers = 1 + min(2, levels) + padded + needs_cast
     parallel = x.nbytes + out.nbytes >= PARALLEL_BYTES
     share = out.nbytes // (4 * (THREADS if parallel else 1))
     budget = min(BAND_BYTES, max(MIN_BAND_BYTES, share))
@@ -299,7 +325,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             if src_lo < src_hi:  # a band may lie wholly in the padding
                 inside = (slice(None),) + tuple(slice(a, b) for a, b in real)
                 band[inside] = xc[c0:c1, src_lo:src_hi]
-        if power is None and band.dtype == acc:
+        if not needs_cast:
             return band
         cast = work.get("acc", band.shape, acc)
         if power is None:
@@ -321,7 +347,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
                 steps.reverse()
             for i, (axis, k, s, d, n) in enumerate(steps):
                 block = _axis_pass(block, axis, k, s, d, n, op, work,
-                                   stage if i == len(steps) - 1 else None)
+                                   stage if i == len(steps) - 1 else None, fused and i == 0)
             if finish is not None:
                 finish(stage, slice(r0, r1))
             if stage is not dest:

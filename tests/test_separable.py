@@ -102,7 +102,8 @@ def test_avg_without_padding_in_divisor(seed, band_bytes):
 
 @pytest.mark.parametrize("seed", range(30))
 @pytest.mark.parametrize("p", [1.0, 2.0, 3.0])
-def test_lp_equals_reference(seed, p):
+def test_lp_equals_reference(seed, p, band_bytes):
+    """p = 2 on float data squares the taps inside a strided first pass, others first."""
     case = random_case(2000 + seed)
     case["x"] = np.abs(case["x"])  # fractional powers of negatives are NaN on both sides
     check(case, "lp", p=p)
