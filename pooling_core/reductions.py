@@ -243,7 +243,10 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
                 else:
                     np.power(block, 1.0 / p, out=block)
 
-    return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish)
+    # a block of divisors per band when they differ from window to window
+    divisor_bytes = 0 if vectors is None else max(np.dtype(out_dtype).itemsize, 4)
+    return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish,
+                            finish_bytes=divisor_bytes)
 
 
 def _sorting_network(n: int) -> list[tuple[int, int]]:

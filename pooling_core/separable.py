@@ -10,10 +10,13 @@ max over ``kH`` rows of the max over ``kW`` columns. So each pooled axis gets on
   ``log2(k)`` operations per cell instead of ``k - 1``, and a sum one more per
   set bit of ``k`` (pieces must not overlap for a sum);
 * runs over bands of the first pooled axis (and blocks of leading channels)
-  whose buffers take a few MiB (``BAND_BYTES``), padding only the band it works on,
-  and writes its last pass straight into the output;
-  large inputs share their bands among a few threads (NumPy releases the GIL
-  inside its loops);
+  whose buffers take at most a few MiB (``BAND_BYTES``) and, over all threads,
+  0.18x the output (``OUTPUT_SHARE``), padding only the band it works on (a
+  strided first pass reads inner bands in place and pads its own result), and
+  writes its last pass straight into the output; large inputs share equal bands
+  among a few threads (NumPy releases the GIL inside its loops), and NumPy's loop
+  buffers are kept small (``BUFSIZE``), so strided views are read in place
+  rather than copied through them;
 * for Lp pooling with p = 2, squares the taps inside a strided first pass
   (one ``einsum``) instead of squaring the band in a pass of its own.
 
@@ -34,19 +37,30 @@ from math import prod
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-#: Bytes of band-sized buffers one thread may fill per band: a band covers this much input
-#: when its passes need one buffer, and proportionally less when they need more (doubling
-#: levels, a padded or cast copy). Smaller bands cost more calls (and, with threads, more
-#: hand-overs of the GIL); larger ones more memory (bench/bench_core.py).
+#: Bytes of buffers one thread may hold for its band (the padded band, its cast copy,
+#: the pass results, the doubling levels, counted exactly by ``band_bytes`` below).
+#: Larger bands mean fewer NumPy calls; with threads, each call also hands the GIL over,
+#: and bands under about 2 MiB a thread lose more to that than they gain.
 BAND_BYTES = 8 << 20
-#: ... but no more than a quarter of the output over all threads (peak memory stays near
-#: the output's size), unless that is below this floor, where the calls' cost grows.
-MIN_BAND_BYTES = 2 << 20
+#: ... but all threads together hold at most this share of the output's size, less
+#: ``RESERVE_BYTES`` for what else a call allocates (Python objects, NumPy's loop
+#: buffers): so the peak extra memory of a call stays within 1.2x its output, unless
+#: that leaves less than ``MIN_BAND_BYTES`` a thread (outputs under about 200 KiB).
+OUTPUT_SHARE = 0.18
+RESERVE_BYTES = 32 << 10
+MIN_BAND_BYTES = 64 << 10
 #: Threads that share the bands of one call (NumPy releases the GIL inside its loops).
 THREADS = max(1, min(4, os.cpu_count() or 1))
-#: Input + output bytes from which a call uses more than one thread.
+#: Input + output bytes from which a call uses more than one thread, if each thread then
+#: gets bands of at least ``THREAD_BAND_BYTES``.
 PARALLEL_BYTES = 8 << 20
+THREAD_BAND_BYTES = 2 << 20
 
+#: NumPy's ufunc buffer size (elements) while bands are reduced. With the default 8192,
+#: NumPy copies strided views through its buffers whenever a row fits in them; below
+#: the row lengths it loops over the views in place: strided column passes run
+#: 10-20% faster (and uint8 bands cast no slower; 256 is slower there).
+BUFSIZE = 1024
 _UFUNC = {"max": np.maximum, "min": np.minimum, "sum": np.add}
 
 
@@ -56,6 +70,7 @@ class _Workspace:
 
     def __init__(self):
         self._buffers = {}
+        self.frame = None  # frame values of framed first passes, for the last band height
 
     def get(self, key, shape, dtype) -> np.ndarray:
         size = prod(shape)
@@ -127,6 +142,32 @@ def _fuses_squares(kernel: int, stride: int, out: int, axis: int, ndim: int) -> 
     return axis < ndim - 1 and all(level == 0 for level, _ in _plan_pass(kernel, stride, out, False))
 
 
+def _layout(shape, axis: int, stride: int, out: int, direct: bool) -> tuple[bool, int]:
+    """``(flat, pitch)``: whether :func:`_axis_pass` writes its result with one flat call
+    per piece, rows ``pitch`` cells apart (then copied to rows of their own length if
+    ``pitch != out``), or through N-d views."""
+    outer, length, inner = prod(shape[:axis]), shape[axis], prod(shape[axis + 1:])
+    flat = stride == 1 or (inner == 1 and (length % stride == 0 or outer == 1))
+    pitch = out if outer == 1 or not flat else length // stride
+    if pitch != out and (direct or out * inner >= 64):
+        # flat results would need a copy to their own row length; rows this long are
+        # written in place through N-d views just as fast
+        flat = False
+    return flat, pitch
+
+
+def _pass_buffers(shape, axis: int, stride: int, out: int, top: int, last: bool,
+                  direct: bool) -> tuple[int, int]:
+    """Cells of the workspace buffers :func:`_axis_pass` takes for an input of ``shape``:
+    ``(result cells, cells of each doubling level)``; ``top`` is its highest level."""
+    flat, pitch = _layout(shape, axis, stride, out, direct)
+    cells = prod(shape) // shape[axis] * out
+    result = 0 if direct else (prod(shape) // shape[axis] * pitch if flat else cells)
+    if flat and not direct and not last and pitch != out:
+        result += cells  # the copy to rows of their own length
+    return result, prod(shape) if top else 0
+
+
 def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int,
                op: str, work: _Workspace, dest: np.ndarray | None = None,
                square: bool = False) -> np.ndarray:
@@ -154,15 +195,10 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     a = np.ascontiguousarray(a)
     pieces = _plan_pass(kernel, stride, out, overlap=op != "sum")
     top = max(level for level, _ in pieces)
-    outer, length, inner = prod(a.shape[:axis]), a.shape[axis], prod(a.shape[axis + 1:])
+    outer, inner = prod(a.shape[:axis]), prod(a.shape[axis + 1:])
     shape = a.shape[:axis] + (out,) + a.shape[axis + 1:]
     direct = dest is not None and dest.dtype == a.dtype  # write the result straight to dest
-    flat = stride == 1 or (inner == 1 and (length % stride == 0 or outer == 1))
-    pitch = out if outer == 1 or not flat else length // stride
-    if pitch != out and (direct or out * inner >= 64):
-        # flat results would need a copy to their own row length; rows this long are
-        # written in place through N-d views just as fast
-        flat = False
+    flat, pitch = _layout(a.shape, axis, stride, out, direct)
     if flat:  # the result laid out as (outer, pitch, inner), one flat (strided) call per piece
         count = ((outer - 1) * pitch + out) * inner  # up to the last window of the last slab
         full = dest.reshape(-1) if direct else \
@@ -209,10 +245,24 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     if dest is None:
         if not flat:
             return target
+        if pitch == out:  # already laid out as the result
+            return full[:outer * out * inner].reshape(shape)
         dest = work.get((axis, "result"), shape, a.dtype)
     # copy as (outer, out, inner): NumPy's fast path for it
     np.copyto(dest.reshape(outer, out, inner), result, casting="unsafe")
     return dest
+
+
+def _largest(fits, limit: int) -> int:
+    """The largest ``n`` in ``1..limit`` with ``fits(n)`` (``fits`` holds up to some ``n``
+    and not past it), or 1."""
+    if fits(limit):
+        return limit
+    lo, hi = 1, limit  # fits(lo) or lo == 1; not fits(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
 
 
 def _accumulator(dtype: np.dtype, op: str, kernel_cells: int, power) -> np.dtype:
@@ -231,7 +281,7 @@ def _accumulator(dtype: np.dtype, op: str, kernel_cells: int, power) -> np.dtype
 
 
 def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
-                     finish=None) -> np.ndarray:
+                     finish=None, finish_bytes: int = 0) -> np.ndarray:
     """Reduce every window of the last ``len(plans)`` axes of ``x`` with ``op``.
 
     Parameters
@@ -249,6 +299,9 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         into output values in place; ``rows`` is the block's slice of the first
         output axis. Each thread gets its blocks row band by row band, every
         channel block of a band in a row; ``finish`` must be thread-safe.
+    finish_bytes : int
+        Bytes ``finish`` holds per cell of ``block[0]`` (a block of divisors, say),
+        counted with the band's buffers.
 
     Returns
     -------
@@ -257,8 +310,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     Notes
     -----
     Time ``O(N * sum(log2 k_i))`` for max/min; extra memory is the output plus
-    band-sized buffers of about ``BAND_BYTES`` in all per thread. Calls on
-    more than ``PARALLEL_BYTES`` share their bands among ``THREADS`` threads.
+    the bands' buffers: at most ``BAND_BYTES`` per thread and ``OUTPUT_SHARE`` of
+    the output in all (``MIN_BAND_BYTES`` at least). Calls on more than
+    ``PARALLEL_BYTES`` share their bands among ``THREADS`` threads when each then
+    gets ``THREAD_BAND_BYTES``.
     """
     nd = len(plans)
     lead = x.shape[: x.ndim - nd]
@@ -283,36 +338,71 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         lo, hi = rest_range[-1]
         rest_range[-1] = (lo, lo + -(-(hi - lo) // rest[-1].stride) * rest[-1].stride)
     padded_rest = any(r != (0, p.n) for r, p in zip(rest_range, rest))
-    row_bytes = prod(hi - lo for lo, hi in rest_range) * max(x.itemsize, acc.itemsize)
-    # band-sized buffers per thread: a pass result, the doubling levels (two at most,
-    # shared by the passes), the padded band and its cast copy when needed
-    levels = max(max(lv for lv, _ in _plan_pass(p.kernel, p.stride, p.out, op != "sum"))
-                 for p in plans)
+    rest_in = [hi - lo for lo, hi in rest_range]
     padded = padded_rest or first.pad_before > 0 or first.extra_after > 0
     # Lp with p = 2 on float data: a strided first pass squares the taps as it sums them
     fused = power == 2 and acc == x.dtype and first.stride > 1 and \
         _fuses_squares(first.kernel, first.stride, first.out, 1, nd + 1)
     needs_cast = acc != x.dtype or (power is not None and not fused)
-    buffers = 1 + min(2, levels) + padded + needs_cast
-    parallel = x.nbytes + out.nbytes >= PARALLEL_BYTES
-    share = out.nbytes // (4 * (THREADS if parallel else 1))
-    budget = min(BAND_BYTES, max(MIN_BAND_BYTES, share))
-    band_bytes = budget // buffers
-    rows_per_band = max(1, band_bytes // max(1, row_bytes * first.stride))
-    out_rows = min(first.out, rows_per_band)
-    band_in_rows = (out_rows - 1) * first.stride + first.span
-    chan_block = 1 if out_rows < first.out else \
-        max(1, band_bytes // max(1, row_bytes * band_in_rows))  # small planes: many per band
+    # A strided first axis goes first and mixes no other axis: bands inside it along that
+    # axis are read in place, unpadded, and its pass writes into the inside of a buffer
+    # padded along the other axes. Only bands that reach its padding are copied.
+    framed = padded_rest and first.stride > 1
+    inside_rest = tuple(slice(-lo, -lo + p.n) for (lo, _), p in zip(rest_range, rest))
     rest_passes = [(axis, p.kernel, p.stride, p.dilation, p.out) for axis, p in enumerate(rest, 2)]
-    # Pass order: a strided first axis goes first (whole contiguous rows, and the later
-    # passes see 1/stride of them: twice as fast at stride 2); else the contiguous last axis.
+
+    def steps_of(rows):
+        """The passes over a band of ``rows`` output rows, in order: a strided first axis
+        goes first (whole contiguous rows, and the later passes see 1/stride of them:
+        twice as fast at stride 2); else the contiguous last axis."""
+        steps = [(1, first.kernel, first.stride, first.dilation, rows)] + rest_passes
+        return steps[::-1] if first.stride == 1 else steps
+
+    def band_bytes(rows, chans):
+        """Bytes of the buffers a thread's workspace holds for bands of ``rows`` output
+        rows and ``chans`` channels: the padded band and its cast copy, each pass's
+        result, the doubling levels (two at most, shared by the passes), the stage."""
+        shape = [chans, (rows - 1) * first.stride + first.span] + rest_in
+        total = prod(shape) * (x.itemsize * padded + acc.itemsize * needs_cast)
+        levels = [0, 0]
+        steps = steps_of(rows)
+        for i, (axis, k, s, _, n) in enumerate(steps):
+            last = i == len(steps) - 1
+            top = 0 if fused and i == 0 else \
+                max(lv for lv, _ in _plan_pass(k, s, n, op != "sum"))
+            result, level = _pass_buffers(shape, axis, s, n, top, last,
+                                          (last and stage_dtype == acc) or (framed and i == 0))
+            levels = [max(levels[0], level if top >= 2 else 0), max(levels[1], level)]
+            total += result * acc.itemsize
+            shape[axis] = n
+            if framed and i == 0:  # the first pass's result, padded along the other axes
+                total += chans * n * prod(rest_in) * acc.itemsize
+        out_cells = rows * prod(p.out for p in rest)
+        return (total + sum(levels) * acc.itemsize + out_cells * finish_bytes
+                + (chans * out_cells * stage_dtype.itemsize if stage_dtype != out.dtype else 0))
+
+    # The largest bands whose buffers fit the budget: whole planes, several channels at a
+    # time, when one plane fits.
+    share = int(out.nbytes * OUTPUT_SHARE) - RESERVE_BYTES
+    parallel = x.nbytes + out.nbytes >= PARALLEL_BYTES and share >= THREADS * THREAD_BAND_BYTES
+    budget = min(BAND_BYTES, max(MIN_BAND_BYTES, share // (THREADS if parallel else 1)))
+    out_rows = _largest(lambda rows: band_bytes(rows, 1) <= budget, first.out)
+    chan_block = 1 if out_rows < first.out else \
+        _largest(lambda chans: band_bytes(first.out, chans) <= budget, max(channels, 1))
+    # Bands of equal size, as many per thread: a short last band, or one band more for
+    # one thread, would leave the other idle for that long.
+    workers = THREADS if parallel else 1
+    bands, blocks = -(-first.out // out_rows), -(-channels // chan_block)
+    while (bands * blocks) % workers and bands < first.out:
+        bands += 1
+    out_rows = -(-first.out // bands)
 
     def band_of(r0, r1, c0, c1, work):
         """The input rows (and padding) that output rows ``r0:r1`` read, in ``acc``."""
         lo = r0 * first.stride - first.pad_before
         hi = (r1 - 1) * first.stride + first.span - first.pad_before
-        if lo >= 0 and hi <= first.n and not padded_rest:
-            band = xc[c0:c1, lo:hi]
+        if lo >= 0 and hi <= first.n and (framed or not padded_rest):
+            band = xc[c0:c1, lo:hi]  # in place (unpadded along the other axes if framed)
         else:
             band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
                             x.dtype)
@@ -325,6 +415,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             if src_lo < src_hi:  # a band may lie wholly in the padding
                 inside = (slice(None),) + tuple(slice(a, b) for a, b in real)
                 band[inside] = xc[c0:c1, src_lo:src_hi]
+        return to_acc(band, work)
+
+    def to_acc(band, work):
+        """``band`` in ``acc`` (raised to ``power`` unless the first pass squares it)."""
         if not needs_cast:
             return band
         cast = work.get("acc", band.shape, acc)
@@ -338,14 +432,48 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
 
     def run(tasks):
         work = _Workspace()  # one per thread
+        old = np.setbufsize(BUFSIZE)
+        try:
+            run_tasks(tasks, work)
+        finally:
+            np.setbufsize(old)
+
+    def frame_value(rows):
+        """What the first pass makes of fill values only, shape ``(1, rows, 1, ...)``: the
+        frame of a framed buffer (computed as the pass computes, so sums round alike)."""
+        fills = np.full((1, (rows - 1) * first.stride + first.span, 1), fill, dtype=x.dtype)
+        value = _axis_pass(to_acc(fills, _Workspace()), 1, first.kernel, first.stride,
+                           first.dilation, rows, op, _Workspace(), None, fused)
+        return value.reshape((1, rows) + (1,) * len(rest))
+
+    def first_pass_framed(block, rows, work):
+        """The first pass, written into a buffer padded along the other axes: a band read
+        in place fills its inside and the frame gets :func:`frame_value`; a padded band
+        (one that reaches the first axis's padding) fills it all."""
+        full = work.get("framed", (block.shape[0], rows) + tuple(rest_in), acc)
+        if block.shape[2:] == full.shape[2:]:
+            target = full
+        else:
+            target = full[(slice(None), slice(None)) + inside_rest]
+            if work.frame is None or work.frame.shape[1] != rows:
+                work.frame = frame_value(rows)
+            for axis, part in enumerate(inside_rest, 2):
+                for strip in (slice(0, part.start), slice(part.stop, None)):
+                    full[(slice(None),) * axis + (strip,)] = work.frame
+        _axis_pass(block, 1, first.kernel, first.stride, first.dilation, rows, op, work,
+                   target, fused)
+        return full
+
+    def run_tasks(tasks, work):
         for r0, r1, c0, c1 in tasks:
             dest = out[c0:c1, r0:r1]
             stage = dest if stage_dtype == out.dtype else work.get("stage", dest.shape, stage_dtype)
             block = band_of(r0, r1, c0, c1, work)
-            steps = [(1, first.kernel, first.stride, first.dilation, r1 - r0)] + rest_passes
-            if first.stride == 1:
-                steps.reverse()
-            for i, (axis, k, s, d, n) in enumerate(steps):
+            steps = steps_of(r1 - r0)
+            if framed:
+                block = first_pass_framed(block, r1 - r0, work)
+            for i, (axis, k, s, d, n) in enumerate(steps[1:] if framed else steps,
+                                                   1 if framed else 0):
                 block = _axis_pass(block, axis, k, s, d, n, op, work,
                                    stage if i == len(steps) - 1 else None, fused and i == 0)
             if finish is not None:
@@ -355,7 +483,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
 
     tasks = [(r0, min(first.out, r0 + out_rows), c0, min(channels, c0 + chan_block))
              for r0 in range(0, first.out, out_rows) for c0 in range(0, channels, chan_block)]
-    workers = min(THREADS, len(tasks)) if parallel else 1
+    workers = min(workers, len(tasks))
     if workers <= 1:
         run(tasks)
     else:  # NumPy releases the GIL in its loops; each thread takes a run of whole row bands

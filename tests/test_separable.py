@@ -6,6 +6,8 @@ configurations cover padding (symmetric, explicit, SAME), dilation, ceil mode,
 strides larger and smaller than the kernel, 1-D/2-D/3-D, leading axes, NaN and
 integer inputs, and tiny band sizes that force many bands and channel blocks.
 """
+import tracemalloc
+
 import numpy as np
 import pytest
 from test_fuzz_core import reference_axes, reference_pool
@@ -86,6 +88,7 @@ def band_bytes(request, monkeypatch):
     monkeypatch.setattr(separable, "BAND_BYTES", band)
     monkeypatch.setattr(separable, "THREADS", threads)
     monkeypatch.setattr(separable, "PARALLEL_BYTES", 0 if threads > 1 else 1 << 62)
+    monkeypatch.setattr(separable, "THREAD_BAND_BYTES", 0)
     return band
 
 
@@ -170,3 +173,55 @@ def test_integer_input_with_a_fill_it_cannot_hold(fill):
     x = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
     out = pool_nd(x, 2, 3, 3, mode="max", pad_value=fill, ceil_clip=False)
     np.testing.assert_array_equal(out, [[9]])
+
+
+def peak_extra(fn):
+    """``(peak bytes allocated while fn() runs beyond its result, result)``, after a first
+    untraced run (which also fills caches: the plans, NumPy's own)."""
+    fn()
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        out = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - out.nbytes, out
+
+
+#: Issue 7's settings (kernel, stride, padding, dilation, ceil_mode), as bench_core.py runs them.
+BENCH_SETTINGS = [(2, 2, 0, 1, False), (3, 2, 0, 1, False), (3, 1, 0, 1, False),
+                  (7, 1, 0, 1, False), (15, 1, 0, 1, False), (3, 2, 1, 1, False),
+                  (3, 1, 0, 2, False), (3, 2, 1, 1, True)]
+
+
+@pytest.mark.parametrize("setting", BENCH_SETTINGS, ids=str)
+@pytest.mark.parametrize("mode", ["max", "min", "sum", "avg", "lp"])
+@pytest.mark.parametrize("dtype", ["float32", "uint8", "float64"])
+def test_buffers_stay_within_a_fifth_of_the_output(setting, mode, dtype):
+    """Issue 7's memory rule, on an image large enough for the band budget to bind: the
+    bands' buffers (padded band, cast copy, pass results, doubling levels, divisor block)
+    and all else a call allocates take at most 0.2x the output, in every mode; small
+    outputs (under about 0.5 MB: uint8 max and min here) may take a fixed
+    ``MIN_BAND_BYTES + RESERVE_BYTES``. (A band is at least one output row, the input
+    rows it reads across the other axes: so a kernel far taller than the output is long
+    can need more.)"""
+    x = np.random.default_rng(7).uniform(0, 255, (3, 481, 517)).astype(dtype)
+    kernel, stride, padding, dilation, ceil_mode = setting
+    extra, out = peak_extra(lambda: pool_nd(x, 2, kernel, stride, padding, dilation, mode,
+                                            ceil_mode))
+    floor = separable.MIN_BAND_BYTES + separable.RESERVE_BYTES
+    assert extra <= max(0.2 * out.nbytes, floor), (extra, out.nbytes, out.shape)
+
+
+@pytest.mark.parametrize("setting", BENCH_SETTINGS, ids=str)
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_threads_share_the_same_budget(setting, mode, monkeypatch):
+    """With the bands shared among threads (from outputs of about 24 MB; here from
+    1 MB), all threads' buffers together stay within the same 0.2x."""
+    monkeypatch.setattr(separable, "THREAD_BAND_BYTES", 64 << 10)
+    x = np.random.default_rng(8).standard_normal((3, 1024, 1000)).astype(np.float32)
+    kernel, stride, padding, dilation, ceil_mode = setting
+    extra, out = peak_extra(lambda: pool_nd(x, 2, kernel, stride, padding, dilation, mode,
+                                            ceil_mode))
+    assert extra <= 0.2 * out.nbytes, (extra, out.nbytes, out.shape)
