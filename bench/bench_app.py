@@ -15,9 +15,11 @@ Targets (printed next to the measurements, never asserted by a test):
 
 Part A drives the real playground through Streamlit's AppTest (``app.py`` →
 ``pages/playground.py``, a 32×32 random matrix from the link ``?rows=32&cols=32``)
-and times the script run after each control change: median of ``--repeat``
-sessions, caches cleared before each (so new settings are a cache miss, as for a
-user), after one untimed session (first-use imports). Two sessions: the default
+and times the script run after each control change: the median and the slowest of
+``--repeat`` sessions, caches cleared before each (so new settings are a cache
+miss, as for a user), after one untimed session (first-use imports). The verdict
+takes the slowest run: a user feels the change that happened to include one of
+Python's full garbage collections too. Two sessions: the default
 settings (2×2 stride 2, 16×16 = 256 animated cells) and the worst case for the
 animation (2×2 stride 1, 31×31 = 961 cells, every one animated). The JSON column
 is the animation's spec as Streamlit sends it (``PlotlyChart.spec``).
@@ -108,8 +110,8 @@ def animation_info(at) -> dict:
 
 def part_a(repeat: int) -> dict:
     print(f"A. Matrix playground through AppTest, {SIZE}×{SIZE} random matrix; seconds per "
-          f"at.run() after the change, median of {repeat} sessions (caches cleared before "
-          f"each); JSON = the animation's spec as sent")
+          f"at.run() after the change, median and slowest of {repeat} sessions (caches "
+          f"cleared before each); JSON = the animation's spec as sent")
     results = {}
     for name, session, query in (
             ("default", default_session, {"rows": str(SIZE), "cols": str(SIZE)}),
@@ -117,14 +119,16 @@ def part_a(repeat: int) -> dict:
                                       "sh": "1"})):
         start = ", ".join(f"{k}={v}" for k, v in query.items())
         print(f"\n  session '{name}', opened with ?{start}")
-        print(f"  {'change':<40}{'ms':>8}{'frames':>8}{'JSON MB':>9}  verdict (< 150 ms)")
+        print(f"  {'change':<40}{'median':>8}{'slowest':>8}{'frames':>8}{'JSON MB':>9}"
+              f"  verdict (slowest < 150 ms)")
         rows = time_reruns(PLAYGROUND, session, repeat=repeat, query=query,
                            inspect=animation_info, warmup=True)
         for r in rows:
             info = r["info"]
-            verdict = "ok" if r["seconds"] < BUDGET_CHANGE else "OVER"
+            verdict = "ok" if max(r["runs"]) < BUDGET_CHANGE else "OVER"
             note = f"  [{r['note']}]" if r["note"] else ""
-            print(f"  {r['label']:<40}{r['seconds'] * 1e3:>8.0f}{info.get('frames', 0):>8}"
+            print(f"  {r['label']:<40}{r['seconds'] * 1e3:>8.0f}{max(r['runs']) * 1e3:>8.0f}"
+                  f"{info.get('frames', 0):>8}"
                   f"{info.get('json', 0) / 1e6:>9.2f}  {verdict}{note}")
         results[name] = rows
     return results
@@ -268,9 +272,9 @@ def main(argv=None) -> None:
 
     for name, rows in a.items():
         timed = [r for r in rows if "cached" not in r["label"]]
-        worst = max(timed, key=lambda r: r["seconds"])
-        line(f"playground change, {name} session (slowest: {worst['label']})", BUDGET_CHANGE,
-             worst["seconds"], "ms")
+        worst = max(timed, key=lambda r: max(r["runs"]))
+        line(f"playground change, {name} session, slowest run ({worst['label'][:22]})",
+             BUDGET_CHANGE, max(worst["runs"]), "ms")
     if c:
         worst = max(c, key=lambda r: r["seconds"])
         line(f"image lab change, 12 MP (slowest: {worst['label'][:26]})", BUDGET_IMAGE,
