@@ -8,6 +8,7 @@ import streamlit as st
 from ui import imageio, state
 
 imageio.keep_uploads_in_memory()  # uploads never touch the disk (see its docstring)
+state.freeze_startup_objects()  # full garbage collections skip the imported libraries
 st.set_page_config(page_title="Poolscope", page_icon=":material/grid_view:", layout="wide")
 
 # Each url_path equals its file's name: a first visit to a page's link on a fresh server

@@ -133,6 +133,25 @@ def test_home_links_every_page():
     assert linked == pages, (linked, pages)
 
 
+def test_the_app_freezes_its_startup_objects_once():
+    """app.py takes the imported libraries' objects out of the collector's scans on its
+    first run, and later runs (other sessions, other pages) leave the rest collectable."""
+    import gc
+
+    import streamlit
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and state._STARTUP_FROZEN
+    frozen = gc.get_freeze_count()
+    assert frozen > 10_000  # Streamlit, Plotly, pandas, NumPy
+    keep = [[] for _ in range(1000)]  # new container objects: collectable, not frozen
+    open_playground()
+    state.freeze_startup_objects()
+    assert gc.get_freeze_count() <= frozen  # nothing more frozen (some frozen ones freed)
+    collectable = {id(obj) for obj in gc.get_objects()}  # generations 0-2, not the frozen
+    assert all(id(k) in collectable for k in keep)
+    assert id(vars(streamlit)) not in collectable
+
+
 @pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "pages").glob("*.py")))
 def test_every_page_runs_through_the_app(page):
     at = AppTest.from_file(APP, default_timeout=120).run()
