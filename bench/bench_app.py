@@ -2,9 +2,9 @@
 
 Run from the repository root::
 
-    python bench/bench_app.py              # everything (about 5 minutes on 2 cores)
+    python bench/bench_app.py              # everything (about a minute on 2 cores)
     python bench/bench_app.py --quick      # no image lab, no search for the largest figure
-    python bench/bench_app.py --repeat 5   # sessions per AppTest median (default 3)
+    python bench/bench_app.py --repeat 5   # AppTest sessions per change (default 3)
 
 Targets (printed next to the measurements, never asserted by a test):
 
@@ -246,7 +246,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="skip the image lab and the search for the largest figure")
-    parser.add_argument("--repeat", type=int, default=3, help="sessions per AppTest median")
+    parser.add_argument("--repeat", type=int, default=3, help="AppTest sessions per change")
     parser.add_argument("--no-image-lab", action="store_true", help="skip part C")
     args = parser.parse_args(argv)
     import platform
