@@ -46,7 +46,8 @@ def test_hostile_link_warns_runs_nothing_and_keeps_the_good_value(page, app_url)
     assert "kh=3" in page.url and "mode=" not in page.url and "rows=" not in page.url
     formula = page.locator("[data-testid='stCaptionContainer']", has_text="floor((6 + 2·0")
     assert "(3 - 1)" in formula.first.inner_text()
-    assert page.locator(".st-key-animation .main-svg").first.is_visible()
+    # the animation is drawn (Plotly draws it after the script has finished: wait for it)
+    page.locator(".st-key-animation .main-svg").first.wait_for(state="visible", timeout=30_000)
 
     page.wait_for_timeout(1000)  # time for any injected handler to fire
     assert dialogs == []
