@@ -8,10 +8,10 @@
 Max, min, sum, avg and lp without indices take the fast path of
 :mod:`~pooling_core.separable`: one 1-D pass per axis, ``O(N * log2(k))`` per
 axis for max/min, padding only one band at a time, so the extra memory is the
-output plus a few MiB. Indices, median and stochastic pad the
-input once and loop over the ``prod(kernel_size)`` kernel offsets, ``O(N * K)``
-time and about two output-sized arrays (median keeps a bounded stack). No loop
-runs over output positions.
+output plus band buffers of at most 0.18x its size. Indices, median and
+stochastic pad the input once and loop over the ``prod(kernel_size)`` kernel
+offsets, ``O(N * K)`` time and about two output-sized arrays (median keeps a
+bounded stack). No loop runs over output positions.
 """
 from __future__ import annotations
 

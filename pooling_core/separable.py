@@ -70,7 +70,6 @@ class _Workspace:
 
     def __init__(self):
         self._buffers = {}
-        self.frame = None  # frame values of framed first passes, for the last band height
 
     def get(self, key, shape, dtype) -> np.ndarray:
         size = prod(shape)
@@ -78,6 +77,14 @@ class _Workspace:
         if buf is None or buf.dtype != dtype or buf.size < size:
             buf = self._buffers[key] = np.empty(size, dtype=dtype)
         return buf[:size].reshape(shape)
+
+
+def _fill_frame(a: np.ndarray, inside, value, first_axis: int = 1) -> None:
+    """Set the cells of ``a`` outside ``inside`` (slices of the axes from ``first_axis``
+    on) to ``value``: two strips per axis, the inside left as it is."""
+    for axis, part in enumerate(inside, first_axis):
+        for strip in (slice(0, part.start), slice(part.stop, None)):
+            a[(slice(None),) * axis + (strip,)] = value
 
 
 def _axis_slice(ndim: int, axis: int, start: int, count: int, step: int = 1) -> tuple:
@@ -407,14 +414,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
                             x.dtype)
             src_lo, src_hi = max(lo, 0), min(hi, first.n)
-            real = [(src_lo - lo, max(src_lo, src_hi) - lo)] + [
-                (-a, -a + p.n) for (a, _), p in zip(rest_range, rest)]
-            for axis, (start, stop) in enumerate(real, 1):  # fill the frame, not the inside
-                for part in (slice(0, start), slice(stop, None)):
-                    band[(slice(None),) * axis + (part,)] = fill
+            real = (slice(src_lo - lo, max(src_lo, src_hi) - lo),) + inside_rest
+            _fill_frame(band, real, fill)
             if src_lo < src_hi:  # a band may lie wholly in the padding
-                inside = (slice(None),) + tuple(slice(a, b) for a, b in real)
-                band[inside] = xc[c0:c1, src_lo:src_hi]
+                band[(slice(None),) + real] = xc[c0:c1, src_lo:src_hi]
         return to_acc(band, work)
 
     def to_acc(band, work):
@@ -438,6 +441,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         finally:
             np.setbufsize(old)
 
+    @lru_cache(maxsize=None)  # one or two band heights a call; shared by the threads
     def frame_value(rows):
         """What the first pass makes of fill values only, shape ``(1, rows, 1, ...)``: the
         frame of a framed buffer (computed as the pass computes, so sums round alike)."""
@@ -455,11 +459,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             target = full
         else:
             target = full[(slice(None), slice(None)) + inside_rest]
-            if work.frame is None or work.frame.shape[1] != rows:
-                work.frame = frame_value(rows)
-            for axis, part in enumerate(inside_rest, 2):
-                for strip in (slice(0, part.start), slice(part.stop, None)):
-                    full[(slice(None),) * axis + (strip,)] = work.frame
+            _fill_frame(full, inside_rest, frame_value(rows), first_axis=2)
         _axis_pass(block, 1, first.kernel, first.stride, first.dilation, rows, op, work,
                    target, fused)
         return full
@@ -469,11 +469,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             dest = out[c0:c1, r0:r1]
             stage = dest if stage_dtype == out.dtype else work.get("stage", dest.shape, stage_dtype)
             block = band_of(r0, r1, c0, c1, work)
-            steps = steps_of(r1 - r0)
+            steps, start = steps_of(r1 - r0), 0
             if framed:
-                block = first_pass_framed(block, r1 - r0, work)
-            for i, (axis, k, s, d, n) in enumerate(steps[1:] if framed else steps,
-                                                   1 if framed else 0):
+                block, start = first_pass_framed(block, r1 - r0, work), 1
+            for i, (axis, k, s, d, n) in enumerate(steps[start:], start):
                 block = _axis_pass(block, axis, k, s, d, n, op, work,
                                    stage if i == len(steps) - 1 else None, fused and i == 0)
             if finish is not None:
