@@ -228,7 +228,7 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     def finish(block, rows):  # in place
         key = (rows.start, rows.stop, block.dtype)
         if getattr(local, "key", None) != key:  # one divisor block per row band
-            real = block.dtype
+            real, local.divisor = block.dtype, None  # the old block goes before the new comes
             local.key, local.divisor = key, np.asarray(divisor_override, dtype=real) \
                 if vectors is None else _outer([vectors[0][rows].astype(real)]
                                                + [v.astype(real) for v in vectors[1:]])

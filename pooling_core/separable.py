@@ -45,10 +45,12 @@ BAND_BYTES = 8 << 20
 #: ... but all threads together hold at most this share of the output's size, less
 #: ``RESERVE_BYTES`` for what else a call allocates (Python objects, NumPy's loop
 #: buffers): so the peak extra memory of a call stays within 1.2x its output, unless
-#: that leaves less than ``MIN_BAND_BYTES`` a thread (outputs under about 200 KiB).
+#: that leaves less than ``MIN_BAND_BYTES`` a thread (outputs under about 160 KiB).
+#: Smaller bands cost about 40 us of Python each: at 16 KiB, a (3, 256, 256) input
+#: pools about 20% slower than with 64 KiB bands (a tenth of a millisecond).
 OUTPUT_SHARE = 0.18
-RESERVE_BYTES = 32 << 10
-MIN_BAND_BYTES = 64 << 10
+RESERVE_BYTES = 16 << 10
+MIN_BAND_BYTES = 16 << 10
 #: Threads that share the bands of one call (NumPy releases the GIL inside its loops).
 THREADS = max(1, min(4, os.cpu_count() or 1))
 #: Input + output bytes from which a call uses more than one thread, if each thread then
@@ -59,7 +61,9 @@ THREAD_BAND_BYTES = 2 << 20
 #: NumPy's ufunc buffer size (elements) while bands are reduced. With the default 8192,
 #: NumPy copies strided views through its buffers whenever a row fits in them; below
 #: the row lengths it loops over the views in place: strided column passes run
-#: 10-20% faster (and uint8 bands cast no slower; 256 is slower there).
+#: 10-20% faster (and uint8 bands cast no slower; 256 is slower there). Small bands get
+#: smaller loop buffers (``budget // 64`` elements, 16 at least): NumPy allocates a few
+#: per call, and 1024 elements of each would outweigh a 16 KiB band.
 BUFSIZE = 1024
 _UFUNC = {"max": np.maximum, "min": np.minimum, "sum": np.add}
 
@@ -393,6 +397,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     share = int(out.nbytes * OUTPUT_SHARE) - RESERVE_BYTES
     parallel = x.nbytes + out.nbytes >= PARALLEL_BYTES and share >= THREADS * THREAD_BAND_BYTES
     budget = min(BAND_BYTES, max(MIN_BAND_BYTES, share // (THREADS if parallel else 1)))
+    bufsize = min(BUFSIZE, max(16, budget // 64 // 16 * 16))  # a multiple of 16
     out_rows = _largest(lambda rows: band_bytes(rows, 1) <= budget, first.out)
     chan_block = 1 if out_rows < first.out else \
         _largest(lambda chans: band_bytes(first.out, chans) <= budget, max(channels, 1))
@@ -435,7 +440,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
 
     def run(tasks):
         work = _Workspace()  # one per thread
-        old = np.setbufsize(BUFSIZE)
+        old = np.setbufsize(bufsize)
         try:
             run_tasks(tasks, work)
         finally:
