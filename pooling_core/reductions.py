@@ -225,28 +225,28 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     scale = not (mode == "lp" and vectors is None and divisor_override == cells)
     local = threading.local()  # separable_reduce may finish blocks in several threads
 
-    def finish(block, rows):  # in place
+    def finish(block, rows, call):  # in place
         key = (rows.start, rows.stop, block.dtype)
         if getattr(local, "key", None) != key:  # one divisor block per row band
             real, local.divisor = block.dtype, None  # the old block goes before the new comes
             local.key, local.divisor = key, np.asarray(divisor_override, dtype=real) \
                 if vectors is None else _outer([vectors[0][rows].astype(real)]
                                                + [v.astype(real) for v in vectors[1:]])
-        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0: a window of padding only
+        if scale:
+            call(np.divide, block, local.divisor, out=block)
+        if mode == "lp":
             if scale:
-                np.divide(block, local.divisor, out=block)
-            if mode == "lp":
-                if scale:
-                    block *= cells
-                if p == 2:
-                    np.sqrt(block, out=block)
-                else:
-                    np.power(block, 1.0 / p, out=block)
+                call(np.multiply, block, cells, out=block)
+            if p == 2:
+                call(np.sqrt, block, out=block)
+            else:
+                call(np.power, block, 1.0 / p, out=block)
 
     # a block of divisors per band when they differ from window to window
     divisor_bytes = 0 if vectors is None else max(np.dtype(out_dtype).itemsize, 4)
     return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish,
-                            finish_bytes=divisor_bytes)
+                            finish_bytes=divisor_bytes, finish_fixed=vectors is None,
+                            errstate=dict(invalid="ignore", divide="ignore"))  # 0/0: padding only
 
 
 def _sorting_network(n: int) -> list[tuple[int, int]]:

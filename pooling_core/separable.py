@@ -10,13 +10,16 @@ max over ``kH`` rows of the max over ``kW`` columns. So each pooled axis gets on
   ``log2(k)`` operations per cell instead of ``k - 1``, and a sum one more per
   set bit of ``k`` (pieces must not overlap for a sum);
 * runs over bands of the first pooled axis (and blocks of leading channels)
-  whose buffers take at most a few MiB (``BAND_BYTES``) and, over all threads,
-  0.18x the output (``OUTPUT_SHARE``), padding only the band it works on (a
-  strided first pass reads inner bands in place and pads its own result), and
-  writes its last pass straight into the output; large inputs share equal bands
-  among a few threads (NumPy releases the GIL inside its loops), and NumPy's loop
-  buffers are kept small (``BUFSIZE``), so strided views are read in place
-  rather than copied through them;
+  whose buffers fit a core's cache (``CACHE_BYTES``; more for large kernels, up
+  to ``BAND_BYTES``) and, over all threads, 0.18x the output (``OUTPUT_SHARE``),
+  padding only the band it works on (a strided first pass reads inner bands in
+  place and pads its own result), and writes its last pass straight into the
+  output; large inputs share equal bands among a few threads (NumPy releases the
+  GIL inside its loops), and NumPy's loop buffers are kept small (``BUFSIZE``),
+  so strided views are read in place rather than copied through them;
+* plans the passes of the first band of a shape only: the bands after it replay
+  its NumPy calls on their own rows (:class:`_Recording`), so small bands cost
+  little Python;
 * for Lp pooling with p = 2, squares the taps inside a strided first pass
   (one ``einsum``) instead of squaring the band in a pass of its own.
 
@@ -35,13 +38,22 @@ from functools import lru_cache
 from math import prod
 
 import numpy as np
+from numpy.lib.array_utils import byte_bounds
 from numpy.lib.stride_tricks import as_strided
 
 #: Bytes of buffers one thread may hold for its band (the padded band, its cast copy,
 #: the pass results, the doubling levels, counted exactly by ``band_bytes`` below).
-#: Larger bands mean fewer NumPy calls; with threads, each call also hands the GIL over,
-#: and bands under about 2 MiB a thread lose more to that than they gain.
 BAND_BYTES = 8 << 20
+#: Bands are made to fit this, so that a core's cache (2 MiB of L2 here) holds the
+#: band's buffers and the output rows it writes, and the passes after the first read
+#: from it: avg at (3, 1) on (3, 4096, 4096) float32 takes 56 ms with 1 MiB bands,
+#: 66 ms with 2 MiB and 64 ms with 8 MiB (bands replayed; without the replay, small
+#: bands cost more Python than the cache saves) ...
+CACHE_BYTES = 1 << 20
+#: ... unless the input rows a band shares with the next (``span - stride``) would then
+#: be more than 1/HALO of its own: large kernels get taller bands, up to ``BAND_BYTES``
+#: (avg at (15, 1) takes 283 ms in 1 MiB bands, 143 ms in these).
+HALO = 8
 #: ... but all threads together hold at most this share of the output's size, less
 #: ``RESERVE_BYTES`` for what else a call allocates (Python objects, NumPy's loop
 #: buffers): so the peak extra memory of a call stays within 1.2x its output, unless
@@ -81,6 +93,84 @@ class _Workspace:
         if buf is None or buf.dtype != dtype or buf.size < size:
             buf = self._buffers[key] = np.empty(size, dtype=dtype)
         return buf[:size].reshape(shape)
+
+    def buffers(self):
+        return self._buffers.values()
+
+
+def _now(fn, *args, **kwargs):
+    """Make one NumPy call: how the passes make their calls unless a band is recorded."""
+    fn(*args, **kwargs)
+
+
+class _Recording:
+    """Makes a band's NumPy calls and records them, to replay them on later bands.
+
+    Bands of one shape differ only in where they read ``x`` and write the output: a
+    view of either is the recorded band's view moved by whole band steps. :meth:`replay`
+    turns each such view into one with two leading axes (row bands, channel blocks),
+    over the memory of the array that owns it, indexed per band; every other array a
+    call uses must be a buffer of the thread's workspace (the same for every band) or a
+    0-d constant, else there is nothing to replay (a temporary copy, say). A replay is
+    a loop of NumPy calls: a band of avg at (3, 1) replays in about 10 us, most of it
+    NumPy's own cost per call, where planning it takes about 19 us. That matters with
+    two threads, where each waits for the interpreter lock while the other runs Python:
+    Python per band then costs about three times its own time.
+    """
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, fn, *args, **kwargs):
+        fn(*args, **kwargs)
+        self.calls.append((fn, args, kwargs))
+
+    def replay(self, band, bands, moving, work) -> "_Replay | None":
+        """The recorded calls as a :class:`_Replay` for the bands from ``band`` (row band,
+        channel block) up to but not including ``bands``; ``moving`` lists ``(array,
+        (row step, block step))`` whose views move with the band (steps in bytes)."""
+        fixed = [byte_bounds(b) for b in work.buffers()]
+        left = (bands[0] - band[0], bands[1] - band[1])
+        owners = []
+        for a, steps in moving:
+            while isinstance(a.base, np.ndarray):
+                a = a.base  # the array that owns the memory: views are made over it
+            owners.append((byte_bounds(a), a, steps))
+
+        def bind(a):
+            if not isinstance(a, np.ndarray) or a.ndim == 0:
+                return False, a
+            lo, hi = byte_bounds(a)
+            for (start, stop), owner, steps in owners:
+                if start <= lo and hi <= stop:
+                    return True, np.ndarray(left + a.shape, a.dtype, owner,
+                                            a.ctypes.data - owner.ctypes.data, steps + a.strides)
+            if not any(start <= lo and hi <= stop for start, stop in fixed):
+                raise LookupError  # memory of its own: a temporary
+            return False, a
+
+        try:
+            calls = [(fn, [bind(a) for a in args], [(k, *bind(v)) for k, v in kwargs.items()])
+                     for fn, args, kwargs in self.calls]
+        except (LookupError, ValueError, TypeError, BufferError):  # or memory not viewable
+            return None
+        return _Replay(band, calls)
+
+
+class _Replay:
+    """Recorded calls (:class:`_Recording`) made again for a later band of the same shape."""
+
+    def __init__(self, band, calls):
+        self.band, self.calls = band, calls
+
+    def reaches(self, band) -> bool:
+        return band[0] >= self.band[0] and band[1] >= self.band[1]
+
+    def __call__(self, band):
+        i, j = band[0] - self.band[0], band[1] - self.band[1]
+        for fn, args, kwargs in self.calls:
+            fn(*[a[i, j] if moves else a for moves, a in args],
+               **{k: v[i, j] if moves else v for k, moves, v in kwargs})
 
 
 def _fill_frame(a: np.ndarray, inside, value, first_axis: int = 1) -> None:
@@ -181,7 +271,7 @@ def _pass_buffers(shape, axis: int, stride: int, out: int, top: int, last: bool,
 
 def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int, out: int,
                op: str, work: _Workspace, dest: np.ndarray | None = None,
-               square: bool = False) -> np.ndarray:
+               square: bool = False, call=_now) -> np.ndarray:
     """Reduce ``kernel`` taps along ``axis``: ``r[j] = op(a[j*stride + i*dilation], i < kernel)``.
 
     ``a`` must reach the last tap: ``a.shape[axis] >= (out-1)*stride + (kernel-1)*dilation + 1``.
@@ -201,6 +291,9 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     With ``square`` (a sum, where :func:`_fuses_squares` allows it) the pass sums
     the squares of the taps, ``a[...]**2``, in one ``einsum`` over the taps
     stacked as a strided view: no squared copy of ``a`` (Lp pooling with p = 2).
+
+    Every NumPy call that computes goes through ``call(fn, *args, **kwargs)``, which
+    makes it (and may record it: :class:`_Recording`).
     """
     ufunc = _UFUNC[op]
     a = np.ascontiguousarray(a)
@@ -230,25 +323,25 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
         assert view(level, kernel - 1).shape == first.shape  # the last tap is in bounds
         taps = as_strided(first, (kernel,) + first.shape,
                           (dilation * inner * a.itemsize,) + first.strides, writeable=False)
-        np.einsum("t...,t...->...", taps, taps, out=target)
+        call(np.einsum, "t...,t...->...", taps, taps, out=target)
         top = -1  # done: no levels, no pieces
     for j in range(top + 1):
         if j:  # level j reduces taps t, t+d, ..., t+(2**j - 1)*d
             shift = (1 << (j - 1)) * dilation * inner
             computed -= shift
             nxt = work.get(("level", j % 2), (a.size,), a.dtype)  # tail never read
-            ufunc(level[:computed], level[shift:shift + computed], out=nxt[:computed])
+            call(ufunc, level[:computed], level[shift:shift + computed], out=nxt[:computed])
             level = nxt
         views = [view(level, f) for lv, f in pieces if lv == j]
         if views and not started:  # the first one or two pieces start the result
             head = views.pop(0)
             if views:
-                ufunc(head, views.pop(0), out=target)
+                call(ufunc, head, views.pop(0), out=target)
             else:
-                np.copyto(target, head, casting="unsafe")
+                call(np.copyto, target, head, casting="unsafe")
             started = True
         for v in views:
-            ufunc(target, v, out=target)
+            call(ufunc, target, v, out=target)
     if direct:
         return dest
     result = full.reshape(outer, pitch, inner)[:, :out] if flat else \
@@ -260,7 +353,7 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
             return full[:outer * out * inner].reshape(shape)
         dest = work.get((axis, "result"), shape, a.dtype)
     # copy as (outer, out, inner): NumPy's fast path for it
-    np.copyto(dest.reshape(outer, out, inner), result, casting="unsafe")
+    call(np.copyto, dest.reshape(outer, out, inner), result, casting="unsafe")
     return dest
 
 
@@ -292,7 +385,8 @@ def _accumulator(dtype: np.dtype, op: str, kernel_cells: int, power) -> np.dtype
 
 
 def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
-                     finish=None, finish_bytes: int = 0) -> np.ndarray:
+                     finish=None, finish_bytes: int = 0, finish_fixed: bool = False,
+                     errstate=None) -> np.ndarray:
     """Reduce every window of the last ``len(plans)`` axes of ``x`` with ``op``.
 
     Parameters
@@ -305,14 +399,20 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     power : float, optional
         Sum ``x**power`` instead of ``x`` (Lp pooling).
     finish : callable, optional
-        ``finish(block, rows)`` turns a block of window sums, shape ``(channels,
+        ``finish(block, rows, call)`` turns a block of window sums, shape ``(channels,
         len(rows), ...)`` (the output's dtype, or float32 for a float16 output),
-        into output values in place; ``rows`` is the block's slice of the first
-        output axis. Each thread gets its blocks row band by row band, every
-        channel block of a band in a row; ``finish`` must be thread-safe.
+        into output values in place, making each NumPy call as ``call(fn, *args,
+        **kwargs)``; ``rows`` is the block's slice of the first output axis. Each
+        thread gets its blocks row band by row band, every channel block of a band
+        in a row; ``finish`` must be thread-safe.
     finish_bytes : int
         Bytes ``finish`` holds per cell of ``block[0]`` (a block of divisors, say),
         counted with the band's buffers.
+    finish_fixed : bool
+        ``finish`` makes the same calls for every band of a shape (no divisor that
+        depends on ``rows``): they are replayed with the passes'.
+    errstate : dict, optional
+        ``np.errstate`` settings the bands are reduced under (what ``finish`` needs).
 
     Returns
     -------
@@ -320,6 +420,8 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
 
     Notes
     -----
+    The first band of a shape that is read in place is planned and its NumPy calls
+    recorded; the bands after it replay them (:class:`_Recording`).
     Time ``O(N * sum(log2 k_i))`` for max/min; extra memory is the output plus
     the bands' buffers: at most ``BAND_BYTES`` per thread and ``OUTPUT_SHARE`` of
     the output in all (``MIN_BAND_BYTES`` at least). Calls on more than
@@ -369,12 +471,13 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         steps = [(1, first.kernel, first.stride, first.dilation, rows)] + rest_passes
         return steps[::-1] if first.stride == 1 else steps
 
-    def band_bytes(rows, chans):
+    def band_bytes(rows, chans, cast=True):
         """Bytes of the buffers a thread's workspace holds for bands of ``rows`` output
-        rows and ``chans`` channels: the padded band and its cast copy, each pass's
-        result, the doubling levels (two at most, shared by the passes), the stage."""
+        rows and ``chans`` channels: the padded band and its cast copy (unless not
+        ``cast``), each pass's result, the doubling levels (two at most, shared by the
+        passes), the stage."""
         shape = [chans, (rows - 1) * first.stride + first.span] + rest_in
-        total = prod(shape) * (x.itemsize * padded + acc.itemsize * needs_cast)
+        total = prod(shape) * (x.itemsize * padded + acc.itemsize * needs_cast * cast)
         levels = [0, 0]
         steps = steps_of(rows)
         for i, (axis, k, s, _, n) in enumerate(steps):
@@ -398,9 +501,19 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     parallel = x.nbytes + out.nbytes >= PARALLEL_BYTES and share >= THREADS * THREAD_BAND_BYTES
     budget = min(BAND_BYTES, max(MIN_BAND_BYTES, share // (THREADS if parallel else 1)))
     bufsize = min(BUFSIZE, max(16, budget // 64 // 16 * 16))  # a multiple of 16
-    out_rows = _largest(lambda rows: band_bytes(rows, 1) <= budget, first.out)
-    chan_block = 1 if out_rows < first.out else \
-        _largest(lambda chans: band_bytes(first.out, chans) <= budget, max(channels, 1))
+    # Bands whose buffers stay in a core's cache, unless the input rows that neighbouring
+    # bands both read (span - stride) would then be more than 1/HALO of a band's rows
+    # (large kernels); never past the memory budget. A cast copy (uint8 data summed in
+    # float32, say) is not counted there: it made such bands 4x shorter and slower (avg
+    # at (3, 2) on a 12-megapixel uint8 image: 35 ms against 29).
+    cache = min(budget, CACHE_BYTES)
+    overlap_rows = -(-HALO * max(first.span - first.stride, 0) // first.stride)
+    out_rows = min(_largest(lambda rows: band_bytes(rows, 1) <= budget, first.out),
+                   max(_largest(lambda rows: band_bytes(rows, 1, False) <= cache, first.out),
+                       overlap_rows))
+    chan_block = 1 if out_rows < first.out else _largest(
+        lambda chans: band_bytes(first.out, chans) <= budget
+        and band_bytes(first.out, chans, False) <= cache, max(channels, 1))
     # Bands of equal size, as many per thread: a short last band, or one band more for
     # one thread, would leave the other idle for that long.
     workers = THREADS if parallel else 1
@@ -409,11 +522,17 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         bands += 1
     out_rows = -(-first.out // bands)
 
-    def band_of(r0, r1, c0, c1, work):
+    def in_place(r0, r1):
+        """Whether the input rows that output rows ``r0:r1`` read are read in place."""
+        lo = r0 * first.stride - first.pad_before
+        hi = (r1 - 1) * first.stride + first.span - first.pad_before
+        return lo >= 0 and hi <= first.n and (framed or not padded_rest)
+
+    def band_of(r0, r1, c0, c1, work, call=_now):
         """The input rows (and padding) that output rows ``r0:r1`` read, in ``acc``."""
         lo = r0 * first.stride - first.pad_before
         hi = (r1 - 1) * first.stride + first.span - first.pad_before
-        if lo >= 0 and hi <= first.n and (framed or not padded_rest):
+        if in_place(r0, r1):
             band = xc[c0:c1, lo:hi]  # in place (unpadded along the other axes if framed)
         else:
             band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
@@ -423,26 +542,27 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             _fill_frame(band, real, fill)
             if src_lo < src_hi:  # a band may lie wholly in the padding
                 band[(slice(None),) + real] = xc[c0:c1, src_lo:src_hi]
-        return to_acc(band, work)
+        return to_acc(band, work, call)
 
-    def to_acc(band, work):
+    def to_acc(band, work, call=_now):
         """``band`` in ``acc`` (raised to ``power`` unless the first pass squares it)."""
         if not needs_cast:
             return band
         cast = work.get("acc", band.shape, acc)
         if power is None:
-            np.copyto(cast, band, casting="unsafe")
+            call(np.copyto, cast, band, casting="unsafe")
         elif power == 2:
-            np.square(band, out=cast, dtype=acc)
+            call(np.square, band, out=cast, dtype=acc)
         else:
-            np.power(band, power, out=cast, dtype=acc)
+            call(np.power, band, power, out=cast, dtype=acc)
         return cast
 
     def run(tasks):
         work = _Workspace()  # one per thread
         old = np.setbufsize(bufsize)
         try:
-            run_tasks(tasks, work)
+            with np.errstate(**(errstate or {})):
+                run_tasks(tasks, work)
         finally:
             np.setbufsize(old)
 
@@ -455,10 +575,11 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
                            first.dilation, rows, op, _Workspace(), None, fused)
         return value.reshape((1, rows) + (1,) * len(rest))
 
-    def first_pass_framed(block, rows, work):
+    def first_pass_framed(block, rows, work, call):
         """The first pass, written into a buffer padded along the other axes: a band read
-        in place fills its inside and the frame gets :func:`frame_value`; a padded band
-        (one that reaches the first axis's padding) fills it all."""
+        in place fills its inside and the frame gets :func:`frame_value` (which stays
+        while bands of this height replay: no call writes there); a padded band (one
+        that reaches the first axis's padding) fills it all."""
         full = work.get("framed", (block.shape[0], rows) + tuple(rest_in), acc)
         if block.shape[2:] == full.shape[2:]:
             target = full
@@ -466,22 +587,44 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             target = full[(slice(None), slice(None)) + inside_rest]
             _fill_frame(full, inside_rest, frame_value(rows), first_axis=2)
         _axis_pass(block, 1, first.kernel, first.stride, first.dilation, rows, op, work,
-                   target, fused)
+                   target, fused, call)
         return full
 
+    def reduce_band(r0, r1, c0, c1, stage, work, call):
+        """Output rows ``r0:r1`` of channels ``c0:c1``, reduced into ``stage``."""
+        block = band_of(r0, r1, c0, c1, work, call)
+        steps, start = steps_of(r1 - r0), 0
+        if framed:
+            block, start = first_pass_framed(block, r1 - r0, work, call), 1
+        for i, (axis, k, s, d, n) in enumerate(steps[start:], start):
+            block = _axis_pass(block, axis, k, s, d, n, op, work,
+                               stage if i == len(steps) - 1 else None, fused and i == 0, call)
+        if finish is not None and finish_fixed:
+            finish(stage, slice(r0, r1), call)
+
+    # views of the input and the output move by these bytes from band to band
+    moving = [(xc, (out_rows * first.stride * xc.strides[1], chan_block * xc.strides[0])),
+              (out, (out_rows * out.strides[1], chan_block * out.strides[0]))]
+    # bands that can replay: of the full shape, read in place (all but the padded ones)
+    replayable = [band for band in range(first.out // out_rows)
+                  if in_place(band * out_rows, (band + 1) * out_rows)]
+    grid = ((replayable[-1] + 1) if replayable else 0, channels // chan_block)
+
     def run_tasks(tasks, work):
+        replay = None
         for r0, r1, c0, c1 in tasks:
             dest = out[c0:c1, r0:r1]
             stage = dest if stage_dtype == out.dtype else work.get("stage", dest.shape, stage_dtype)
-            block = band_of(r0, r1, c0, c1, work)
-            steps, start = steps_of(r1 - r0), 0
-            if framed:
-                block, start = first_pass_framed(block, r1 - r0, work), 1
-            for i, (axis, k, s, d, n) in enumerate(steps[start:], start):
-                block = _axis_pass(block, axis, k, s, d, n, op, work,
-                                   stage if i == len(steps) - 1 else None, fused and i == 0)
-            if finish is not None:
-                finish(stage, slice(r0, r1))
+            band = (r0 // out_rows, c0 // chan_block)
+            regular = band[0] < grid[0] and band[1] < grid[1] and in_place(r0, r1)
+            if regular and replay is not None and replay.reaches(band):
+                replay(band)
+            else:  # plan the band; record it if later bands can replay it
+                call = _Recording() if regular else _now
+                reduce_band(r0, r1, c0, c1, stage, work, call)
+                replay = call.replay(band, grid, moving, work) if regular else None
+            if finish is not None and not finish_fixed:
+                finish(stage, slice(r0, r1), _now)
             if stage is not dest:
                 np.copyto(dest, stage, casting="unsafe")
 

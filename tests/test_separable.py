@@ -126,6 +126,84 @@ def test_non_contiguous_input():
                                    reference(view, 2, mode, 3, 2, 1, 1, False), rtol=1e-12)
 
 
+def pool_counting_replays(monkeypatch, *args, **kwargs):
+    """``(result, bands replayed, result with every band planned)`` of ``pool_nd(*args)``."""
+    replayed = []
+    replay = separable._Replay.__call__
+
+    def counted(self, band):
+        replayed.append(band)
+        replay(self, band)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(separable._Replay, "__call__", counted)
+        got = pool_nd(*args, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(separable._Recording, "replay", lambda *_: None)  # plan every band
+        planned = pool_nd(*args, **kwargs)
+    return got, len(replayed), planned
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("mode", ["max", "sum", "avg", "lp"])
+def test_replayed_bands_equal_planned_bands(seed, mode, band_bytes, monkeypatch):
+    """Bands after the first of their shape replay its recorded NumPy calls: bit for bit
+    what planning each band gives (NaN where NaN)."""
+    case = random_case(4000 + seed)
+    x = np.abs(case["x"]) if mode == "lp" else case["x"]
+    got, _, planned = pool_counting_replays(
+        monkeypatch, x, case["ndim"], case["kernel_size"], case["stride"], case["padding"],
+        case["dilation"], mode, case["ceil_mode"])
+    np.testing.assert_array_equal(got, planned)
+
+
+@pytest.mark.parametrize("name, dtype, mode, setting, extra", [
+    ("plain", "float32", "avg", (3, 1, 0, 1), {}),
+    ("strided first pass, padded band edges", "float32", "max", (3, 2, 0, 1), {}),
+    ("framed first pass", "float32", "avg", (3, 2, 1, 1), {}),
+    ("divisors per window", "float32", "avg", (3, 2, 1, 1), {"count_include_pad": False}),
+    ("cast to the accumulator", "uint8", "avg", (3, 2, 0, 1), {}),
+    ("squares fused into the first pass", "float32", "lp", (3, 2, 0, 1), {}),
+    ("squared band", "float64", "lp", (3, 1, 0, 2), {"p": 3.0}),
+    ("float16 through a stage", "float16", "avg", (2, 2, 0, 1), {}),
+    ("doubling levels", "float64", "min", (7, 1, 0, 1), {}),
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_bands_replay_on_every_path(name, dtype, mode, setting, extra, threads, monkeypatch):
+    """Each path of the fast reduction replays its bands (so the planning is not paid
+    per band) and gives what planning every band gives."""
+    monkeypatch.setattr(separable, "BAND_BYTES", 2000)
+    monkeypatch.setattr(separable, "THREADS", threads)
+    monkeypatch.setattr(separable, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(separable, "THREAD_BAND_BYTES", 0)
+    x = np.random.default_rng(5).uniform(0, 200, (3, 40, 37)).astype(dtype)
+    got, replayed, planned = pool_counting_replays(monkeypatch, x, 2, *setting, mode, **extra)
+    assert replayed > 0, name
+    np.testing.assert_array_equal(got, planned)
+    np.testing.assert_allclose(got, reference(x, 2, mode, *setting, False, **extra),
+                               rtol=1e-3 if dtype == "float16" else 1e-5)
+
+
+def test_whole_planes_replay_by_channel_block(monkeypatch):
+    """Small planes go several channels a band; the blocks after the first replay."""
+    monkeypatch.setattr(separable, "BAND_BYTES", 3000)
+    x = np.random.default_rng(6).standard_normal((40, 8, 9)).astype(np.float32)
+    got, replayed, planned = pool_counting_replays(monkeypatch, x, 2, 3, 1, 0, 1, "avg")
+    assert replayed > 0
+    np.testing.assert_array_equal(got, planned)
+
+
+def test_a_copy_of_the_band_is_not_replayed(monkeypatch):
+    """A band that is not C-contiguous is copied before its passes: that copy is new memory
+    every band, so nothing is replayed, and the result is still right."""
+    monkeypatch.setattr(separable, "BAND_BYTES", 2000)
+    x = np.moveaxis(np.random.default_rng(7).standard_normal((40, 37, 3)), -1, 0)
+    got, replayed, planned = pool_counting_replays(monkeypatch, x, 2, 3, 1, 0, 1, "avg")
+    assert replayed == 0
+    np.testing.assert_array_equal(got, planned)
+    np.testing.assert_allclose(got, reference(x, 2, "avg", 3, 1, 0, 1, False), rtol=1e-12)
+
+
 def test_float16_sums_are_finished_before_they_are_cast_back():
     x = np.full((1, 4, 4), 30000, dtype=np.float16)
     assert pool_nd(x, 2, 2, mode="avg").tolist() == [[[30000, 30000], [30000, 30000]]]
