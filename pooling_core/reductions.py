@@ -226,8 +226,10 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     local = threading.local()  # separable_reduce may finish blocks in several threads
 
     def finish(block, rows, call):  # in place
-        key = (rows.start, rows.stop, block.dtype)
-        if getattr(local, "key", None) != key:  # one divisor block per row band
+        # one divisor block per row band; bands whose rows have the same divisors (all but
+        # the edges, mostly) share it
+        key = (block.dtype, None if vectors is None else vectors[0][rows].tobytes())
+        if getattr(local, "key", None) != key:
             real, local.divisor = block.dtype, None  # the old block goes before the new comes
             local.key, local.divisor = key, np.asarray(divisor_override, dtype=real) \
                 if vectors is None else _outer([vectors[0][rows].astype(real)]
