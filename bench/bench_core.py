@@ -6,17 +6,25 @@ sizes 256 and 1024 only). PyTorch is a test-only dependency
 
 For every input size (float32, shape ``(3, n, n)``), mode and setting it prints the
 median time of pooling_core, of torch with ``torch.set_num_threads(2)`` on the same
-array in the same process, and of ``sliding_window_view`` + reduce; the ratio of
+array in the same process, and of ``sliding_window_view`` + reduce (run once); the ratio of
 medians ours/torch; our time over one ``x.max()`` pass (the memory-bandwidth floor);
 and our peak extra memory (``tracemalloc``) over the output's size. Issue 7's targets:
 max <= 0.25x torch, avg <= 0.5x torch, k <= 3 within 5x of ``x.max()``, peak extra
 memory <= 1.2x the output, min and lp within 1.5x of max and avg, padding and
 dilation within 1.5x of the plain case.
+
+Our calls of one size (and the ``x.max()`` floor) are timed in rounds, each round
+running every one once, and each median is taken over the rounds: on this shared VM
+slow runs come in bursts of a second or so, which would otherwise fall on all the runs
+of one call. Torch's calls are timed apart, each run after run: its OpenMP threads
+keep spinning for a while after each call, and slow down whatever runs next.
 """
 import argparse
 import os
 import platform
+import statistics
 import sys
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -44,6 +52,21 @@ SWV_LIMIT = 3e8  # window cells above which the sliding_window_view baseline is 
 def median_ms(fn, repeat):
     """Median wall time of ``fn()`` in ms; a call over 3 s is not repeated."""
     return median_time(fn, repeat, once_above=3) * 1e3
+
+
+def interleaved_ms(calls: dict, repeat: int) -> dict:
+    """Median wall time in ms of each of ``calls`` (name -> callable) over ``repeat``
+    rounds, each round calling every one once; a call over 3 s runs in the first
+    round only."""
+    times = {name: [] for name in calls}
+    for round_ in range(repeat):
+        for name, fn in calls.items():
+            if round_ and times[name][0] > 3:
+                continue
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(runs) * 1e3 for name, runs in times.items()}
 
 
 def peak_extra(fn):
@@ -110,21 +133,23 @@ def versus_torch(sizes, repeat):
     for n in sizes:
         x = np.random.default_rng(0).standard_normal((3, n, n)).astype(np.float32)
         t = torch.from_numpy(x) if torch is not None else None
-        floor = median_ms(lambda: x.max(), max(repeat, 5))
-        for mode in ("max", "avg", "min", "lp"):
-            for setting in SETTINGS:
-                if mode in ("min", "lp") and setting not in SETTINGS[:5]:
-                    continue
-                mine = median_ms(ours(x, mode, **setting), repeat)
-                torch_fn = theirs(t, mode, **setting)
-                torch_ms = median_ms(torch_fn, repeat) if torch_fn else None
-                base_fn = baseline(x, mode, **setting) if mode in ("max", "avg") else None
-                base_ms = median_ms(base_fn, 1) if base_fn else None
-                peak, out = peak_extra(ours(x, mode, **setting))
-                plain[(n, mode, label(setting))] = mine
-                print(f"{n:>5} {mode:<4} {label(setting):<16}{mine:>9.1f}{fmt(torch_ms, '10.1f')}"
-                      f"{fmt(base_ms, '9.0f')}{fmt(torch_ms and mine / torch_ms, '11.3f')}"
-                      f"{mine / floor:>11.1f}{peak / out.nbytes:>9.2f}", flush=True)
+        cases = [(mode, setting) for mode in ("max", "avg", "min", "lp") for setting in SETTINGS
+                 if mode in ("max", "avg") or setting in SETTINGS[:5]]
+        calls = {"floor": lambda: x.max()}
+        calls.update({(mode, label(setting)): ours(x, mode, **setting) for mode, setting in cases})
+        ms = interleaved_ms(calls, max(repeat, 5))
+        floor = ms["floor"]
+        for mode, setting in cases:
+            mine = ms[(mode, label(setting))]
+            torch_fn = theirs(t, mode, **setting)
+            torch_ms = median_ms(torch_fn, repeat) if torch_fn else None
+            base_fn = baseline(x, mode, **setting) if mode in ("max", "avg") else None
+            base_ms = median_ms(base_fn, 1) if base_fn else None
+            peak, out = peak_extra(ours(x, mode, **setting))
+            plain[(n, mode, label(setting))] = mine
+            print(f"{n:>5} {mode:<4} {label(setting):<16}{mine:>9.1f}{fmt(torch_ms, '10.1f')}"
+                  f"{fmt(base_ms, '9.0f')}{fmt(torch_ms and mine / torch_ms, '11.3f')}"
+                  f"{mine / floor:>11.1f}{peak / out.nbytes:>9.2f}", flush=True)
         print(f"{n:>5} x.max() over the input: {floor:.1f} ms")
     return plain
 
