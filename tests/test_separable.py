@@ -193,6 +193,32 @@ def test_whole_planes_replay_by_channel_block(monkeypatch):
     np.testing.assert_array_equal(got, planned)
 
 
+def _layouts():
+    rng = np.random.default_rng(8)
+    data = rng.integers(0, 255, (3, 80, 37), dtype=np.uint8)
+    return {
+        "rows reversed": data[:, 40:][:, ::-1],
+        "every other row": data[:, ::2],
+        "broadcast rows": np.broadcast_to(data[:1, :1], (3, 40, 37)),
+        "read-only bytes": np.frombuffer(data[:, :40].tobytes(), np.uint8).reshape(3, 40, 37),
+    }
+
+
+@pytest.mark.parametrize("layout", list(_layouts()))
+@pytest.mark.parametrize("mode", ["max", "avg", "lp"])
+@pytest.mark.parametrize("setting", [(3, 1, 0, 1), (3, 2, 1, 1)])
+def test_bands_of_any_input_layout_replay_right(layout, mode, setting, monkeypatch):
+    """Inputs read in place through negative, doubled, zero or read-only strides: the
+    replayed views are made over the memory's owner with the same strides (or nothing
+    is replayed where a band must be copied), and the result is the planned one."""
+    monkeypatch.setattr(separable, "BAND_BYTES", 2000)
+    x = _layouts()[layout]
+    got, _, planned = pool_counting_replays(monkeypatch, x, 2, *setting, mode)
+    np.testing.assert_array_equal(got, planned)
+    np.testing.assert_allclose(got, reference(np.ascontiguousarray(x), 2, mode, *setting, False),
+                               rtol=1e-5)
+
+
 def test_a_copy_of_the_band_is_not_replayed(monkeypatch):
     """A band that is not C-contiguous is copied before its passes: that copy is new memory
     every band, so nothing is replayed, and the result is still right."""
