@@ -47,21 +47,22 @@ except ImportError:  # the torch columns stay empty
 SETTINGS = [dict(k=2, s=2), dict(k=3, s=2), dict(k=3, s=1), dict(k=7, s=1), dict(k=15, s=1),
             dict(k=3, s=2, pad=1), dict(k=3, s=1, d=2), dict(k=3, s=2, pad=1, ceil=True)]
 SWV_LIMIT = 3e8  # window cells above which the sliding_window_view baseline is skipped
+ONCE_ABOVE = 3  # seconds: a call slower than this is timed once
 
 
 def median_ms(fn, repeat):
-    """Median wall time of ``fn()`` in ms; a call over 3 s is not repeated."""
-    return median_time(fn, repeat, once_above=3) * 1e3
+    """Median wall time of ``fn()`` in ms; a call over ``ONCE_ABOVE`` s is not repeated."""
+    return median_time(fn, repeat, once_above=ONCE_ABOVE) * 1e3
 
 
 def interleaved_ms(calls: dict, repeat: int) -> dict:
     """Median wall time in ms of each of ``calls`` (name -> callable) over ``repeat``
-    rounds, each round calling every one once; a call over 3 s runs in the first
-    round only."""
+    rounds, each round calling every one once; a call over ``ONCE_ABOVE`` s runs in
+    the first round only."""
     times = {name: [] for name in calls}
     for round_ in range(repeat):
         for name, fn in calls.items():
-            if round_ and times[name][0] > 3:
+            if round_ and times[name][0] > ONCE_ABOVE:
                 continue
             start = time.perf_counter()
             fn()

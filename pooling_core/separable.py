@@ -522,17 +522,18 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         bands += 1
     out_rows = -(-first.out // bands)
 
-    def in_place(r0, r1):
-        """Whether the input rows that output rows ``r0:r1`` read are read in place."""
+    def input_rows(r0, r1):
+        """``(lo, hi, in_place)``: the input rows that output rows ``r0:r1`` read (padding
+        below 0 and from ``first.n`` on), and whether they are read in place (the bands
+        that are form one run: the padded ones lie at either end)."""
         lo = r0 * first.stride - first.pad_before
         hi = (r1 - 1) * first.stride + first.span - first.pad_before
-        return lo >= 0 and hi <= first.n and (framed or not padded_rest)
+        return lo, hi, lo >= 0 and hi <= first.n and (framed or not padded_rest)
 
     def band_of(r0, r1, c0, c1, work, call=_now):
         """The input rows (and padding) that output rows ``r0:r1`` read, in ``acc``."""
-        lo = r0 * first.stride - first.pad_before
-        hi = (r1 - 1) * first.stride + first.span - first.pad_before
-        if in_place(r0, r1):
+        lo, hi, in_place = input_rows(r0, r1)
+        if in_place:
             band = xc[c0:c1, lo:hi]  # in place (unpadded along the other axes if framed)
         else:
             band = work.get("band", (c1 - c0, hi - lo) + tuple(b - a for a, b in rest_range),
@@ -605,10 +606,12 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     # views of the input and the output move by these bytes from band to band
     moving = [(xc, (out_rows * first.stride * xc.strides[1], chan_block * xc.strides[0])),
               (out, (out_rows * out.strides[1], chan_block * out.strides[0]))]
-    # bands that can replay: of the full shape, read in place (all but the padded ones)
+    # row bands that can replay: of the full shape, read in place (all but the padded ones
+    # at either end); channel blocks: all of the full size
     replayable = [band for band in range(first.out // out_rows)
-                  if in_place(band * out_rows, (band + 1) * out_rows)]
-    grid = ((replayable[-1] + 1) if replayable else 0, channels // chan_block)
+                  if input_rows(band * out_rows, (band + 1) * out_rows)[2]]
+    replay_rows = range(replayable[0], replayable[-1] + 1) if replayable else range(0)
+    grid = (replay_rows.stop, channels // chan_block)
 
     def run_tasks(tasks, work):
         replay = None
@@ -616,7 +619,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
             dest = out[c0:c1, r0:r1]
             stage = dest if stage_dtype == out.dtype else work.get("stage", dest.shape, stage_dtype)
             band = (r0 // out_rows, c0 // chan_block)
-            regular = band[0] < grid[0] and band[1] < grid[1] and in_place(r0, r1)
+            regular = band[0] in replay_rows and band[1] < grid[1]
             if regular and replay is not None and replay.reaches(band):
                 replay(band)
             else:  # plan the band; record it if later bands can replay it

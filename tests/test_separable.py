@@ -293,6 +293,12 @@ def peak_extra(fn):
     return peak - out.nbytes, out
 
 
+def pool_peak_extra(x, setting, mode):
+    """:func:`peak_extra` of 2-D pooling with a ``BENCH_SETTINGS`` entry."""
+    kernel, stride, padding, dilation, ceil_mode = setting
+    return peak_extra(lambda: pool_nd(x, 2, kernel, stride, padding, dilation, mode, ceil_mode))
+
+
 #: Issue 7's settings (kernel, stride, padding, dilation, ceil_mode), as bench_core.py runs them.
 BENCH_SETTINGS = [(2, 2, 0, 1, False), (3, 2, 0, 1, False), (3, 1, 0, 1, False),
                   (7, 1, 0, 1, False), (15, 1, 0, 1, False), (3, 2, 1, 1, False),
@@ -311,9 +317,7 @@ def test_buffers_stay_within_a_fifth_of_the_output(setting, mode, dtype):
     rows it reads across the other axes: so a kernel far taller than the output is long
     can need more.)"""
     x = np.random.default_rng(7).uniform(0, 255, (3, 481, 517)).astype(dtype)
-    kernel, stride, padding, dilation, ceil_mode = setting
-    extra, out = peak_extra(lambda: pool_nd(x, 2, kernel, stride, padding, dilation, mode,
-                                            ceil_mode))
+    extra, out = pool_peak_extra(x, setting, mode)
     floor = separable.MIN_BAND_BYTES + separable.RESERVE_BYTES
     assert extra <= max(0.2 * out.nbytes, floor), (extra, out.nbytes, out.shape)
 
@@ -325,9 +329,7 @@ def test_the_smallest_bench_size_meets_the_rule_too(setting, mode):
     where the fixed floor (16 KiB bands, 16 KiB reserve, loop buffers cut to the band)
     still fits within 0.2x (with 64 KiB bands it took up to 0.45x)."""
     x = np.random.default_rng(9).standard_normal((3, 256, 256)).astype(np.float32)
-    kernel, stride, padding, dilation, ceil_mode = setting
-    extra, out = peak_extra(lambda: pool_nd(x, 2, kernel, stride, padding, dilation, mode,
-                                            ceil_mode))
+    extra, out = pool_peak_extra(x, setting, mode)
     assert extra <= 0.2 * out.nbytes, (extra, out.nbytes, out.shape)
 
 
@@ -338,7 +340,5 @@ def test_threads_share_the_same_budget(setting, mode, monkeypatch):
     1 MB), all threads' buffers together stay within the same 0.2x."""
     monkeypatch.setattr(separable, "THREAD_BAND_BYTES", 64 << 10)
     x = np.random.default_rng(8).standard_normal((3, 1024, 1000)).astype(np.float32)
-    kernel, stride, padding, dilation, ceil_mode = setting
-    extra, out = peak_extra(lambda: pool_nd(x, 2, kernel, stride, padding, dilation, mode,
-                                            ceil_mode))
+    extra, out = pool_peak_extra(x, setting, mode)
     assert extra <= 0.2 * out.nbytes, (extra, out.nbytes, out.shape)
