@@ -590,10 +590,11 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     -----
     Max, min, sum, avg and lp (without indices) cost ``O(N * (log2 kH + log2 kW))``
     for max/min and a few more passes for sums: separable passes over
-    bands (:mod:`~pooling_core.separable`), extra memory the output plus 2-8 MiB
-    of band buffers per thread (large inputs share their bands among threads).
-    On a 2-core machine max pooling is 2-70x faster than
-    ``torch.nn.functional.max_pool2d`` on the CPU (``bench/bench_core.py``).
+    bands (:mod:`~pooling_core.separable`), extra memory the output plus band
+    buffers of at most 0.18x its size or 16 KiB (large inputs share their bands among
+    threads). On a 2-core machine, at 1024 and 4096 px, max pooling is 5-97x faster than
+    ``torch.nn.functional.max_pool2d`` on the CPU (``bench/bench_core.py``; at
+    256 px, with padding, torch is faster).
     With indices, and for median and stochastic, the cost is
     ``O(N * kH * kW)`` through ``kH * kW`` strided views of the padded input;
     median stacks the window values in bounded chunks.
