@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pooling_core import geometry_kwargs, plan_axes, pool2d
-from ui import figures, imageio, state
+from ui import figures, imageio
+from ui.pool_settings import MODE_LABELS
 
 SCREEN = 600          # on-screen size (longer side, px) of the side-by-side images
 THUMB = 300           # on-screen size of the mode-comparison thumbnails
@@ -188,7 +189,7 @@ def settings_text(kwargs: dict, passes: int = 1) -> str:
         return square(h) if h == w else f"{h}×{w}"
     k = kwargs.get("kernel_size", 2)
     mode = kwargs.get("mode", "max")
-    return (f"{state.MODE_LABELS.get(mode, mode)}, {pair(k, lambda n: f'{n}×{n}')} window, "
+    return (f"{MODE_LABELS.get(mode, mode)}, {pair(k, lambda n: f'{n}×{n}')} window, "
             f"stride {pair(kwargs.get('stride') or k, str)}"
             + (f", {passes} passes" if passes > 1 else ""))
 
