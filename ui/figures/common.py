@@ -70,14 +70,14 @@ class AnimatedFigure(go.Figure):
 
     Plotly validates every frame that joins a figure and deep-copies frames and
     layout in ``to_dict``: for an animation of hundreds of frames that is most of
-    the time of a page run (docs/performance.md). The builders of this package
-    write their animations as JSON-ready dicts of plain lists, checked against
-    Plotly's schema by the tests, so this figure takes them as they are: data and
-    layout unvalidated, and the parts that grow with the number of frames (the
-    frames and the sliders with one step per frame) kept aside, uncopied.
-    :attr:`frames` and :attr:`sliders` return them; :meth:`to_dict` (what
-    ``st.plotly_chart`` and ``to_json`` send) adds them to the figure's dict by
-    reference. Treat them as read-only: copies (``AnimatedFigure(fig)``,
+    the time of a page run (docs/performance.md). The builders that use it
+    (:func:`~ui.figures.sliding.sliding_figure`) write their animations as JSON-ready
+    dicts of plain lists, checked against Plotly's schema by the tests, so this
+    figure takes them as they are: data and layout unvalidated, and the parts that
+    grow with the number of frames (the frames and the sliders with one step per
+    frame) kept aside, uncopied. :attr:`frames` and :attr:`sliders` return them;
+    :meth:`to_dict` (what ``st.plotly_chart`` and ``to_json`` send) adds them to the
+    figure's dict by reference. Treat them as read-only: copies (``AnimatedFigure(fig)``,
     :func:`~ui.figures.sliding.open_at`) share them.
 
     Build the frames' data of tuples and dict literals, not lists: Python's garbage
