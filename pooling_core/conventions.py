@@ -16,8 +16,9 @@ from math import prod
 
 import numpy as np
 
-from .geometry import _check_flag, normalize_tuple, plan_axes
-from .reductions import MODES, _as_real_array, pool2d
+from ._checks import as_real_array, check_flag, is_int
+from .geometry import normalize_tuple, plan_axes
+from .reductions import MODES, pool2d
 
 __all__ = ["Settings", "Framework", "FRAMEWORKS", "FrameworkCall", "framework_args",
            "Comparison", "compare_frameworks"]
@@ -62,8 +63,8 @@ class Settings:
             put("padding", self.padding.lower())
         else:
             put("padding", normalize_tuple(self.padding, 2, "padding", minimum=0))
-        put("ceil_mode", _check_flag(self.ceil_mode, "ceil_mode"))
-        put("count_include_pad", _check_flag(self.count_include_pad, "count_include_pad"))
+        put("ceil_mode", check_flag(self.ceil_mode, "ceil_mode"))
+        put("count_include_pad", check_flag(self.count_include_pad, "count_include_pad"))
         if not isinstance(self.mode, str) or self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is unknown; choose one of {', '.join(MODES)}")
 
@@ -327,7 +328,7 @@ def framework_args(settings: Settings, framework: str, *, fallback: bool = False
         raise ValueError(f"framework={framework!r} is unknown; choose one of "
                          f"{', '.join(FRAMEWORKS)}")
     _check_settings(settings)
-    fallback = _check_flag(fallback, "fallback")
+    fallback = check_flag(fallback, "fallback")
     fw, s = FRAMEWORKS[framework], settings
     missing = fallback and s.mode not in fw.calls
     windows = replace(s, mode="max") if missing else s  # whose windows the mode uses
@@ -420,9 +421,9 @@ def compare_frameworks(x, settings: Settings, seed: int = 0) -> list[Comparison]
     [('pytorch', True, 0.0), ('tensorflow', True, 0.0)]
     """
     _check_settings(settings)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative int")
-    x = _as_real_array(x, "x")
+    x = as_real_array(x, "x")
     if x.ndim < 2 or x.shape[-2:] != settings.shape:
         raise ValueError(f"x has shape {x.shape}; settings.shape is {settings.shape}")
     results = []
