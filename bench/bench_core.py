@@ -7,8 +7,9 @@ columns are empty.
 
 For every input size (float32, shape ``(3, n, n)``), mode and setting it prints the
 median time of pooling_core; of :func:`per_tap`, the 25-line version issue 23 holds the
-fast path to (pad the whole input, then along each axis one strided slice per kernel
-tap, reduced in place); of torch with ``torch.set_num_threads(2)`` on the same array in
+fast path to (``pool2d`` with a 25-line reduction in place of the fast path: pad
+the whole input, then along each axis one strided slice per kernel tap, reduced in
+place); of torch with ``torch.set_num_threads(2)`` on the same array in
 the same process; and of ``sliding_window_view`` + reduce (run once). Then the ratios
 ours/per-tap and ours/torch, our time over one ``x.max()`` pass (the memory-bandwidth
 floor; meaningless at small sizes, where the input sits in the cache) and our peak
@@ -41,7 +42,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from apptiming import median_time  # noqa: E402
-from pooling_core import MODES, plan_axes, pool2d  # noqa: E402
+from pooling_core import MODES, plan_axes, pool2d, reductions  # noqa: E402
 
 try:
     import torch
@@ -113,30 +114,40 @@ def ours(x, mode, k, s, pad=0, d=1, ceil=False):
     return lambda: pool2d(x, k, s, pad, d, mode, ceil)
 
 
-def per_tap(x, mode, k, s, pad=0, d=1, ceil=False):
-    """The 25-line per-tap strided version: pad the whole input, then along each axis
-    one strided slice per kernel tap, reduced in place; avg divides by the per-axis
-    divisors, lp (p = 2) sums squares and takes the root."""
-    plans = plan_axes(x.shape[-2:], k, s, pad, d, ceil)
-    op = {"max": np.maximum, "min": np.minimum}.get(mode, np.add)
-    fill = {"max": -np.inf, "min": np.inf}.get(mode, 0)
-    a = np.square(x) if mode == "lp" else x
-    if any(p.pad_before or p.extra_after for p in plans):
-        a = np.pad(a, [(0, 0)] + [(p.pad_before, p.extra_after) for p in plans],
-                   constant_values=fill)
-    for axis, p in zip((1, 2), plans):
-        acc = None
+def per_tap_reduce(x, plans, op, fill, out_dtype, power=None, finish=None, **_):
+    """The 25-line per-tap strided version, in place of ``separable_reduce``: pad the
+    whole input, then along each axis one strided slice per kernel tap, reduced in
+    place, and ``finish`` (avg's divisors, lp's root) over the whole output."""
+    ufunc = {"max": np.maximum, "min": np.minimum, "sum": np.add}[op]
+    nd = len(plans)
+    a = x.astype(out_dtype, copy=False)
+    if power is not None:
+        a = np.square(a) if power == 2 else np.power(a, power)
+    widths = [(0, 0)] * (x.ndim - nd) + [(p.pad_before, p.extra_after) for p in plans]
+    if any(w for pair in widths for w in pair):
+        a = np.pad(a, widths, constant_values=fill)
+    for axis, p in zip(range(x.ndim - nd, x.ndim), plans):
+        index, acc = [slice(None)] * a.ndim, None
         for tap in range(p.kernel):
-            index = [slice(None)] * 3
-            index[axis] = slice(tap * p.dilation, tap * p.dilation + (p.out - 1) * p.stride + 1,
-                                p.stride)
-            acc = a[tuple(index)].copy() if acc is None else op(acc, a[tuple(index)], out=acc)
+            start = tap * p.dilation
+            index[axis] = slice(start, start + (p.out - 1) * p.stride + 1, p.stride)
+            acc = a[tuple(index)].copy() if acc is None else ufunc(acc, a[tuple(index)], out=acc)
         a = acc
-    if mode == "avg":
-        a /= np.outer(plans[0].divisor(True), plans[1].divisor(True)).astype(a.dtype)
-    elif mode == "lp":
-        np.sqrt(a, out=a)
+    if finish is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            finish(a.reshape((-1,) + a.shape[x.ndim - nd:]), slice(0, plans[0].out))
     return a
+
+
+def per_tap(x, mode, k, s, pad=0, d=1, ceil=False):
+    """``pool2d`` with :func:`per_tap_reduce` as its fast path (the same checks and
+    finish as ours: only the reduction differs)."""
+    fast = reductions.separable_reduce
+    reductions.separable_reduce = per_tap_reduce
+    try:
+        return pool2d(x, k, s, pad, d, mode, ceil)
+    finally:
+        reductions.separable_reduce = fast
 
 
 def theirs(t, mode, k, s, pad=0, d=1, ceil=False):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from math import prod
 from typing import NamedTuple, Sequence
 
@@ -262,7 +263,7 @@ class AxisPlan:
         return ((AxisPlan.same_out(n, stride) - 1) * stride
                 + AxisPlan.window_span(kernel, dilation) - n)
 
-    @property
+    @cached_property
     def span(self) -> int:
         """Cells from a window's first tap to its last: ``dilation*(kernel-1) + 1``."""
         return self.window_span(self.kernel, self.dilation)
@@ -327,7 +328,7 @@ class AxisPlan:
         """
         return np.bincount(self.taps[self.inside], minlength=self.n)
 
-    @property
+    @cached_property
     def extra_after(self) -> int:
         """Cells the last window reaches past the input (padding + overhang)."""
         return max(0, (self.out - 1) * self.stride + self.span - self.pad_before - self.n)

@@ -234,7 +234,7 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     scale = not (mode == "lp" and vectors is None and divisor_override == cells)
     local = threading.local()  # separable_reduce may finish blocks in several threads
 
-    def finish(block, rows, call):  # in place
+    def finish(block, rows):  # in place
         # one divisor block per row band; bands whose rows have the same divisors (all but
         # the edges, mostly) share it
         key = (block.dtype, None if vectors is None else vectors[0][rows].tobytes())
@@ -244,20 +244,19 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
                 if vectors is None else outer([vectors[0][rows].astype(real)]
                                                + [v.astype(real) for v in vectors[1:]])
         if scale:
-            call(np.divide, block, local.divisor, out=block)
+            np.divide(block, local.divisor, out=block)
         if mode == "lp":
             if scale:
-                call(np.multiply, block, cells, out=block)
+                np.multiply(block, cells, out=block)
             if p == 2:
-                call(np.sqrt, block, out=block)
+                np.sqrt(block, out=block)
             else:
-                call(np.power, block, 1.0 / p, out=block)
+                np.power(block, 1.0 / p, out=block)
 
     # a block of divisors per band when they differ from window to window
     divisor_bytes = 0 if vectors is None else max(np.dtype(out_dtype).itemsize, 4)
     return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish,
-                            finish_bytes=divisor_bytes, finish_fixed=vectors is None,
-                            errstate=dict(invalid="ignore", divide="ignore"))  # 0/0: padding only
+                            finish_bytes=divisor_bytes, errstate=dict(invalid="ignore", divide="ignore"))  # 0/0: padding only
 
 
 def _sorting_network(n: int) -> list[tuple[int, int]]:

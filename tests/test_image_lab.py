@@ -5,12 +5,10 @@ the AppTest part drives the real page through app.py with a sample image,
 good uploads and every kind of bad upload. Test images are built in memory.
 """
 import io
-import re
 import struct
 import zipfile
 import zlib
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +19,11 @@ from pooling_core import MODES, output_size, pool2d
 from ui import imageio
 from ui.pool_settings import PoolSettings
 
-ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
 
 
 from ui import imagelab as lab  # noqa: E402
+from helpers import captions, image_captions, open_page, open_sections, upload  # noqa: E402
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -256,40 +254,6 @@ def test_compare_copy_and_difference():
 
 
 # ------------------------------------------------------------------- the page (AppTest)
-
-def open_page():
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/image_lab.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def captions(at):
-    """The captions as the user reads them (the page backslash-escapes file names)."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", " ".join(c.value for c in at.caption))
-
-
-def image_captions(at):
-    return [i.caption for im in at.get("image") for i in im.proto.imgs]
-
-
-def upload(at, name, data, mime="image/png"):
-    at.file_uploader(key="img_file").set_value((name, data, mime))
-    at.run()
-    assert not at.exception, at.exception
-
-
-def open_sections(at, zoom=True, compare=True):
-    """Open the zoom and the mode comparison (expanders drawn only while open), as a click
-    on their headers does."""
-    at.session_state["img_zoom"] = zoom
-    at.session_state["img_compare"] = compare
-    at.run()
-    assert not at.exception, at.exception
-
 
 @pytest.fixture(scope="module")
 def at():
