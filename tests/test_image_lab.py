@@ -69,18 +69,20 @@ BAD_FILES = {
 # ------------------------------------------------------------------- pooling helpers
 
 @pytest.mark.parametrize("mode", MODES)
-def test_pool_image_equals_core_on_every_mode(mode):
-    x = RNG.integers(0, 256, size=(3, 520, 500), dtype=np.uint8)  # big enough to thread
+def test_pyramid_levels_are_the_core_output_of_each_pass(mode):
+    x = RNG.integers(0, 256, size=(3, 520, 500), dtype=np.uint8)
     kw = dict(kernel_size=3, stride=2, mode=mode, rng=5)
-    got, want = lab.pool_image(x, kw), pool2d(x, **kw)
-    assert got.dtype == want.dtype and got.shape == want.shape
-    np.testing.assert_array_equal(got, want)
+    levels, used, _ = lab.pyramid(x, kw, lambda shape: kw, 2)
+    want = pool2d(pool2d(x, **kw), **kw)
+    assert used == [kw, kw] and levels[1].dtype == want.dtype
+    np.testing.assert_array_equal(levels[1], want)
 
 
-def test_pool_image_keeps_uint8_for_picking_modes():
+def test_pyramid_keeps_uint8_for_picking_modes():
     x = RNG.integers(0, 256, size=(4, 30, 30), dtype=np.uint8)
     for mode in ("max", "min", "median"):
-        assert lab.pool_image(x, dict(kernel_size=2, mode=mode)).dtype == np.uint8
+        kw = dict(kernel_size=2, mode=mode)
+        assert lab.pyramid(x, kw, lambda shape: kw, 1)[0][0].dtype == np.uint8
 
 
 def test_pyramid_sizes_follow_output_size_and_stop_when_too_small():
@@ -178,7 +180,7 @@ def test_png_download_decodes_to_the_core_output(mode):
 def test_png_download_of_grayscale_rgba_and_16bit():
     rgba = np.moveaxis(photo(20, 20, 3), -1, 0)
     rgba = np.concatenate([rgba, np.full((1, 20, 20), 200, np.uint8)])
-    out = lab.pool_image(rgba, dict(kernel_size=2, mode="max"))
+    out = pool2d(rgba, kernel_size=2, mode="max")
     img = Image.open(io.BytesIO(imageio.to_png_bytes(out, np.uint8)))
     assert img.mode == "RGBA" and img.size == (10, 10)
     np.testing.assert_array_equal(np.moveaxis(np.asarray(img), -1, 0), out)

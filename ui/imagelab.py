@@ -8,9 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +26,6 @@ COMPARE_MIN_SIDE = 16  # ... but a thin strip's copy keeps at least this many px
 MAX_TIMES = 5         # pyramid depth
 ZOOM_SIZES = (8, 12, 16)
 COMPARE_MODES = ("max", "avg", "min", "lp", "median", "stochastic")
-THREADED_MODES = ("max", "min", "lp", "median")
 SOURCES = {"sample": "Sample image", "upload": "My upload"}
 
 
@@ -37,23 +34,6 @@ SOURCES = {"sample": "Sample image", "upload": "My upload"}
 def digest(data: bytes) -> str:
     """Short content hash: the cache key of an image's bytes."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def pool_image(array: np.ndarray, kwargs: dict) -> np.ndarray:
-    """``pool2d(array, **kwargs)`` for a ``(C, H, W)`` image, channels on parallel threads.
-
-    Channels are independent, so pooling them separately gives exactly the same
-    array (NumPy releases the GIL). Only the compute-bound modes gain (timings in
-    docs/performance.md); avg/sum are memory-bound, and stochastic draws one random stream for the whole array, so
-    those are pooled in a single call.
-    """
-    workers = min(array.shape[0], os.cpu_count() or 1)
-    if array.ndim != 3 or workers < 2 or kwargs.get("mode") not in THREADED_MODES \
-            or array[0].size < 250_000:
-        return pool2d(array, **kwargs)
-    with ThreadPoolExecutor(max_workers=workers) as ex:
-        parts = list(ex.map(lambda c: pool2d(array[c:c + 1], **kwargs), range(array.shape[0])))
-    return np.concatenate(parts, axis=0)
 
 
 def kwargs_key(kwargs: dict) -> str:
@@ -104,10 +84,11 @@ def padding_advice(settings, shape_hw) -> str | None:
             f"{', or '.join(fixes)}. Or upload a larger image.")
 
 
-def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=pool_image):
+def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=None):
     """Pool ``times`` times: level 1 with ``first_kwargs``, later ones with ``kwargs_for(shape)``.
 
-    Returns ``(levels, kwargs_list, stop)``: the pooled arrays (level 1 first),
+    ``pool(x, kwargs)`` pools one level (default ``pool2d(x, **kwargs)``; the page
+    passes its cached version). Returns ``(levels, kwargs_list, stop)``: the pooled arrays (level 1 first),
     the kwargs used for each, and a sentence if it stopped early because the image
     got smaller than the window (else ``""``).
     """
@@ -119,7 +100,7 @@ def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=
             stop = (f"Stopped after {level} pass{'es' if level > 1 else ''}: the image is now "
                     f"{x.shape[-1]}×{x.shape[-2]} px, too small for another window ({exc}).")
             break
-        x = pool(x, kwargs)
+        x = pool2d(x, **kwargs) if pool is None else pool(x, kwargs)
         levels.append(x)
         used.append(kwargs)
     return levels, used, stop
