@@ -12,7 +12,8 @@ from .backward import pool2d_backward, pool_nd_backward, unpool2d, unpool_nd
 from .explain import OutputSizeExplanation, explain_axes, explain_output_size
 from .geometry import (GEOMETRY_KEYS, MAX_CELLS, MAX_DRAWN_CELLS, MAX_KERNEL_CELLS,
                        MAX_MEDIAN_KERNEL_CELLS, MAX_WORK, AxisPlan, WindowCells, coverage,
-                       geometry_kwargs, normalize_tuple, output_size, plan_axes, window_cells)
+                       geometry_kwargs, normalize_tuple, output_size, plan_axes, window_cells,
+                       window_divisors)
 from .reductions import (INDEX_MODES, MODES, adaptive_bins, adaptive_pool2d, adaptive_pool_nd,
                          global_pool2d, pool1d, pool2d, pool3d, pool_nd)
 
@@ -21,6 +22,6 @@ __all__ = [
     "pool_nd", "pool1d", "pool2d", "pool3d", "pool_nd_backward", "pool2d_backward",
     "unpool_nd", "unpool2d", "adaptive_bins", "adaptive_pool_nd", "adaptive_pool2d",
     "global_pool2d", "output_size", "explain_output_size", "explain_axes", "window_cells", "coverage",
-    "plan_axes", "normalize_tuple", "geometry_kwargs", "GEOMETRY_KEYS",
+    "plan_axes", "normalize_tuple", "geometry_kwargs", "GEOMETRY_KEYS", "window_divisors",
     "MAX_CELLS", "MAX_WORK", "MAX_KERNEL_CELLS", "MAX_MEDIAN_KERNEL_CELLS", "MAX_DRAWN_CELLS",
 ]

@@ -339,6 +339,25 @@ class AxisPlan:
         padding or the ceil-mode overhang, whichever reaches further."""
         return np.arange(-self.pad_before, self.n + max(self.pad_after, self.extra_after))
 
+    @property
+    def drawn_real(self) -> np.ndarray:
+        """Per coordinate of :attr:`drawn`: a real input cell (not padding or overhang)."""
+        drawn = self.drawn
+        return (drawn >= 0) & (drawn < self.n)
+
+    @property
+    def drawn_in_frame(self) -> np.ndarray:
+        """Per coordinate of :attr:`drawn`: inside input + declared padding (past it, the
+        ceil-mode overhang, which no average counts).
+
+        >>> plan = plan_axes((3,), 2, 2, padding=1, ceil_mode=True, ceil_clip=False)[0]
+        >>> plan.drawn.tolist()
+        [-1, 0, 1, 2, 3, 4]
+        >>> plan.drawn_real.astype(int).tolist(), plan.drawn_in_frame.astype(int).tolist()
+        ([0, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0])
+        """
+        return self.drawn < self.n + self.pad_after
+
     def divisor(self, count_include_pad: bool) -> np.ndarray:
         """Per-window cell count on this axis for an average, shape ``(out,)``: the
         taps inside input + declared padding (``count_include_pad``), or the real
@@ -352,17 +371,17 @@ class AxisPlan:
         return mask.sum(axis=1)
 
 
-def window_divisors(plans, count_include_pad: bool = True, divisor_override=None):
+def window_divisors(plans, count_include_pad: bool = True, divisor_override=None) -> np.ndarray:
     """What an average divides each window's sum by, shape ``(*out,)``: the product of
-    the axes' :meth:`AxisPlan.divisor`, or ``divisor_override`` (an int) when given.
+    the axes' :meth:`AxisPlan.divisor`, or ``divisor_override`` everywhere when given.
 
     >>> window_divisors(plan_axes((3, 3), 2, 1, padding=1), False).tolist()
     [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]]
-    >>> window_divisors(plan_axes((3, 3), 2), divisor_override=3)
-    3
+    >>> window_divisors(plan_axes((3, 3), 2), divisor_override=3).tolist()
+    [[3]]
     """
     if divisor_override is not None:
-        return divisor_override
+        return np.broadcast_to(divisor_override, tuple(p.out for p in plans))
     return outer([p.divisor(count_include_pad) for p in plans])
 
 

@@ -256,7 +256,8 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     # a block of divisors per band when they differ from window to window
     divisor_bytes = 0 if vectors is None else max(np.dtype(out_dtype).itemsize, 4)
     return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish,
-                            finish_bytes=divisor_bytes, errstate=dict(invalid="ignore", divide="ignore"))  # 0/0: padding only
+                            finish_bytes=divisor_bytes,
+                            errstate=dict(invalid="ignore", divide="ignore"))  # 0/0: padding only
 
 
 def _sorting_network(n: int) -> list[tuple[int, int]]:

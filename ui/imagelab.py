@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pooling_core import geometry_kwargs, plan_axes, pool2d
+from pooling_core import AxisPlan, geometry_kwargs, plan_axes, pool2d
 from ui import figures, imageio
 from ui.pool_settings import MODE_LABELS
 
@@ -47,7 +47,7 @@ def level_keys(base: str, used: list[dict]) -> list[str]:
 
 def window_span(settings) -> tuple[int, int]:
     """Cells a window spans per axis (height, width): ``d·(k−1)+1``."""
-    return tuple(d * (k - 1) + 1 for k, d in zip(settings.kernel, settings.dilation))
+    return tuple(AxisPlan.window_span(k, d) for k, d in zip(settings.kernel, settings.dilation))
 
 
 def padding_advice(settings, shape_hw) -> str | None:
@@ -88,9 +88,9 @@ def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=
     """Pool ``times`` times: level 1 with ``first_kwargs``, later ones with ``kwargs_for(shape)``.
 
     ``pool(x, kwargs)`` pools one level (default ``pool2d(x, **kwargs)``; the page
-    passes its cached version). Returns ``(levels, kwargs_list, stop)``: the pooled arrays (level 1 first),
-    the kwargs used for each, and a sentence if it stopped early because the image
-    got smaller than the window (else ``""``).
+    passes its cached version). Returns ``(levels, kwargs_list, stop)``: the pooled
+    arrays (level 1 first), the kwargs used for each, and a sentence if it stopped
+    early because the image got smaller than the window (else ``""``).
     """
     levels, used, x, stop = [], [], array, ""
     for level in range(times):
@@ -263,12 +263,10 @@ def draw_region(screen: np.ndarray, shape_hw, box, window=None) -> np.ndarray:
 def first_window(region_kwargs: dict, region_shape, top: int, left: int):
     """(top, left, height, width) in image pixels of the region's first window (real cells)."""
     ph, pw = plan_axes(tuple(region_shape), **geometry_kwargs(region_kwargs))
-    r = ph.taps[0][ph.inside[0]]
-    c = pw.taps[0][pw.inside[0]]
-    if not (r.size and c.size):
+    (r0, r1), (c0, c1) = ((int(b[0]) for b in p.real_bounds) for p in (ph, pw))
+    if r0 < 0 or c0 < 0:
         return None
-    return top + int(r.min()), left + int(c.min()), int(r.max() - r.min() + 1), \
-        int(c.max() - c.min() + 1)
+    return top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1
 
 
 def mode_kwargs(settings, mode: str, shape_hw) -> tuple[dict, bool]:
