@@ -17,7 +17,7 @@ from math import prod
 import numpy as np
 
 from .geometry import _check_flag, normalize_tuple, plan_axes
-from .reductions import MODES, _as_real_array, pool2d
+from .reductions import MODES, _as_real_array, _check_real, _count_include_pad, pool2d
 
 __all__ = ["Settings", "Framework", "FRAMEWORKS", "FrameworkCall", "framework_args",
            "Comparison", "compare_frameworks"]
@@ -32,11 +32,15 @@ class Settings:
 
     ``padding`` is symmetric per axis (int or ``(ph, pw)``) or ``'valid'``,
     ``'same'`` (odd cell bottom/right) or ``'same_lower'`` (odd cell top/left);
-    ``stride=None`` means the kernel.
+    ``stride=None`` means the kernel. ``count_include_pad=None`` is read as
+    :func:`~pooling_core.pool2d` reads it (True for numeric padding, False for
+    named padding in an average). ``p`` is the power of 'lp'.
 
     >>> s = Settings(shape=32, kernel=3, stride=2, padding=1)
     >>> s.shape, s.kernel, s.stride, s.padding, s.dilation
     ((32, 32), (3, 3), (2, 2), (1, 1), (1, 1))
+    >>> Settings(shape=8, kernel=2, mode="avg", padding="same").count_include_pad
+    False
     """
 
     shape: tuple[int, int]
@@ -46,7 +50,8 @@ class Settings:
     dilation: tuple[int, int] = 1
     mode: str = "max"
     ceil_mode: bool = False
-    count_include_pad: bool = True
+    count_include_pad: bool | None = None
+    p: float = 2.0
 
     def __post_init__(self):
         def put(name, value):
@@ -63,9 +68,16 @@ class Settings:
         else:
             put("padding", normalize_tuple(self.padding, 2, "padding", minimum=0))
         put("ceil_mode", _check_flag(self.ceil_mode, "ceil_mode"))
-        put("count_include_pad", _check_flag(self.count_include_pad, "count_include_pad"))
         if not isinstance(self.mode, str) or self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is unknown; choose one of {', '.join(MODES)}")
+        cip = self.count_include_pad
+        put("count_include_pad", _count_include_pad(
+            None if cip is None else _check_flag(cip, "count_include_pad"),
+            self.padding if isinstance(self.padding, str) else "symmetric", self.mode))
+        p = _check_real(self.p, "p")
+        if not (np.isfinite(p) and p > 0):
+            raise ValueError(f"p={self.p!r} must be a positive, finite number")
+        put("p", float(p))
 
     @property
     def pads(self) -> tuple[int, int]:
@@ -217,7 +229,7 @@ def _code(key, s, pads):
     (t, b), (l, r) = pads
     if key == "pytorch":
         if m == "lp":
-            return (f"nn.LPPool2d(norm_type=2, kernel_size={k}, stride={st}, "
+            return (f"nn.LPPool2d(norm_type={s.p:g}, kernel_size={k}, stride={st}, "
                     f"ceil_mode={s.ceil_mode})")
         extra = f"dilation={d}" if m == "max" else f"count_include_pad={s.count_include_pad}"
         return (f"{call}(kernel_size={k}, stride={st}, padding={s.pads}, {extra}, "
@@ -237,7 +249,7 @@ def _code(key, s, pads):
                else f"pads={[t, l, b, r]}")
         extra = ((f", dilations={list(d)}" if s.dilated else "")
                  + (f", count_include_pad={int(s.count_include_pad)}" if m == "avg" else "")
-                 + (", p=2" if m == "lp" else ""))
+                 + (f", p={s.p:g}" if m == "lp" else ""))
         return (f'onnx.helper.make_node("{call}", ["x"], ["y"], kernel_shape={list(k)}, '
                 f"strides={list(st)}, {pad}{extra}, ceil_mode={int(s.ceil_mode)})")
     if key == "caffe":
@@ -335,16 +347,13 @@ def framework_args(settings: Settings, framework: str, *, fallback: bool = False
     if reason:
         return FrameworkCall(framework, False, reason)
     padding = s.padding if s.same else s.pads
-    if s.padding == "same_lower":  # TensorFlow's amounts, the odd cell first
-        padding = tuple((p.pad_after, p.pad_before)
-                        for p in plan_axes(s.shape, s.kernel, s.stride, "same", s.dilation))
     kw = dict(kernel_size=s.kernel, stride=s.stride, padding=padding, dilation=s.dilation,
               mode=s.mode, ceil_mode=s.ceil_mode, count_include_pad=s.count_include_pad,
               pad_value=None, ceil_clip=True, check_half_kernel=framework == "pytorch")
     if framework in ("tensorflow", "keras", "matlab"):  # floor only; TF ignores padded cells
         kw.update(ceil_mode=False, count_include_pad=framework == "matlab")
     if s.mode == "lp":  # an Lp norm: the divisor must be the whole window (see the end)
-        kw["count_include_pad"] = True
+        kw.update(count_include_pad=True, p=s.p)
     if framework == "caffe":
         kw.update(ceil_clip=s.padded, count_include_pad=True,
                   pad_value=-_FLT_MAX if s.mode == "max" else None)

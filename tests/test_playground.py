@@ -522,3 +522,20 @@ def test_hover_names_the_real_cells_a_dilated_padded_window_reads():
 def test_csv_and_link_values_read_back_exactly():
     assert figures.exact(40 / 9) == repr(40 / 9) and figures.exact(8.0) == "8"
     assert figures.exact(-np.inf) == "-inf" and figures.exact(1234.5) == "1234.5"
+
+
+def test_count_include_pad_defaults_to_the_paddings_own_average():
+    # ONNX, average, SAME 2x2 stride 1 on the seed matrix: the default divides by the real
+    # cells (ONNX's count_include_pad=0); True counts the padding; a link's old true/false
+    # still reads.
+    at = open_playground(src="Preset", in_preset="Seed example (4×4)", mode="Average",
+                         pad="SAME", sk="false", sh="1", fw="onnx")
+    assert at.radio(key="cip").value == "default"
+    codes = [c.value for c in at.code]
+    assert any("count_include_pad=0" in c for c in codes), codes
+    assert any("count_include_pad=False" in c for c in codes)  # the core's own call
+    at.radio(key="cip").set_value("true").run()
+    assert any("count_include_pad=1" in c.value for c in at.code)
+    assert any("count_include_pad=True" in c.value for c in at.code)
+    old = open_playground(mode="Average", pad="SAME", cip="false")
+    assert old.session_state["cip"] == "false" and not old.exception

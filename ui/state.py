@@ -26,11 +26,13 @@ MODE_LABELS = {
     "median": "Median", "stochastic": "Stochastic (Caffe)",
 }
 PAD_KINDS = {"number": "Number", "valid": "VALID", "same": "SAME", "same_lower": "SAME_LOWER"}
+#: count_include_pad: the core's default (None), or an explicit True / False
+CIP_CHOICES = {"default": "Default", "true": "True", "false": "False"}
 
 DEFAULTS = {
     "sq": True, "kh": 2, "kw": 2, "sk": True, "sh": 2, "sw": 2, "pad": "number",
     "ph": 0, "pw": 0, "dh": 1, "dw": 1, "mode": "max", "p": 2.0, "ceil": False,
-    "cip": True, "fw": "pytorch", "glob": False, "seed": 0, "train": True,
+    "cip": "default", "fw": "pytorch", "glob": False, "seed": 0, "train": True,
 }
 
 PRESETS = {
@@ -59,8 +61,9 @@ HELP = {
     "p": "Lp pooling computes (Σ xᵖ)^(1/p): p=1 is a sum, large p approaches max.",
     "ceil": "Round the output size up instead of down; the last window must still start "
             "inside the input or the left padding.",
-    "cip": "Average only: divide by the whole window including padded cells (PyTorch's "
-           "default), or only by the real cells.",
+    "cip": "Average only: True divides by the whole window, padded cells included (PyTorch); "
+           "False by the real cells only (TensorFlow, Keras, ONNX). Default: True for "
+           "numeric padding, False for SAME, SAME_LOWER and VALID.",
     "fw": "Whose rules to follow: rounding, where padding goes, what it is worth, and the "
           "average's divisor.",
     "glob": "Global pooling: one window covering the whole input (kernel = input size).",
@@ -205,7 +208,7 @@ def _link_params() -> dict[str, LinkParam]:
         LinkParam("seed", "Seed (stochastic)", "int", DEFAULTS["seed"], 0, 10_000),
         LinkParam("train", "Training (sample)", "bool", DEFAULTS["train"]),
         LinkParam("ceil", "ceil_mode", "bool", DEFAULTS["ceil"]),
-        LinkParam("cip", "count_include_pad", "bool", DEFAULTS["cip"]),
+        LinkParam("cip", "count_include_pad", "choice", DEFAULTS["cip"], options=CIP_CHOICES),
     ]
     for name, (h, w), lo, hi in (("Kernel size", ("kh", "kw"), 1, 8), ("Stride", ("sh", "sw"), 1, 8),
                                  ("Padding", ("ph", "pw"), 0, 4), ("Dilation", ("dh", "dw"), 1, 4)):
@@ -345,7 +348,7 @@ class PoolSettings:
     mode: str = "max"
     p: float = 2.0
     ceil_mode: bool = False
-    count_include_pad: bool = True
+    count_include_pad: bool | None = None  # None: the core's default for the padding
     framework: str = "pytorch"
     global_pool: bool = False
     seed: int = 0
@@ -363,7 +366,7 @@ class PoolSettings:
         s = self.for_shape(shape)
         return Settings(shape=tuple(int(n) for n in shape[-2:]), kernel=s.kernel,
                         stride=s.stride, padding=s.padding, dilation=s.dilation, mode=s.mode,
-                        ceil_mode=s.ceil_mode, count_include_pad=s.count_include_pad)
+                        ceil_mode=s.ceil_mode, count_include_pad=s.count_include_pad, p=s.p)
 
     def resolve(self, shape) -> tuple[dict, str]:
         """``pool2d`` keyword arguments reproducing the chosen framework on ``shape``, and a note.
@@ -532,8 +535,8 @@ def sidebar() -> dict:
         st.checkbox("ceil_mode", DEFAULTS["ceil"], help=HELP["ceil"], disabled=glob,
                     **_bound("ceil"))
         if mode == "avg" and _padding_matters():  # lp always divides by the whole window
-            st.checkbox("count_include_pad", DEFAULTS["cip"], help=HELP["cip"],
-                        **_bound("cip"))
+            st.radio("count_include_pad", list(CIP_CHOICES), format_func=CIP_CHOICES.get,
+                     horizontal=True, help=HELP["cip"], **_bound("cip"))
         st.button("Reset", on_click=reset, help="All settings back to the defaults.",
                   width="stretch")
     ss["_slots"] = slots
@@ -560,7 +563,7 @@ def current() -> PoolSettings:
         kernel=kernel, stride=kernel if v("sk") else pair("sh", "sw"),
         padding=pair("ph", "pw") if v("pad") == "number" else v("pad"),
         dilation=pair("dh", "dw"), mode=mode, p=float(v("p")), ceil_mode=bool(v("ceil")),
-        count_include_pad=bool(v("cip")) if mode == "avg" else True,
+        count_include_pad={"true": True, "false": False}.get(v("cip")) if mode == "avg" else None,
         framework=v("fw"), global_pool=bool(v("glob")), seed=int(v("seed")),
         training=bool(v("train")),
     )
