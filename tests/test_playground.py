@@ -539,3 +539,26 @@ def test_count_include_pad_defaults_to_the_paddings_own_average():
     assert any("count_include_pad=True" in c.value for c in at.code)
     old = open_playground(mode="Average", pad="SAME", cip="false")
     assert old.session_state["cip"] == "false" and not old.exception
+
+
+def test_onnx_runtime_gets_its_own_row_and_reason_where_it_departs_from_the_spec():
+    # SAME, kernel 2, dilation 2, stride 1: onnxruntime pads for the undilated kernel
+    at = open_playground(fw="onnx", pad="SAME", sk="false", sh="1", dh="2")
+    table = at.dataframe[0].value
+    names = list(table["Framework"])
+    assert "ONNX" in names and "ONNX Runtime" in names
+    assert any(c.value.startswith("**ONNX Runtime**: ONNX Runtime sizes SAME padding for the "
+                                  "undilated kernel") for c in at.caption)
+    # pads 2 with kernel 2 and dilation 3 (taps -2 and 1): the spec takes it, onnxruntime not
+    at = open_playground(fw="onnx", sk="false", sh="1", dh="3", ph="2")
+    table = at.dataframe[0].value
+    row = table[table["Framework"] == "ONNX Runtime"].iloc[0]
+    assert row["Values vs PyTorch"] == "cannot express: ONNX Runtime requires each pad < kernel"
+    # the 6×6 matrix: (6 + 2 + 2 - 3·(2 - 1) - 1) / 1 + 1 = 7
+    assert table[table["Framework"] == "ONNX"].iloc[0]["Output"] == "7×7"
+    # the same reason by the sidebar when ONNX Runtime is the chosen framework
+    at.selectbox(key="fw").set_value("onnxruntime").run()
+    assert any("ONNX Runtime requires each pad < kernel" in e.value for e in at.error)
+    # settings where onnxruntime agrees: one ONNX row
+    at = open_playground(fw="onnx")
+    assert "ONNX Runtime" not in list(at.dataframe[0].value["Framework"])
