@@ -21,7 +21,7 @@ from .reductions import MODES, _as_real_array, _check_real, _count_include_pad, 
 
 __all__ = ["Settings", "Framework", "FRAMEWORKS", "FrameworkCall", "framework_args",
            "Comparison", "compare_frameworks", "ONNX_OPS", "onnx_args", "onnx_run",
-           "onnx_indices", "onnx_unpool"]
+           "onnx_indices", "onnx_unpool", "adaptive_args"]
 
 _PAD_STRINGS = ("valid", "same", "same_lower")  # same_lower: ONNX's odd cell top/left
 _FLT_MAX = float(np.finfo(np.float32).max)       # Caffe's max starts from -FLT_MAX
@@ -93,7 +93,8 @@ class Settings:
 @dataclass(frozen=True)
 class Framework:
     """One framework: display name, real call per mode, the modes that take a
-    dilation, the 'same' paddings it knows, and where the mapping was checked."""
+    dilation, the 'same' paddings it knows, where the mapping was checked, and its
+    adaptive pooling layer per mode (or why it has none: :func:`adaptive_args`)."""
 
     key: str
     name: str
@@ -101,6 +102,7 @@ class Framework:
     dilation_modes: tuple = ()
     same: tuple = ()
     sources: tuple = ()
+    adaptive: dict | str = ""
 
 
 _DOCS = "https://www.mathworks.com/help/deeplearning/ref/nnet.cnn.layer."
@@ -109,19 +111,29 @@ FRAMEWORKS = {f.key: f for f in (
     Framework("pytorch", "PyTorch",
               {"max": "nn.MaxPool2d", "avg": "nn.AvgPool2d", "lp": "nn.LPPool2d"}, ("max",), (),
               ("https://pytorch.org/docs/stable/generated/torch.nn.MaxPool2d.html",
-               "pytorch/pytorch aten/src/ATen/native/Pool.h")),
+               "pytorch/pytorch aten/src/ATen/native/Pool.h",
+               "https://pytorch.org/docs/stable/generated/torch.nn.AdaptiveAvgPool2d.html"),
+              {"max": "nn.AdaptiveMaxPool2d", "avg": "nn.AdaptiveAvgPool2d"}),
     # SAME: out = ceil(n/s), odd cell bottom/right, padded cells ignored (avg excludes them);
     # explicit pads (each <= window) in max_pool2d only; dilation via tf.nn.pool: strides 1, VALID
     Framework("tensorflow", "TensorFlow",
               {"max": "tf.nn.max_pool2d", "avg": "tf.nn.avg_pool2d"}, ("max", "avg"), ("same",),
               ("https://www.tensorflow.org/api_docs/python/tf/nn/max_pool2d",
                "https://www.tensorflow.org/api_docs/python/tf/nn#notes_on_padding_2",
-               "tensorflow/tensorflow tensorflow/python/ops/nn_ops.py (pool_v2)")),
-    # TensorFlow's ops underneath; 'valid'/'same' only, no dilation
+               "tensorflow/tensorflow tensorflow/python/ops/nn_ops.py (pool_v2)"),
+              "TensorFlow has no adaptive pooling op (Keras 3, its layers API, has "
+              "layers.AdaptiveAveragePooling2D)"),
+    # TensorFlow's ops underneath; 'valid'/'same' only, no dilation. Keras 3 adaptive layers:
+    # bin i of n cells is floor(i·n/out) .. ceil((i+1)·n/out), PyTorch's (keras/src/backend/
+    # */nn.py pools every window of ceil(n/out) and ceil(n/out) + 1 cells and gathers)
     Framework("keras", "Keras",
               {"max": "layers.MaxPooling2D", "avg": "layers.AveragePooling2D"}, (), ("same",),
               ("https://keras.io/api/layers/pooling_layers/max_pooling2d/",
-               "https://keras.io/api/layers/pooling_layers/average_pooling2d/")),
+               "https://keras.io/api/layers/pooling_layers/average_pooling2d/",
+               "https://keras.io/api/layers/pooling_layers/adaptive_average_pooling2d",
+               "keras-team/keras keras/src/layers/pooling/base_adaptive_pooling.py, "
+               "keras/src/backend/numpy/nn.py (_adaptive_pool2d_impl)"),
+              {"max": "layers.AdaptiveMaxPooling2D", "avg": "layers.AdaptiveAveragePooling2D"}),
     # pads [x1_begin, x2_begin, x1_end, x2_end]; ceil with the clip rule (opset 22); AveragePool
     # count_include_pad (default 0), dilations since 19; LpPool (sum |x|^p)^(1/p); ORT pad < k
     Framework("onnx", "ONNX",
@@ -129,7 +141,9 @@ FRAMEWORKS = {f.key: f for f in (
               ("same", "same_lower"),
               ("onnx/onnx docs/Operators.md (MaxPool, AveragePool, LpPool), opset 22",
                "onnx/onnx onnx/backend/test/case/node (the node tests, run in "
-               "tests/test_onnx.py)")),
+               "tests/test_onnx.py)"),
+              "ONNX has no adaptive pooling (GlobalAveragePool and GlobalMaxPool are its 1×1 "
+              "case)"),
     # what onnxruntime 1.32 computes where it departs from the spec: SAME padded for the
     # undilated kernel, ceil_mode applied to SAME/VALID, each pad < kernel, MaxPool's empty
     # window -FLT_MAX (measured in tests/test_onnx.py against random models)
@@ -137,7 +151,9 @@ FRAMEWORKS = {f.key: f for f in (
               {"max": "MaxPool", "avg": "AveragePool", "lp": "LpPool"}, ("max", "avg", "lp"),
               ("same", "same_lower"),
               ("microsoft/onnxruntime onnxruntime/core/providers/cpu/nn/pool_attributes.h",
-               "onnxruntime 1.32 CPU, cross-checked in tests/test_onnx.py")),
+               "onnxruntime 1.32 CPU, cross-checked in tests/test_onnx.py"),
+              "ONNX has no adaptive pooling (GlobalAveragePool and GlobalMaxPool are its 1×1 "
+              "case)"),
     # round_mode CEIL (default) | FLOOR; clip only when pad > 0; pad < kernel; pads MAX/AVE only;
     # AVE divides by the window clipped to input + pad; STOCHASTIC runs on the GPU only
     Framework("caffe", "Caffe",
@@ -149,7 +165,9 @@ FRAMEWORKS = {f.key: f for f in (
     # the average layer's zero padding counts; max padding value undocumented (taken as -Inf)
     Framework("matlab", "MATLAB",
               {"max": "maxPooling2dLayer", "avg": "averagePooling2dLayer"}, (), ("same",),
-              (_DOCS + "maxpooling2dlayer.html", _DOCS + "averagepooling2dlayer.html")),
+              (_DOCS + "maxpooling2dlayer.html", _DOCS + "averagepooling2dlayer.html"),
+              "MATLAB's adaptiveAveragePooling2dLayer (R2024a): Poolscope has not checked "
+              "where its bins fall"),
     # non-overlapping blocks; pads the END of each axis with cval up to a multiple of the block
     Framework("skimage", "scikit-image",
               dict.fromkeys(("max", "avg", "sum", "min", "median"), "block_reduce"), (), (),
@@ -291,6 +309,67 @@ def _texts(key, m, kw, pads):
 def _check_settings(settings) -> None:
     if not isinstance(settings, Settings):
         raise ValueError(f"settings={settings!r} must be a pooling_core.conventions.Settings")
+
+
+# ----------------------------------------------------------------------------- adaptive
+
+
+def adaptive_args(shape, output_size, mode: str, framework: str) -> FrameworkCall:
+    """One framework's adaptive pooling of a ``shape`` plane to ``output_size``.
+
+    PyTorch's bins (:func:`~pooling_core.adaptive_bins`): bin ``i`` of ``n``
+    cells into ``out`` spans ``floor(i·n/out)`` to ``ceil((i+1)·n/out)``, so
+    neighbours overlap when ``out`` does not divide ``n``. Keras 3's
+    ``AdaptiveAveragePooling2D`` / ``AdaptiveMaxPooling2D`` documents only that
+    it works out the kernel and stride; its code (every backend but torch, which
+    calls PyTorch's op) pools every window of ``ceil(n/out)`` and ``ceil(n/out)
+    + 1`` cells and gives each bin the one of its size that starts at
+    ``floor(i·n/out)``: the same bins. Keras differs in the call, not the
+    numbers: ints only for ``output_size`` (PyTorch takes None for "keep this
+    axis"), no ``return_indices``, channels last by default. ONNX expresses
+    only the 1×1 case (``GlobalAveragePool`` / ``GlobalMaxPool``).
+
+    Returns a :class:`FrameworkCall` whose ``kwargs`` are those of
+    :func:`~pooling_core.adaptive_pool2d`, or the reason the framework has none.
+
+    >>> adaptive_args((7, 7), (3, 3), "avg", "keras").code
+    'layers.AdaptiveAveragePooling2D(output_size=(3, 3))'
+    >>> adaptive_args((7, 7), (3, 3), "max", "onnx").reason
+    'ONNX has no adaptive pooling (GlobalAveragePool and GlobalMaxPool are its 1×1 case)'
+    >>> adaptive_args((7, 7), 1, "max", "onnx").code
+    'onnx.helper.make_node("GlobalMaxPool", ["x"], ["y"])'
+    """
+    if not isinstance(framework, str) or framework not in FRAMEWORKS:
+        raise ValueError(f"framework={framework!r} is unknown; choose one of "
+                         f"{', '.join(FRAMEWORKS)}")
+    if not isinstance(mode, str) or mode not in ("max", "avg", "min", "sum"):
+        raise ValueError(f"mode={mode!r} is not available adaptively; use max, avg, min or sum")
+    shape = normalize_tuple(shape, 2, "shape")
+    size = normalize_tuple(output_size, 2, "output_size")
+    fw = FRAMEWORKS[framework]
+    call, reason = None, fw.adaptive if isinstance(fw.adaptive, str) else ""
+    if isinstance(fw.adaptive, dict):
+        call = fw.adaptive.get(mode)
+        reason = "" if call else f"{fw.name} has no adaptive {mode} pooling"
+    elif framework in ("onnx", "onnxruntime") and size == (1, 1) and mode in ("max", "avg"):
+        call, reason = {"max": "GlobalMaxPool", "avg": "GlobalAveragePool"}[mode], ""
+    if not reason and not call:
+        reason = f"{fw.name} has no adaptive pooling"
+    if reason:
+        return FrameworkCall(framework, False, reason)
+    if framework in ("onnx", "onnxruntime"):
+        code = f'onnx.helper.make_node("{call}", ["x"], ["y"])'
+    else:
+        code = f"{call}(output_size={size})"
+    notes = ()
+    if framework == "keras":
+        notes = ("Keras places the bins as PyTorch does: bin i spans floor(i·n/out) to "
+                 "ceil((i+1)·n/out) (it pools every window of ceil(n/out) and ceil(n/out) + 1 "
+                 "cells and picks each bin's); it has no return_indices.",)
+    return FrameworkCall(framework, True, "", dict(output_size=size, mode=mode), size,
+                         ((0, 0), (0, 0)), "no padding",
+                         "the bin's cells" if mode == "avg" else "none (not an average)",
+                         code, notes)
 
 
 # ----------------------------------------------------------------------------- ONNX
@@ -806,6 +885,10 @@ def framework_args(settings: Settings, framework: str, *, fallback: bool = False
         h, w = rounded_up(s.padded)
         notes.append(f"round_mode: FLOOR needs a recent BVLC Caffe; older builds and the "
                      f"default CEIL give {h}×{w}.")
+    if framework == "keras" and s.mode == "avg" and s.same and any(b != a for b, a in pads):
+        notes.append("Keras on its torch backend pads an uneven SAME by repeating the edge "
+                     "cells and divides by the whole window; shown: TensorFlow's average of "
+                     "the real cells (Keras's default backend).")
     if framework == "caffe" and s.mode == "stochastic":
         notes.append("Caffe runs STOCHASTIC on the GPU only (TRAIN samples, TEST averages).")
     if framework == "skimage" and any(b for _, b in pads):
