@@ -3,11 +3,18 @@
 The frameworks disagree on four things: how the output size is rounded, where
 padding goes, what padding is worth, and what an average divides by. Each
 framework is a small record (its calls, where dilation and 'same' exist, its
-sources); :func:`framework_args` turns the user's :class:`Settings` into that
-framework's real call plus the :func:`~pooling_core.pool2d` keyword arguments
-that give its numbers, or into the reason it cannot express the settings.
-:func:`compare_frameworks` runs them all and compares each with PyTorch.
-Pure NumPy, no UI.
+adaptive layers, its sources); :func:`framework_args` turns the user's
+:class:`Settings` into that framework's real call plus the
+:func:`~pooling_core.pool2d` keyword arguments that give its numbers, or into
+the reason it cannot express the settings. :func:`compare_frameworks` runs them
+all and compares each with PyTorch; :func:`adaptive_args` does the same for
+adaptive pooling.
+
+ONNX is read from its own terms: :func:`onnx_args` maps a node's attributes
+(any of 1-3 spatial axes) onto the core by the ONNX specification, or, with
+``runtime=True``, as onnxruntime computes it where the two part (the "ONNX
+Runtime" record); :func:`onnx_run`, :func:`onnx_indices` and :func:`onnx_unpool`
+run a node. Pure NumPy, no UI.
 """
 from __future__ import annotations
 
@@ -217,7 +224,9 @@ class FrameworkCall:
     """What one framework does with the settings.
 
     ok, reason : whether it can express them, and if not why.
-    kwargs : ``pool2d(x, **kwargs)`` gives this framework's numbers.
+    kwargs : ``pool2d(x, **kwargs)`` gives this framework's numbers (from
+        :func:`onnx_args`: ``pool_nd(x, len(out_shape), **kwargs)``; from
+        :func:`adaptive_args`: ``adaptive_pool2d(x, **kwargs)``).
     out_shape, pads : ``(H_out, W_out)``; ``((top, bottom), (left, right))`` as applied.
     pad_value_text, divisor_rule : what padding is worth; what an average divides by.
     code : the framework's real call. notes : sentences for the UI (defaults, deviations).
@@ -559,9 +568,9 @@ def _onnx_call(node: _OnnxNode, runtime: bool) -> FrameworkCall:
         kw["pad_value"] = -_FLT_MAX  # ORT's max starts from the lowest float
     if mode == "lp" and any(p.extra_after > p.pad_after for p in plans):
         # the core's lp rescales a ceil-mode edge window by K / its cells inside input +
-        # padding; declaring the overhang as padding makes that divisor the whole window
-        kw.update(padding=tuple((p.pad_before, max(p.pad_after, p.extra_after)) for p in plans),
-                  ceil_mode=False)
+        # padding. Padding every axis up to exactly what its last window reads (zeros, and
+        # no window reads past it) keeps the same windows in floor mode, each divisor K.
+        kw.update(padding=tuple((p.pad_before, p.extra_after) for p in plans), ceil_mode=False)
     pads = tuple((p.pad_before, p.pad_after) for p in plans)
     pad_text, rule = _texts(key, mode, kw, pads)
     if kw["pad_value"] is not None:
@@ -961,7 +970,9 @@ def compare_frameworks(x, settings: Settings, seed: int = 0) -> list[Comparison]
     """Run every framework on ``x`` (shape ``(..., H, W)``) and compare with PyTorch.
 
     A cell differs unless equal (max/min) or within a relative 1e-9 (other
-    modes); NaN equals NaN. Stochastic pooling draws with ``rng=seed``.
+    modes); NaN equals NaN. Stochastic pooling draws with ``rng=seed``. The
+    ONNX Runtime row is left out when onnxruntime gives the spec's answer (the
+    same numbers, or the same refusal): the ONNX row then speaks for both.
 
     >>> rows = compare_frameworks(np.arange(16.0).reshape(4, 4), Settings(shape=4, kernel=2))
     >>> [(r.framework, r.same_shape, r.max_abs_diff) for r in rows[:2]]

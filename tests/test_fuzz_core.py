@@ -949,7 +949,8 @@ def user_settings(draw):
                 kernel=k, stride=draw(st.none() | st.integers(1, 4)),
                 padding=draw(st.integers(0, 2) | st.sampled_from(["valid", "same", "same_lower"])),
                 dilation=draw(st.integers(1, 3)), mode=draw(st.sampled_from(pc.MODES)),
-                ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()))
+                ceil_mode=draw(st.booleans()),
+                count_include_pad=draw(st.none() | st.booleans()))
 
 
 @fuzz(200)
@@ -967,7 +968,14 @@ def test_frameworks_run_what_they_announce(fields, fallback, seed):
             assert out.shape == (2,) + call.out_shape
     ok, rows = contract(compare_frameworks, x, s, seed, names=GEOMETRY + ("x",))
     assert ok, rows
-    assert [r.framework for r in rows] == list(FRAMEWORKS)
+    names = [r.framework for r in rows]
+    assert names in (list(FRAMEWORKS), [k for k in FRAMEWORKS if k != "onnxruntime"])
+    if "onnxruntime" not in names:  # left out only where it gives the spec's answer
+        spec, ort = framework_args(s, "onnx"), framework_args(s, "onnxruntime")
+        assert spec.ok == ort.ok and (spec.ok or spec.reason == ort.reason)
+        if spec.ok:
+            np.testing.assert_array_equal(pc.pool2d(x, **spec.kwargs, rng=seed),
+                                          pc.pool2d(x, **ort.kwargs, rng=seed))
     for row in rows:
         assert (row.output is None) == (not row.call.ok)
         if row.output is not None:

@@ -218,7 +218,9 @@ def random_model(rng):
                  ceil_mode=int(rng.integers(2)))
     auto = str(rng.choice(["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]))
     if auto == "NOTSET":
-        attrs["pads"] = [int(rng.integers(0, kk + 1)) for kk in k * 2]  # some pad = kernel
+        attrs["pads"] = [int(rng.integers(0, kk)) for kk in k * 2]
+        if rng.random() < 0.15:  # a pad as long as the kernel: the spec's, not onnxruntime's
+            attrs["pads"][0] = k[0]
     else:
         attrs["auto_pad"] = auto
     if op == "AveragePool":
@@ -389,3 +391,21 @@ def test_windows_of_padding_only():
         assert run_ort(op, attrs, x)[0].ravel().tolist() == want
     with pytest.raises(ValueError, match="names no cell"):
         onnx_run("MaxPool", window, [x], runtime=True, outputs=2)
+
+
+def test_lppool_ceil_overhang_on_one_axis_keeps_the_other_axis_clipped():
+    # axis 0: n=1, k=1, pads 1, 1, stride 1, ceil: 3 windows, the last would start at 2 - 1 =
+    # 1 = n -> dropped: 2. Axis 1: n=1, k=2, d=3 (span 4), pads 1, 1, stride 2, ceil:
+    # ceil((1 + 2 - 4) / 2 + 1) = 1 window over -1..2 that reads past the padding. The first
+    # axis must keep its 2 windows when the second's overhang is read as padding.
+    x = np.array([[[[2.0]]]], dtype=np.float32)
+    attrs = dict(kernel_shape=[1, 2], strides=[1, 2], dilations=[1, 3], pads=[1, 1, 1, 1],
+                 ceil_mode=1, p=2)
+    (got,) = onnx_run("LpPool", attrs, [x])
+    assert got.shape == (1, 1, 2, 1) == spec_pool("LpPool", x, attrs).shape
+    np.testing.assert_allclose(got, spec_pool("LpPool", x, attrs))
+    # (a pad as long as the kernel: onnxruntime refuses, and so does its record)
+    assert onnx_args("LpPool", attrs, x.shape, runtime=True).reason == \
+        "ONNX Runtime requires each pad < kernel"
+    with pytest.raises(Exception, match="Pad should be smaller than kernel"):
+        run_ort("LpPool", attrs, x)
