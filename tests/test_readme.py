@@ -1,4 +1,5 @@
-"""The README's two set-up commands stay true, and CI runs the test command."""
+"""The README stays true: its two set-up commands (CI runs the test command), its example
+and its links."""
 import re
 
 from conftest import ROOT
@@ -26,15 +27,22 @@ def test_requirements_are_the_four_runtime_dependencies():
     assert names == ["streamlit", "numpy", "plotly", "pillow"]
 
 
-def test_readme_python_examples_run_and_match_their_comments():
-    import numpy as np
+def test_readme_core_example_gives_what_it_shows():
+    import doctest
 
-    blocks = re.findall(r"```python\n(.+?)\n```", (ROOT / "README.md").read_text(), re.S)
-    assert blocks
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), {})
-    from pooling_core import pool2d  # the SAME average line: real cells only, as TensorFlow
-    x = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
-    # n=4, k=3, s=2: out 2, total (2 - 1)*2 + 3 - 4 = 1 after: the last window reads
-    # x[2:4, 2:4] = 9, 2, 4, 6 -> 21 / 4
-    assert pool2d(x, 3, 2, padding="same", mode="avg")[1, 1] == 21 / 4
+    (block,) = re.findall(r"```pycon\n(.+?)```", (ROOT / "README.md").read_text(), re.S)
+    test = doctest.DocTestParser().get_doctest(block, {}, "README.md", "README.md", 0)
+    assert len(test.examples) == 6
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_readme_links_and_screenshot_exist():
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)\)", text)
+    assert {"assets/playground.png", "docs/performance.md", "docs/deployment.md"} <= set(targets)
+    for target in targets:
+        if "://" not in target:
+            assert (ROOT / target).is_file(), target
+    assert (ROOT / "assets" / "playground.png").stat().st_size < 200_000
