@@ -66,7 +66,7 @@ from .reductions import _offset_views, _pad, pool2d
 __all__ = ["DOWNSAMPLING", "POOLING", "Architecture", "LayerRow", "Network", "Digits",
            "load_digits", "upsample", "split_indices", "digits", "shift_images",
            "accuracy", "shift_accuracy", "Adam", "SGD", "Progress", "TrainResult", "train",
-           "DIGITS_PATH", "IMAGE_SIZE", "EPOCHS", "MAX_EPOCHS", "TEST_FRACTION", "SPLIT_SEED"]
+           "pool_kwargs", "DIGITS_PATH", "IMAGE_SIZE", "EPOCHS", "MAX_EPOCHS", "TEST_FRACTION", "SPLIT_SEED"]
 
 #: Every downsampling choice, in the order the page lists them, with its label.
 DOWNSAMPLING = {
@@ -111,12 +111,16 @@ def _check_positive(value, name: str) -> float:
 
 
 class Layer:
-    """One step of the network. ``forward`` keeps what ``backward`` needs; ``backward``
-    takes the gradient of the loss with respect to the output, stores the gradients of
-    the layer's parameters in ``grads`` and returns the gradient with respect to the
-    input (or None when ``need_input`` is False)."""
+    """One step of the network.
 
-    kind = ""
+    ``forward(x, training, rng)`` returns ``(out, cache)``: ``cache`` holds what
+    ``backward`` needs, and is None unless ``training`` (so a trained network shared
+    by many readers keeps no per-call state). ``backward(g, cache, need_input)``
+    takes the gradient of the loss with respect to the output, stores the gradients
+    of the layer's parameters in ``grads`` and returns the gradient with respect to
+    the input (None when ``need_input`` is False).
+    """
+
     params: dict
 
     def __init__(self, name: str):
@@ -132,10 +136,10 @@ class Layer:
     def init(self, rng: np.random.Generator, dtype) -> None:
         """Draw the parameters (He-normal weights, zero biases)."""
 
-    def forward(self, x: np.ndarray, training: bool, rng) -> np.ndarray:
+    def forward(self, x: np.ndarray, training: bool, rng):
         raise NotImplementedError
 
-    def backward(self, g: np.ndarray, need_input: bool = True):
+    def backward(self, g: np.ndarray, cache, need_input: bool = True):
         raise NotImplementedError
 
 
@@ -148,16 +152,12 @@ class Conv2d(Layer):
     weights, one matrix product per image. Costs ``O(N * H_out * W_out * C_in * k² *
     C_out)`` and the im2col array.
 
-    Why per image: NumPy's OpenBLAS splits a product over two threads once it is
-    larger than about 65536·4 multiply-adds, and on a machine whose cores are busy
-    (a server shared by a class, or other jobs) a thread of such a small product
-    waits for a core. In one process on the project's 2-core machine under load, the
-    conv products of one batch took 7-85 ms as single matrix products and 1.1-4.1 ms
-    per image (0.3-0.8 ms either way with one BLAS thread); per-image products stay
-    below the threshold, so they never wait.
+    Why per image: OpenBLAS (NumPy's BLAS) splits a product this size over several
+    threads, and on a machine whose cores are busy (a server shared by a class, or
+    other jobs) such a small product then waits for a core, many times longer than it
+    computes (docs/performance.md has the measurement). A product per image is small
+    enough that OpenBLAS runs it on the calling thread.
     """
-
-    kind = "conv"
 
     def __init__(self, name, c_in, c_out, kernel, stride=1, padding=0):
         super().__init__(name)
@@ -192,11 +192,11 @@ class Conv2d(Layer):
         cols = cols.reshape(n, ho * wo, self.c_in * taps)
         w = self.params["weight"].reshape(self.c_out, -1)
         out = cols @ w.T + self.params["bias"]  # one product per image (class docstring)
-        self._cache = (cols, padded.shape, plans)
-        return np.ascontiguousarray(out.reshape(n, ho, wo, self.c_out).transpose(0, 3, 1, 2))
+        out = np.ascontiguousarray(out.reshape(n, ho, wo, self.c_out).transpose(0, 3, 1, 2))
+        return out, ((cols, padded.shape, plans) if training else None)
 
-    def backward(self, g, need_input=True):
-        cols, padded_shape, plans = self._cache
+    def backward(self, g, cache, need_input=True):
+        cols, padded_shape, plans = cache
         n, ho, wo = g.shape[0], g.shape[2], g.shape[3]
         g2 = g.transpose(0, 2, 3, 1).reshape(n, ho * wo, self.c_out)
         w = self.params["weight"]
@@ -213,27 +213,42 @@ class Conv2d(Layer):
 
 
 class ReLU(Layer):
-    kind = "relu"
 
     def forward(self, x, training, rng):
-        self._mask = x > 0
-        return np.where(self._mask, x, 0).astype(x.dtype, copy=False)
+        keep = x > 0
+        return np.where(keep, x, 0).astype(x.dtype, copy=False), (keep if training else None)
 
-    def backward(self, g, need_input=True):
-        return np.where(self._mask, g, 0).astype(g.dtype, copy=False)
+    def backward(self, g, cache, need_input=True):
+        return np.where(cache, g, 0).astype(g.dtype, copy=False)
+
+
+def pool_kwargs(mode: str, training: bool = False) -> dict:
+    """The ``pool2d`` keyword arguments of the network's pooling layers for ``mode``
+    (the page's window animation uses the same): 2×2 windows, stride 2, no padding.
+
+    >>> pool_kwargs("lp")
+    {'kernel_size': (2, 2), 'stride': (2, 2), 'padding': (0, 0), 'dilation': (1, 1), \
+'ceil_mode': False, 'mode': 'lp', 'p': 2.0, 'training': False}
+    """
+    if mode not in POOLING:
+        raise ValueError(f"mode={mode!r} is not a pooling choice; choose one of "
+                         f"{', '.join(POOLING)}")
+    k = (POOL_KERNEL, POOL_KERNEL)
+    return dict(kernel_size=k, stride=k, padding=(0, 0), dilation=(1, 1), ceil_mode=False,
+                mode=mode, p=LP_POWER, training=bool(training))
 
 
 # A pooling choice: how its forward and backward passes call the core. ``seed`` is the
 # same int for both within a batch (stochastic pooling's sampling), None at test time.
 def _pool_forward(mode):
     def run(x, training, seed):
-        return pool2d(x, POOL_KERNEL, mode=mode, p=LP_POWER, rng=seed, training=training)
+        return pool2d(x, rng=seed, **pool_kwargs(mode, training))
     return run
 
 
 def _pool_backward(mode):
     def run(g, x, seed):
-        return pool2d_backward(g, x, POOL_KERNEL, mode=mode, p=LP_POWER, rng=seed)
+        return pool2d_backward(g, x, rng=seed, **pool_kwargs(mode, True))
     return run
 
 
@@ -245,8 +260,6 @@ _POOLS: dict[str, tuple[Callable, Callable]] = {
 class Pool(Layer):
     """A downsampling layer of ``pooling_core``: 2×2 windows, stride 2, no parameters."""
 
-    kind = "pool"
-
     def __init__(self, name, mode):
         super().__init__(name)
         self.mode = mode
@@ -255,22 +268,18 @@ class Pool(Layer):
         return shape[:1] + tuple(p.out for p in plan_axes(shape[1:], POOL_KERNEL))
 
     def forward(self, x, training, rng):
-        # one seed for this batch's forward and backward (stochastic samples once)
-        self._seed = int(rng.integers(2**63)) if training and rng is not None else None
-        self._x = x
-        return _POOLS[self.mode][0](x, training, self._seed).astype(x.dtype, copy=False)
+        # one seed for this batch's forward and backward: stochastic pooling samples once
+        seed = int(rng.integers(2**63)) if training and rng is not None else None
+        out = _POOLS[self.mode][0](x, training, seed).astype(x.dtype, copy=False)
+        return out, ((x, seed) if training else None)
 
-    def backward(self, g, need_input=True):
-        if self.mode == "stochastic" and self._seed is None:
-            raise ValueError("stochastic pooling has no backward pass at test time; run "
-                             "forward with training=True and an rng first")
-        return _POOLS[self.mode][1](g, self._x, self._seed).astype(g.dtype, copy=False)
+    def backward(self, g, cache, need_input=True):
+        x, seed = cache
+        return _POOLS[self.mode][1](g, x, seed).astype(g.dtype, copy=False)
 
 
 class Dense(Layer):
     """``nn.Linear`` on the flattened ``(C, H, W)`` feature maps (weights ``(out, in)``)."""
-
-    kind = "dense"
 
     def __init__(self, name, n_in, n_out):
         super().__init__(name)
@@ -288,17 +297,18 @@ class Dense(Layer):
         self.params["bias"] = np.zeros(self.n_out, dtype=dtype)
 
     def forward(self, x, training, rng):
-        self._shape = x.shape
-        self._flat = x.reshape(x.shape[0], -1)
+        flat = x.reshape(x.shape[0], -1)
         # one product per image, like Conv2d (a single one may wait for a second core)
-        return (self._flat[:, None, :] @ self.params["weight"].T)[:, 0] + self.params["bias"]
+        out = (flat[:, None, :] @ self.params["weight"].T)[:, 0] + self.params["bias"]
+        return out, ((flat, x.shape) if training else None)
 
-    def backward(self, g, need_input=True):
-        self.grads["weight"] = np.einsum("no,ni->oi", g, self._flat)  # NumPy's loop, no BLAS
+    def backward(self, g, cache, need_input=True):
+        flat, shape = cache
+        self.grads["weight"] = np.einsum("no,ni->oi", g, flat)  # NumPy's own loop, no BLAS
         self.grads["bias"] = g.sum(axis=0)
         if not need_input:
             return None
-        return (g[:, None, :] @ self.params["weight"])[:, 0].reshape(self._shape)
+        return (g[:, None, :] @ self.params["weight"])[:, 0].reshape(shape)
 
 
 # ----------------------------------------------------------------------------- architecture
@@ -415,8 +425,10 @@ class Network:
     """The layers of an :class:`Architecture` with their parameters drawn from ``seed``.
 
     ``forward`` maps images ``(N, 1, H, W)`` to logits ``(N, classes)``;
-    ``backward`` takes the gradient of the loss with respect to the logits and
-    fills ``grads`` (same keys as ``params``: ``'conv1.weight'``, ...).
+    ``backward`` takes the gradient of the loss with respect to the logits of the
+    last ``forward(..., training=True)`` and fills ``grads`` (same keys as
+    ``params``: ``'conv1.weight'``, ...). A forward pass in test-time mode keeps
+    nothing, so one trained network can serve many readers at once.
     """
 
     def __init__(self, arch: Architecture, seed: int = 0, dtype=np.float32):
@@ -430,7 +442,7 @@ class Network:
         rng = np.random.default_rng(seed)
         for layer in self.layers:
             layer.init(rng, self.dtype)
-        self.activations: list[tuple[str, np.ndarray]] = []
+        self._caches = None
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -440,22 +452,13 @@ class Network:
     def grads(self) -> dict[str, np.ndarray]:
         return {f"{layer.name}.{k}": v for layer in self.layers for k, v in layer.grads.items()}
 
-    def set_params(self, params: dict) -> None:
-        """Replace the parameters (arrays of the same shapes, e.g. a trained copy)."""
-        for layer in self.layers:
-            for k, v in layer.params.items():
-                new = np.asarray(params[f"{layer.name}.{k}"], dtype=self.dtype)
-                if new.shape != v.shape:
-                    raise ValueError(f"params[{layer.name}.{k!r}] has shape {new.shape}; "
-                                     f"the layer needs {v.shape}")
-                layer.params[k] = new.copy()
-
     def forward(self, x, training: bool = False, rng: np.random.Generator | None = None,
-                record: bool = False) -> np.ndarray:
+                record: list | None = None) -> np.ndarray:
         """Logits ``(N, classes)`` of images ``x`` shaped ``(N, 1, H, W)``.
 
-        ``training`` makes stochastic pooling sample (from ``rng``); ``record``
-        keeps every layer's output in ``activations`` as ``(name, array)``.
+        ``training`` keeps what ``backward`` needs and makes stochastic pooling
+        sample (from ``rng``); at test time it takes the weighted average.
+        ``record``, a list, receives ``(name, output)`` for the input and every layer.
         """
         x = np.asarray(x, dtype=self.dtype)
         want = (1, self.arch.size, self.arch.size)
@@ -464,32 +467,47 @@ class Network:
                              f"{want[1]}, {want[2]}) images")
         if training and rng is None and self.arch.downsample == "stochastic":
             raise ValueError("training=True with stochastic pooling needs an rng to sample")
-        self.activations = [("input", x)] if record else []
+        if record is not None:
+            record.append(("input", x))
+        caches = []
         for layer in self.layers:
-            x = layer.forward(x, training, rng)
-            if record:
-                self.activations.append((layer.name, x))
+            x, cache = layer.forward(x, training, rng)
+            caches.append(cache)
+            if record is not None:
+                record.append((layer.name, x))
+        self._caches = caches if training else None
         return x
 
+    def feature_maps(self, x) -> list[tuple[str, np.ndarray]]:
+        """``(name, output)`` of the input and of every layer for images ``x`` (test time)."""
+        record: list = []
+        self.forward(x, record=record)
+        return record
+
     def backward(self, grad_logits, need_input: bool = False):
-        """Back-propagate ``dL/dlogits`` through the last ``forward``; returns ``dL/dx``
-        if ``need_input`` (else None, and the first layer skips that product)."""
+        """Back-propagate ``dL/dlogits`` through the last training ``forward``; returns
+        ``dL/dx`` if ``need_input`` (else None, and the first layer skips that product)."""
+        if self._caches is None:
+            raise ValueError("backward needs a forward pass with training=True first (a "
+                             "test-time forward keeps nothing; stochastic pooling has no "
+                             "backward pass at test time)")
         g = np.asarray(grad_logits, dtype=self.dtype)
         for i in range(len(self.layers) - 1, -1, -1):
-            g = self.layers[i].backward(g, need_input=need_input or i > 0)
+            g = self.layers[i].backward(g, self._caches[i], need_input=need_input or i > 0)
         return g
 
-    def loss(self, x, y, training: bool = False, rng=None) -> tuple[float, np.ndarray]:
-        """Mean softmax cross-entropy of ``x`` against labels ``y``, and ``dL/dlogits``."""
-        logits = self.forward(x, training, rng)
-        return softmax_cross_entropy(logits, y)
+    def predict_proba(self, x, batch: int = 512) -> np.ndarray:
+        """Softmax probabilities ``(N, classes)`` of ``x`` (test-time mode)."""
+        x = np.asarray(x)
+        if not len(x):
+            return np.zeros((0, self.arch.classes))
+        logits = np.concatenate([self.forward(x[i:i + batch]) for i in range(0, len(x), batch)])
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
 
     def predict(self, x, batch: int = 512) -> np.ndarray:
         """Class labels of ``x`` (test-time mode), ``batch`` images at a time."""
-        x = np.asarray(x)
-        return np.concatenate([self.forward(x[i:i + batch]).argmax(axis=1)
-                               for i in range(0, len(x), batch)]) if len(x) else \
-            np.zeros(0, dtype=np.int64)
+        return self.predict_proba(x, batch).argmax(axis=1)
 
 
 def softmax_cross_entropy(logits, y) -> tuple[float, np.ndarray]:

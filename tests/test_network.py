@@ -189,8 +189,9 @@ def test_stochastic_pooling_equals_torch_with_the_same_picks(seed):
     net = Network(Architecture("stochastic"), seed=seed, dtype=np.float64)
     x, y = _batch(seed=seed)
     net.forward(x, training=True, rng=np.random.default_rng(seed))
-    picks = [pool2d(layer._x, 2, mode="stochastic", rng=layer._seed, return_indices=True)[1]
-             for layer in net.layers if isinstance(layer, nw.Pool)]
+    picks = [pool2d(cache[0], rng=cache[1], return_indices=True,
+                    **nw.pool_kwargs("stochastic", True))[1]
+             for layer, cache in zip(net.layers, net._caches) if isinstance(layer, nw.Pool)]
     forward, params = torch_network(net, stochastic_picks=picks)
     _compare_with_torch(net, x, y, forward, params, training=True,
                         rng=np.random.default_rng(seed))
@@ -206,14 +207,25 @@ def test_stochastic_pooling_at_test_time_is_the_weighted_average_torch_computes(
         net.backward(np.ones((10, 10)))
 
 
+def test_a_test_time_forward_keeps_nothing_so_readers_can_share_a_network():
+    net = Network(Architecture("max"), seed=0)
+    x, _ = _batch(n=4)
+    net.forward(x, training=True)
+    net.forward(x)  # a reader's test-time pass drops the training caches too
+    with pytest.raises(ValueError, match="backward needs a forward pass with training=True"):
+        net.backward(np.ones((4, 10)))
+    maps = net.feature_maps(x[:1])
+    assert [name for name, _ in maps] == ["input"] + [layer.name for layer in net.layers]
+    np.testing.assert_array_equal(maps[-1][1], net.forward(x[:1]))
+
+
 @pytest.mark.parametrize("downsample", list(DOWNSAMPLING))
 def test_parameter_count_and_output_shapes_equal_torch(downsample):
     arch = Architecture(downsample)
     net = Network(arch, dtype=np.float64)
     forward, params = torch_network(net)
     assert arch.params == sum(p.numel() for p in params.values())
-    net.forward(np.zeros((1, 1, 16, 16)), record=True)
-    shapes = [a.shape[1:] for name, a in net.activations[1:]]
+    shapes = [a.shape[1:] for name, a in net.feature_maps(np.zeros((1, 1, 16, 16)))[1:]]
     assert shapes == [row.output_shape for row in arch.summary()]
     # multiply-adds: each conv output cell reads c_in*k*k inputs, the dense layer in*out
     macs = 0
