@@ -65,7 +65,7 @@ from .reductions import _offset_views, _pad, pool2d
 
 __all__ = ["DOWNSAMPLING", "POOLING", "Architecture", "LayerRow", "Network", "Digits",
            "load_digits", "upsample", "split_indices", "digits", "shift_images",
-           "accuracy", "shift_accuracy", "Adam", "SGD", "Progress", "TrainResult", "train",
+           "accuracy", "shift_accuracy", "kept_by_max_pool", "Adam", "SGD", "Progress", "TrainResult", "train",
            "pool_kwargs", "DIGITS_PATH", "IMAGE_SIZE", "EPOCHS", "MAX_EPOCHS", "TEST_FRACTION", "SPLIT_SEED"]
 
 #: Every downsampling choice, in the order the page lists them, with its label.
@@ -678,6 +678,29 @@ def accuracy(net: Network, x, y) -> float:
 def shift_accuracy(net: Network, x, y) -> float:
     """Mean accuracy on the images shifted by one pixel in each of the four directions."""
     return float(np.mean([accuracy(net, shift_images(x, dy, dx), y) for dy, dx in SHIFTS]))
+
+
+def kept_by_max_pool(maps) -> np.ndarray:
+    """The cells of ``maps`` ``(..., H, W)`` that win their window in the network's max
+    pooling with a positive value: ``(..., H, W)`` bool.
+
+    A window of zeros (ReLU's output where nothing responded) keeps nothing. The
+    indices are ``pool2d``'s own (``return_indices=True``), as its backward pass
+    routes the gradient.
+
+    >>> kept_by_max_pool(np.array([[0, 3], [1, 2]])).astype(int).tolist()
+    [[0, 1], [0, 0]]
+    >>> kept_by_max_pool(np.zeros((2, 2))).any()
+    np.False_
+    """
+    maps = np.asarray(maps)
+    values, idx = pool2d(maps, return_indices=True, **pool_kwargs("max"))
+    plane = maps.shape[-2] * maps.shape[-1]
+    flat = np.zeros((int(np.prod(maps.shape[:-2], dtype=np.int64)), plane), dtype=bool)
+    rows = np.arange(flat.shape[0])[:, None]
+    won = (values > 0).reshape(flat.shape[0], -1)
+    flat[rows, idx.reshape(flat.shape[0], -1)] |= won  # one winner per window, no repeats
+    return flat.reshape(maps.shape)
 
 
 # ----------------------------------------------------------------------------- training
