@@ -16,12 +16,18 @@ accuracies the mean and the range. The verdicts: the default choice's run of the
 default epochs in under 15 s (its slowest seed), and its seed 0 at 90 % or more.
 The load average is printed before and after: the machine is shared, so re-run on a
 quiet one for figures to quote.
+
+Part 2 (skipped by ``--quick``) times two choices the code rests on, A and B interleaved
+in one process: the convolutions' matrix products of one batch as one product each
+against one product per image (``Conv2d``'s docstring says why), and two trainings in
+two threads against one after the other (``ui/training.py`` trains one run at a time).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -40,6 +46,55 @@ def load() -> str:
         return " ".join(f"{v:.2f}" for v in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def conv_products(n=32, rounds=7, reps=20) -> None:
+    """One batch's conv products (both convolutions, forward and weight gradient) as one
+    matrix product each, and as one product per image: the median ms of ``rounds``."""
+    rng = np.random.default_rng(0)
+    c2, w2 = rng.random((n, 64, 72), np.float32), rng.random((16, 72), np.float32)
+    g2 = rng.random((n, 64, 16), np.float32)
+    c1, w1 = rng.random((n, 256, 9), np.float32), rng.random((8, 9), np.float32)
+    g1 = rng.random((n, 256, 8), np.float32)
+
+    def single():
+        c2.reshape(-1, 72) @ w2.T, g2.reshape(-1, 16).T @ c2.reshape(-1, 72), g2.reshape(-1, 16) @ w2
+        c1.reshape(-1, 9) @ w1.T, g1.reshape(-1, 8).T @ c1.reshape(-1, 9)
+
+    def per_image():
+        c2 @ w2.T, (g2.transpose(0, 2, 1) @ c2).sum(0), g2 @ w2
+        c1 @ w1.T, (g1.transpose(0, 2, 1) @ c1).sum(0)
+
+    times = {single: [], per_image: []}
+    for _ in range(rounds):
+        for f in times:
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                f()
+            times[f].append((time.perf_counter() - t0) / reps * 1e3)
+    for f, name in ((single, "one product each"), (per_image, "one product per image")):
+        a = np.array(times[f])
+        print(f"  conv products of a batch of {n}, {name:<22}: median {np.median(a):6.2f} ms "
+              f"(range {a.min():.2f}-{a.max():.2f})")
+
+
+def two_trainings(epochs=2, rounds=2) -> None:
+    """Two runs one after the other, and in two threads at once (seconds, each round)."""
+    def one(seed):
+        nw.train(nw.Architecture(), seed, epochs)
+
+    for r in range(rounds):
+        t0 = time.perf_counter()
+        one(0), one(1)
+        seq = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        threads = [threading.Thread(target=one, args=(s,)) for s in (0, 1)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        print(f"  two runs of {epochs} epochs, round {r + 1}: one after the other {seq:.2f} s, "
+              f"in two threads {time.perf_counter() - t0:.2f} s")
 
 
 def main(argv=None) -> int:
@@ -81,6 +136,10 @@ def main(argv=None) -> int:
           f"accuracy {seed0.test_accuracy:.1%} ({'at least' if seed0.test_accuracy >= TARGET else 'BELOW'}"
           f" {TARGET:.0%}), per epoch "
           + ", ".join(f"{h['test_accuracy']:.1%}" for h in seed0.history))
+    if not args.quick:
+        print(f"\nPart 2, A and B interleaved (load average {load()}):")
+        conv_products()
+        two_trainings()
     return 0 if slowest < BUDGET and seed0.test_accuracy >= TARGET else 1
 
 
