@@ -15,14 +15,19 @@ POLL = 0.3  # seconds between two looks at a run in progress
 MAX_WAIT = 600  # a script run watches a run this long at most (the run goes on anyway)
 MAX_PAGE_EPOCHS = 20
 MAX_MORE_SEEDS = 5
+BATCH = 32  # nw.train's default batch size, which the page uses
 SHIFTS = {"none": (0, 0), "up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 SHOWN = {"relu1": "Conv 1 + ReLU", "pool1": "After the first pooling",
          "down1_relu": "After the strided conv + ReLU", "relu2": "Conv 2 + ReLU",
          "pool2": "After the second pooling", "down2_relu": "After the second strided conv + ReLU"}
-NOISE = ("**Differences of a percent or two are noise here.** The test set has 359 digits, "
-         "so one digit is 0.28 points, and the same choice trained with another seed (other "
-         "initial weights, another batch order) moves by that much. Train a few seeds of each "
-         "choice (**Train more seeds**) and compare the spreads before you believe a ranking.")
+
+
+def noise_note(test_digits: int) -> str:
+    return (f"**Differences of a percent or two are noise here.** The test set has "
+            f"{test_digits} digits, so one digit is {100 / test_digits:.2f} points, and the "
+            f"same choice trained with another seed (other initial weights, another batch "
+            f"order) moves by about that much. Train a few seeds of each choice (**Train more "
+            f"seeds**) and compare the spreads before you believe a ranking.")
 
 
 @st.cache_resource(show_spinner=False)
@@ -49,8 +54,10 @@ def controls() -> tuple[training.Key, int]:
     seed = c2.number_input("Seed", 0, 99_999, 0, key="nn_seed",
                            help="Draws the initial weights, the order of the batches and "
                                 "stochastic pooling's samples: the same seed gives the same run.")
+    n = len(nw.digits().y_train)
     epochs = c3.slider("Epochs", 1, MAX_PAGE_EPOCHS, nw.EPOCHS, key="nn_epochs",
-                       help="Passes over the 1,438 training digits (45 batches of 32 each).")
+                       help=f"Passes over the {n:,} training digits ({-(-n // BATCH)} batches "
+                            f"of {BATCH} each).")
     more = c4.number_input("More seeds", 1, MAX_MORE_SEEDS, 3, key="nn_more",
                            help="How many seeds after this one 'Train more seeds' trains.")
     return training.make_key(choice, int(seed), int(epochs)), int(more)
@@ -77,8 +84,11 @@ def status_text(trainer: training.Trainer, run: training.Run) -> str:
 
 
 def curves(run: training.Run):
-    p = run.result if run.done else run.progress
-    steps = -(-len(nw.digits().y_train) // 32)
+    """The run's loss and accuracy so far (None before its first batch, or if it failed)."""
+    p = run.result if run.result is not None else run.progress
+    if p is None:
+        return None
+    steps = -(-len(nw.digits().y_train) // BATCH)
     return figures.training_figure(p.losses, p.history, steps, run.key.epochs,
                                    title=run.key.text)
 
@@ -98,9 +108,10 @@ def watch(trainer: training.Trainer) -> None:
         bar.progress(sum(r.fraction for r in runs) / len(runs),
                      text=status_text(trainer, run) if active else "Done")
         step = (run.key, run.progress.step if run.progress else -1, run.done)
-        if step != shown and (run.progress or run.done):
+        fig = curves(run) if step != shown else None
+        if fig is not None:
             draws += 1  # each drawing its own key: two can look alike (the last batch, done)
-            chart.plotly_chart(curves(run), width="stretch", key=f"nn_live_{draws}")
+            chart.plotly_chart(fig, width="stretch", key=f"nn_live_{draws}")
             shown = step
         if active is None or time.monotonic() > deadline:
             break
@@ -138,7 +149,7 @@ def comparison_table(trainer: training.Trainer) -> None:
     if spread:
         st.markdown("**Spread over seeds** (mean, and the lowest and highest run):")
         st.dataframe(pd.DataFrame(spread), hide_index=True, width="stretch")
-    st.info(NOISE)
+    st.info(noise_note(len(nw.digits().y_test)))
     c1, c2 = st.columns([1, 3])
     c1.button("Clear the table", key="nn_clear", on_click=lambda: ss.update(nn_rows=[]))
     c2.caption(f"This server has trained {trainer.started} run(s) and answered {trainer.hits} "

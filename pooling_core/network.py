@@ -65,7 +65,7 @@ from .reductions import _offset_views, _pad, pool2d
 
 __all__ = ["DOWNSAMPLING", "POOLING", "Architecture", "LayerRow", "Network", "Digits",
            "load_digits", "upsample", "split_indices", "digits", "shift_images",
-           "accuracy", "shift_accuracy", "kept_by_max_pool", "Adam", "SGD", "Progress", "TrainResult", "train",
+           "accuracy", "shift_accuracy", "kept_by_max_pool", "Adam", "SGD", "Progress", "TrainResult", "check_run", "train",
            "pool_kwargs", "DIGITS_PATH", "IMAGE_SIZE", "EPOCHS", "MAX_EPOCHS", "TEST_FRACTION", "SPLIT_SEED"]
 
 #: Every downsampling choice, in the order the page lists them, with its label.
@@ -742,6 +742,15 @@ class TrainResult:
         return self.arch.macs
 
 
+def check_run(seed, epochs) -> tuple[int, int]:
+    """``(seed, epochs)`` as ints if :func:`train` takes them, else ValueError naming the value.
+
+    >>> check_run(3, 5)
+    (3, 5)
+    """
+    return (_check_int(seed, "seed", 0, 2**32 - 1), _check_int(epochs, "epochs", 1, MAX_EPOCHS))
+
+
 def train(arch: Architecture, seed: int = 0, epochs: int = EPOCHS, *, data: Digits | None = None,
           batch_size: int = 32, optimizer: str = "adam", lr: float | None = None,
           callback: Callable[[Progress], None] | None = None) -> TrainResult:
@@ -777,8 +786,7 @@ def train(arch: Architecture, seed: int = 0, epochs: int = EPOCHS, *, data: Digi
     """
     if not isinstance(arch, Architecture):
         raise ValueError(f"arch={arch!r} must be an Architecture")
-    seed = _check_int(seed, "seed", 0, 2**32 - 1)
-    epochs = _check_int(epochs, "epochs", 1, MAX_EPOCHS)
+    seed, epochs = check_run(seed, epochs)
     batch_size = _check_int(batch_size, "batch_size", 1, 4096)
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer={optimizer!r} is unknown; choose one of "

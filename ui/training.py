@@ -45,12 +45,7 @@ def make_key(downsample, seed, epochs) -> Key:
     Key(downsample='max', seed=0, epochs=5)
     """
     nw.Architecture(downsample)  # raises for an unknown choice
-    for name, value, hi in (("seed", seed, 2**32 - 1), ("epochs", epochs, nw.MAX_EPOCHS)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-                or not (0 if name == "seed" else 1) <= value <= hi:
-            raise ValueError(f"{name}={value!r} must be an int from "
-                             f"{0 if name == 'seed' else 1} to {hi}")
-    return Key(downsample, int(seed), int(epochs))
+    return Key(downsample, *nw.check_run(seed, epochs))
 
 
 class Run:
