@@ -37,8 +37,11 @@ def shared_trainer() -> training.Trainer:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def build_animation(fmap: np.ndarray, kwargs: dict):
-    return figures.animation_figure(fmap, kwargs)
+def build_animation(fmap: np.ndarray, kwargs: dict, channel: int):
+    """The sliding-window figure of the pooling layer over one feature map (every window)."""
+    return figures.sliding_figure(fmap, kwargs, figures.animation_steps(fmap, kwargs),
+                                  left_title=f"Conv 1 + ReLU, channel {channel}",
+                                  right_title=f"{nw.DOWNSAMPLING[kwargs['mode']]} output")
 
 
 def controls() -> tuple[training.Key, int]:
@@ -98,7 +101,11 @@ def watch(trainer: training.Trainer) -> None:
     the table. A rerun meanwhile (any widget) stops watching, not the runs."""
     ss = st.session_state
     runs = [trainer.get(k) or trainer.run(k) for k in map(training.Key._make, ss["nn_pending"])]
-    if not runs:
+    if not runs:  # nothing training: the curves of the session's latest run stay in view
+        last = trainer.get(training.Key._make(ss["nn_show"])) if ss.get("nn_show") else None
+        fig = curves(last) if last is not None else None
+        if fig is not None:
+            st.plotly_chart(fig, width="stretch", key="nn_curves")
         return
     bar, chart = st.progress(0.0), st.empty()
     shown, draws, deadline = None, 0, time.monotonic() + MAX_WAIT
@@ -121,9 +128,11 @@ def watch(trainer: training.Trainer) -> None:
             ss["nn_pending"].remove(list(r.key))
             if r.state == "failed":
                 st.error(f"Training {r.key.text} failed: {r.error}")
-            elif not any(row["key"] == list(r.key) for row in ss["nn_rows"]):
-                ss["nn_rows"].append({**training.result_row(r.result), "key": list(r.key)})
+            else:
+                if not any(row["key"] == list(r.key) for row in ss["nn_rows"]):
+                    ss["nn_rows"].append({**training.result_row(r.result), "key": list(r.key)})
                 ss["nn_show"] = list(r.key)
+                ss["nn_net"] = tuple(r.key)  # look inside the run just trained
     if ss["nn_pending"]:
         st.info("Still training; the run goes on on the server. Press Train again to watch it.")
 
@@ -164,10 +173,11 @@ def explore(trainer: training.Trainer) -> None:
     if not keys:
         st.caption("Train a network to see its feature maps here.")
         return
-    default = tuple(ss.get("nn_show") or keys[-1])
-    key = training.Key._make(st.selectbox(
-        "Network", keys, index=keys.index(default) if default in keys else len(keys) - 1,
-        format_func=lambda k: training.Key._make(k).text, key="nn_net"))
+    if ss.get("nn_net") not in keys:
+        ss["nn_net"] = keys[-1]
+    key = training.Key._make(st.selectbox("Network", keys, key="nn_net",
+                                          format_func=lambda k: training.Key._make(k).text,
+                                          help="Any run of your table."))
     run = trainer.get(key)
     if run is None or run.state != "done":
         st.info("This server no longer keeps that run (it keeps the latest "
@@ -207,7 +217,7 @@ def pooling_window(choice: str, maps: dict) -> None:
     channel = st.slider("Channel of conv 1 + ReLU", 0, len(fmaps) - 1, 0, key="nn_channel")
     kwargs = nw.pool_kwargs(choice)
     fmap = np.asarray(fmaps[channel], dtype=float)
-    fig, _ = build_animation(fmap, kwargs)
+    fig = build_animation(fmap, kwargs, channel)
     # open on the window with the strongest output (frames are the output cells, row-major)
     strongest = int(np.argmax(pool2d(fmap, **kwargs)))
     st.plotly_chart(figures.open_at(fig, strongest), width="stretch", key="nn_anim")

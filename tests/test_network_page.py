@@ -280,3 +280,20 @@ def test_the_animation_opens_on_the_strongest_window():
 def training_run_network(key):
     """The network the page trained for ``key``: trained again here (runs are reproducible)."""
     return nw.train(nw.Architecture(key.downsample), key.seed, key.epochs).network
+
+
+def test_the_view_follows_the_latest_run_and_keeps_its_curves():
+    at = train_short(open_page(), "max", seed=0, epochs=1)
+    train_short(at, "avg", seed=0, epochs=1)
+    assert at.selectbox(key="nn_net").value == ("avg", 0, 1)
+    at.number_input(key="nn_digit").set_value(5).run()  # a rerun without training
+    assert not at.exception
+    titles = [s["layout"].get("title", {}).get("text", "") for s in charts(at).values()]
+    assert "Average pool 2×2, seed 0, 1 epochs" in titles
+    at.selectbox(key="nn_net").set_value(("max", 0, 1)).run()
+    assert not at.exception
+    anim = next(s for s in charts(at).values()
+                if s["layout"].get("title", {}).get("text", "").startswith("out["))
+    assert "max(" in anim["layout"]["title"]["text"]
+    assert [a["text"] for a in anim["layout"]["annotations"]] == [
+        "Conv 1 + ReLU, channel 0", "Max pool 2×2 output"]
