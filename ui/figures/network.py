@@ -62,7 +62,8 @@ def feature_maps_figure(maps, title: str = "", *, columns: int = 8,
     c, h, w = maps.shape
     cols = min(columns, c)
     rows = -(-c // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"channel {i}" for i in range(c)],
+    names = [f"channel {i}" for i in range(c)] if c > 1 else None  # one map needs no name
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=names,
                         horizontal_spacing=0.015, vertical_spacing=0.12 / rows)
     lo, hi = value_range(maps)
     for i in range(c):
