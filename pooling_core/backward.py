@@ -15,8 +15,8 @@ import numpy as np
 
 from ._checks import as_real_array, check_ndim, check_shape
 from .geometry import MAX_AXES, _check_limits, window_divisors
-from .reductions import (INDEX_MODES, PoolOptions, _check_input, _offset_views, _pool_options,
-                         plan_pool, pool_nd)
+from .reductions import (INDEX_MODES, PoolOptions, _check_absolute, _check_input, _offset_views,
+                         _pool_options, plan_pool, pool_nd)
 
 __all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
 
@@ -48,7 +48,7 @@ def _scatter_windows(weights, plans, x_shape):
 
 
 def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, dilation=1,
-                     mode="max", ceil_mode=False, count_include_pad=True,
+                     mode="max", ceil_mode=False, count_include_pad=None,
                      divisor_override=None, p=2.0, rng=None, **options):
     """Gradient of :func:`~pooling_core.pool_nd` with respect to ``x``."""
     options = _pool_options(options, f"pool{ndim}d_backward")
@@ -62,6 +62,8 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
                       ceil_clip=options.get("ceil_clip", True),
                       check_half_kernel=options.get("check_half_kernel", True),
                       work=opts.work(backward=True))
+    opts = opts.for_padding(plans[0].padding_kind)
+    absolute = _check_absolute(options.get("absolute", False), mode)
     count_include_pad, p, rng, training = opts.count_include_pad, opts.p, opts.rng, opts.training
     out_shape = x.shape[: x.ndim - ndim] + tuple(pl.out for pl in plans)
     g = as_real_array(grad_output, "grad_output").astype(np.float64)
@@ -80,15 +82,20 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
     if mode == "avg":
         return _scatter_windows(g / divisor, plans, x.shape)
     # lp: out = (K/D * sum x**p) ** (1/p)  =>  d out / d x_i = K/D * x_i**(p-1) * out**(1-p)
+    # (absolute: x_i is |x_i|, and the chain rule adds sign(x_i))
     out = pool_nd(x, ndim, *args, rng=rng, **options).astype(np.float64)
     kernel_cells = prod(pl.kernel for pl in plans)
+    base = x.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         weight = np.where(out > 0, g * (kernel_cells / divisor) * np.power(out, 1.0 - p), 0.0)
-        return _scatter_windows(weight, plans, x.shape) * np.power(x.astype(np.float64), p - 1)
+        grad = _scatter_windows(weight, plans, x.shape)
+        if absolute:
+            return grad * np.power(np.abs(base), p - 1) * np.sign(base)
+        return grad * np.power(base, p - 1)
 
 
 def pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
-                    mode="max", ceil_mode=False, count_include_pad=True,
+                    mode="max", ceil_mode=False, count_include_pad=None,
                     divisor_override=None, p=2.0, rng=None, **options):
     """Gradient each input cell of ``x`` receives from ``grad_output``.
 

@@ -219,7 +219,7 @@ class AxisPlan:
         towards an average's divisor when ``count_include_pad``).
     out : number of windows (output length).
     padding_kind : how the padding was given: ``'symmetric'``, ``'explicit'``
-        (before, after), ``'same'`` or ``'valid'``.
+        (before, after), ``'same'``, ``'same_lower'`` or ``'valid'``.
     """
 
     n: int
@@ -397,13 +397,16 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
         key = padding.lower()
         if key == "valid":
             return tuple((0, 0) for _ in range(ndim)), "valid"
-        if key == "same":
-            totals = [max(AxisPlan.same_total(n, k, s, d), 0)
-                      for n, k, s, d in zip(spatial, kernel, stride, dilation)]
-            return tuple((total // 2, total - total // 2) for total in totals), "same"
+        if key in ("same", "same_lower"):  # same_lower: ONNX's SAME_LOWER, odd cell first
+            pads = []
+            for n, k, s, d in zip(spatial, kernel, stride, dilation):
+                total = max(AxisPlan.same_total(n, k, s, d), 0)
+                small, large = total // 2, total - total // 2
+                pads.append((small, large) if key == "same" else (large, small))
+            return tuple(pads), key
         raise ValueError(
             f"padding={padding!r} is not understood; use an int, a tuple, "
-            f"((before, after), ...) or 'valid' / 'same'"
+            f"((before, after), ...) or 'valid' / 'same' / 'same_lower'"
         )
     if is_int(padding):
         p = normalize_tuple(padding, ndim, "padding", minimum=0)
@@ -413,7 +416,7 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
             raise TypeError
         items = tuple(padding)
     except TypeError:
-        raise ValueError(f"padding={padding!r} must be an int, a tuple, or 'valid'/'same'") from None
+        raise ValueError(f"padding={padding!r} must be an int, a tuple, or 'valid'/'same'/'same_lower'") from None
     if len(items) == ndim and all(isinstance(v, (tuple, list)) or np.ndim(v) == 1 for v in items):
         pairs = []
         for v in items:
@@ -428,9 +431,8 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
 
 def _axis_out(n, k, s, d, before, after, ceil_mode, ceil_clip):
     """Output length of one axis (PyTorch's ``pooling_output_shape``)."""
+    # may be < 0: ceil mode still keeps one window then
     numer = n + before + after - AxisPlan.window_span(k, d)
-    if numer < 0:
-        return 0, False
     out = (numer + (s - 1 if ceil_mode else 0)) // s + 1
     clipped = False
     if ceil_mode and ceil_clip and (out - 1) * s >= n + before:
@@ -461,7 +463,8 @@ def plan_axes(
         means ``stride = kernel_size``.
     padding : int or per-axis tuple (symmetric), ``((before, after), ...)``
         (explicit), or ``'valid'`` / ``'same'`` (TensorFlow: ``out = ceil(n/s)``,
-        total padding ``max((out-1)*s + (k-1)*d + 1 - n, 0)``, the odd cell after).
+        total padding ``max((out-1)*s + (k-1)*d + 1 - n, 0)``, the odd cell after)
+        / ``'same_lower'`` (ONNX's SAME_LOWER: the same total, the odd cell before).
     ceil_mode : round the output size up; the last window must still start
         inside the input or the left padding (``ceil_clip``).
     ceil_clip : apply that rule (Caffe applies it only when padding > 0).
@@ -550,7 +553,8 @@ def output_size(n: int, kernel_size: int, stride=None, padding=0, dilation: int 
 
     ``out = floor((n + 2p - d*(k-1) - 1) / s) + 1`` (``ceil`` in ceil mode, then
     one less if the last window would start past the input and left padding).
-    ``padding`` may be an int, ``(before, after)``, ``'same'`` or ``'valid'``.
+    ``padding`` may be an int, ``(before, after)``, ``'same'``, ``'same_lower'`` or
+    ``'valid'``.
 
     >>> output_size(4, 2)
     2

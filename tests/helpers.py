@@ -35,7 +35,7 @@ class Axis:
         out = -(-numer // s) + 1 if ceil_mode else numer // s + 1
         if ceil_mode and ceil_clip and (out - 1) * s >= n + pb:
             out -= 1  # the last window would start in the right padding
-        self.out = out if numer >= 0 else 0
+        self.out = out  # ceil mode keeps a window even when it outruns input + padding
         self.ext = max(0, (self.out - 1) * s + self.span - pb - n)  # padding + overhang read
         self.coords = (np.arange(self.out) * s - pb)[:, None] + np.arange(k)[None, :] * d
 
@@ -59,11 +59,12 @@ def reference_axes(spatial, kernel, stride, padding, dilation, ceil_mode, ceil_c
     if isinstance(padding, str):
         if padding.lower() == "valid":
             pads = [(0, 0)] * nd
-        else:  # TensorFlow SAME: out = ceil(n / s), the odd cell after
+        else:  # TensorFlow SAME: out = ceil(n / s), the odd cell after (ONNX SAME_LOWER: before)
             pads = []
             for n, kk, ss, dd in zip(spatial, k, s, d):
                 total = max((ceil(n / ss) - 1) * ss + dd * (kk - 1) + 1 - n, 0)
-                pads.append((total // 2, total - total // 2))
+                pair = (total // 2, total - total // 2)
+                pads.append(pair[::-1] if padding.lower() == "same_lower" else pair)
     elif isinstance(padding, tuple) and isinstance(padding[0], tuple):
         pads = list(padding)
     else:
@@ -163,9 +164,14 @@ def reference_pool(x, axes, mode, pad_value, count_include_pad, divisor_override
 
 
 def pool_reference(x, ndim, mode, kernel_size, stride=None, padding=0, dilation=1,
-                   ceil_mode=False, count_include_pad=True, p=2.0, pad_value=None):
+                   ceil_mode=False, count_include_pad=None, p=2.0, pad_value=None):
     """:func:`reference_pool` with ``pool_nd``'s arguments (valid ones): every window of the
-    explicitly padded input, reduced; windows of padding only divide 0 by 0."""
+    explicitly padded input, reduced; windows of padding only divide 0 by 0.
+
+    ``count_include_pad=None`` is the documented default: an average ignores padding given
+    by name ('same', 'valid'), counts numeric padding; lp always counts it."""
+    if count_include_pad is None:
+        count_include_pad = mode != "avg" or not isinstance(padding, str)
     axes = reference_axes(x.shape[x.ndim - ndim:], kernel_size, stride, padding, dilation,
                           ceil_mode)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -395,7 +395,7 @@ def pool_settings(draw, nd):
     padding = draw(st.one_of(
         st.integers(0, 2), st.tuples(*[st.integers(0, 2)] * nd),
         st.tuples(*[st.tuples(st.integers(0, 3), st.integers(0, 3))] * nd),
-        st.sampled_from(["same", "valid", "SAME", "Valid"])))
+        st.sampled_from(["same", "valid", "SAME", "Valid", "same_lower", "SAME_LOWER"])))
     return dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
                 ceil_mode=draw(st.booleans()), ceil_clip=draw(st.booleans()),
                 check_half_kernel=draw(st.booleans()))
@@ -454,7 +454,7 @@ def check_pool_against_the_reference(data, modes, indices=True):
                                                                label="return_indices")
     training = mode != "stochastic" or data.draw(st.booleans(), label="training")
     extra = dict(
-        count_include_pad=data.draw(st.booleans(), label="count_include_pad"),
+        count_include_pad=data.draw(st.none() | st.booleans(), label="count_include_pad"),
         divisor_override=data.draw(st.none() | st.integers(1, 5), label="divisor_override")
         if mode == "avg" else None,
         p=data.draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.0]), label="p"),
@@ -508,7 +508,10 @@ def check_pool_against_the_reference(data, modes, indices=True):
         if mode == "stochastic" and extra["training"]:
             _check_stochastic_picks(x, axes, out, idx, empty)
         else:
-            want = reference_pool(x, axes, mode, pad_value, extra["count_include_pad"],
+            cip = extra["count_include_pad"]
+            if cip is None:  # the default: an average ignores padding given by name
+                cip = mode != "avg" or not isinstance(geo["padding"], str)
+            want = reference_pool(x, axes, mode, pad_value, cip,
                                   extra["divisor_override"], extra["p"], extra["training"])
             got = out.astype(np.float64)
             if out.dtype.kind == "f":  # the output's own rounding
@@ -602,7 +605,7 @@ def test_backward_matches_the_reference(data):
                   label="x")
     geo = data.draw(pool_settings(nd), label="geometry")
     mode = data.draw(st.sampled_from(pc.MODES), label="mode")
-    cip = data.draw(st.booleans(), label="count_include_pad")
+    cip = data.draw(st.none() | st.booleans(), label="count_include_pad")
     plain = {k: _plain(v) for k, v in geo.items()}
     axes = reference_axes(x.shape[-nd:], plain["kernel_size"], plain["stride"], plain["padding"],
                           plain["dilation"], plain["ceil_mode"], plain["ceil_clip"],
@@ -622,7 +625,8 @@ def test_backward_matches_the_reference(data):
     if mode in ("sum", "avg"):
         weight = planes
         if mode == "avg":
-            frame = outer([ax.frame for ax in axes]) if cip else outer([ax.real for ax in axes])
+            counted = not isinstance(geo["padding"], str) if cip is None else cip  # the default
+            frame = outer([ax.frame if counted else ax.real for ax in axes])
             with np.errstate(all="ignore"):
                 weight = planes / frame.sum(axis=(-2, -1))
         want = np.zeros((planes.shape[0], plane + 1))
@@ -846,7 +850,8 @@ def user_settings(draw):
                 kernel=k, stride=draw(st.none() | st.integers(1, 4)),
                 padding=draw(st.integers(0, 2) | st.sampled_from(["valid", "same", "same_lower"])),
                 dilation=draw(st.integers(1, 3)), mode=draw(st.sampled_from(pc.MODES)),
-                ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()))
+                ceil_mode=draw(st.booleans()),
+                count_include_pad=draw(st.none() | st.booleans()))
 
 
 @fuzz(200)
@@ -864,7 +869,14 @@ def test_frameworks_run_what_they_announce(fields, fallback, seed):
             assert out.shape == (2,) + call.out_shape
     ok, rows = contract(compare_frameworks, x, s, seed, names=GEOMETRY + ("x",))
     assert ok, rows
-    assert [r.framework for r in rows] == list(FRAMEWORKS)
+    names = [r.framework for r in rows]
+    assert names in (list(FRAMEWORKS), [k for k in FRAMEWORKS if k != "onnxruntime"])
+    if "onnxruntime" not in names:  # left out only where it gives the spec's answer
+        spec, ort = framework_args(s, "onnx"), framework_args(s, "onnxruntime")
+        assert spec.ok == ort.ok and (spec.ok or spec.reason == ort.reason)
+        if spec.ok:
+            np.testing.assert_array_equal(pc.pool2d(x, **spec.kwargs, rng=seed),
+                                          pc.pool2d(x, **ort.kwargs, rng=seed))
     for row in rows:
         assert (row.output is None) == (not row.call.ok)
         if row.output is not None:
