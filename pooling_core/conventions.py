@@ -24,7 +24,7 @@ from math import prod
 import numpy as np
 
 from ._checks import as_real_array, check_flag, check_real, is_int
-from .geometry import normalize_tuple, plan_axes
+from .geometry import AxisPlan, normalize_tuple, plan_axes
 from .reductions import MODES, _count_include_pad, pool2d, pool_nd
 
 __all__ = ["Settings", "Framework", "FRAMEWORKS", "FrameworkCall", "framework_args",
@@ -516,7 +516,7 @@ def _onnx_code(node: _OnnxNode) -> str:
 
 def _same_total(node, dilated: bool):
     """ONNX's SAME total per axis, ``(ceil(n/s) - 1)*s + span - n`` (may be negative)."""
-    return [(-(-n // s) - 1) * s + (d if dilated else 1) * (k - 1) + 1 - n for n, k, s, d
+    return [AxisPlan.same_total(n, k, s, d if dilated else 1) for n, k, s, d
             in zip(node.spatial, node.kernel, node.strides, node.dilations)]
 
 
@@ -546,7 +546,7 @@ def _onnx_call(node: _OnnxNode, runtime: bool) -> FrameworkCall:
             return refuse(_ORT_PAD)
     if runtime and not ceil:
         pairs = ((0, 0),) * len(node.spatial) if padding == "valid" else padding
-        if any(-s < n + b + a - d * (k - 1) - 1 < 0 for n, k, s, d, (b, a) in zip(
+        if any(-s < n + b + a - AxisPlan.window_span(k, d) < 0 for n, k, s, d, (b, a) in zip(
                 node.spatial, node.kernel, node.strides, node.dilations, pairs)):
             return refuse(_ORT_TRUNCATES)
     kw = dict(kernel_size=node.kernel, stride=node.strides, padding=padding,

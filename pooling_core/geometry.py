@@ -380,7 +380,13 @@ def window_divisors(plans, count_include_pad: bool = True, divisor_override=None
     >>> window_divisors(plan_axes((3, 3), 2), divisor_override=3).tolist()
     [[3]]
     """
+    if isinstance(plans, AxisPlan) or not isinstance(plans, (tuple, list)) or not plans \
+            or not all(isinstance(p, AxisPlan) for p in plans):
+        raise ValueError(f"plans={plans!r} must be the tuple of AxisPlan that plan_axes returns")
+    count_include_pad = check_flag(count_include_pad, "count_include_pad")
     if divisor_override is not None:
+        if not is_int(divisor_override) or divisor_override <= 0:
+            raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
         return np.broadcast_to(divisor_override, tuple(p.out for p in plans))
     return outer([p.divisor(count_include_pad) for p in plans])
 

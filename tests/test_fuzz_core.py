@@ -204,6 +204,8 @@ BASELINES = {
     "plan_axes": (pc.plan_axes, dict(spatial_shape=(6, 6), kernel_size=2, stride=None, padding=0,
                                      dilation=1, ceil_mode=False, ceil_clip=True,
                                      check_half_kernel=True, planes=3, work="scan")),
+    "window_divisors": (pc.window_divisors, dict(plans=pc.plan_axes((6, 5), 3, 2, 1),
+                                                 count_include_pad=False, divisor_override=None)),
     "normalize_tuple": (pc.normalize_tuple, dict(value=(2, 3), ndim=2, name="stride", minimum=1)),
     "geometry_kwargs": (pc.geometry_kwargs, dict(pool_kwargs={"kernel_size": 2, "mode": "avg"})),
     "Settings": (Settings, dict(shape=6, kernel=2, stride=None, padding=0, dilation=1,
