@@ -468,7 +468,7 @@ def _onnx_node(op_type, attrs, input_shape) -> _OnnxNode:
         return bool(value)
 
     p = attrs.get("p", 2)
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 1:
+    if not is_int(p) or p < 1:
         raise ValueError(f"{op_type} attribute p={p!r} must be a positive int (ONNX's p is an "
                          f"INT)")
     if op_type.startswith("Global"):
