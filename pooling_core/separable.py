@@ -35,17 +35,21 @@ picks the depth that costs least.
 whole, no threads. A larger one is cut into equal bands along the first pooled axis
 (whole planes, several channels at a time, when a plane fits). A band is read in
 place where it needs no padding; only a band that reaches the padding is copied
-into a padded buffer of its own. :class:`Policy` sets how large bands are: at most
-``band_bytes`` of buffers a thread, which keeps them in a core's cache, and over all
-threads at most ``output_share`` of the output (``min_band_bytes`` at least), so a
-call's extra memory stays within about 0.2x its output. Large calls share their
-bands among a few threads: NumPy releases the GIL inside its loops. Each thread
-reuses its buffers from band to band (:class:`_Workspace`).
+into a padded buffer of its own. :class:`Policy` sets how large bands are:
+``band_bytes`` of buffers a thread, which keeps them in a core's cache; taller for a
+tall kernel, whose bands would otherwise read mostly rows their neighbours read too
+(``halo``); and over all threads at most ``output_share`` of the output
+(``min_band_bytes`` at least), so a call's extra memory stays within about 0.2x its
+output. Large calls share their bands among a few threads: NumPy releases the GIL
+inside its loops. Each thread reuses its buffers from band to band
+(:class:`_Workspace`).
 
-Nothing else is kept: recording a band's calls to replay them on the next, reading
-padded bands in place into a framed buffer, squaring Lp's taps inside the first pass,
-and searching the band size that fills the budget exactly each gained less than 20%
-at 2048 and 4096 px in ``bench/bench_core.py`` (``docs/performance.md``).
+Kept, as each gains at least 20% at 2048 or 4096 px in ``bench/bench_core.py``:
+cache-sized bands, and taller bands for tall kernels. Not kept, as each gained less
+(figures in ``docs/performance.md``): recording a band's NumPy calls to replay them on
+the next, reading padded bands in place into a buffer framed with the padding,
+squaring Lp's taps inside the first pass, and searching the band size that fills the
+budget exactly (bands are sized from two counts of their buffers instead).
 
 The result equals the straightforward reduction of every window: max and min pick
 the same element; integer sums are exact; floating-point sums add the same numbers in
@@ -75,9 +79,12 @@ class Policy:
     direct_bytes : an input of at most this many bytes, padding included and in the
         accumulator's dtype, is reduced in one band (the direct path); its buffers
         take a few times that.
-    band_bytes : most bytes of buffers one thread holds for its band (the padded
-        band, its cast copy, the pass results, the doubling levels): bands this
-        small stay in a core's cache (2 MiB of L2 on the project's machine).
+    band_bytes : bytes of buffers one thread holds for its band (the padded band, its
+        cast copy, the pass results, the doubling levels): bands this small stay in
+        a core's cache (2 MiB of L2 on the project's machine) ...
+    halo, tall_band_bytes : ... unless the input rows a band shares with the next
+        (``span - stride``, read by both) would then be more than ``1/halo`` of its
+        own: a tall kernel's bands grow up to ``tall_band_bytes``.
     output_share, reserve_bytes, min_band_bytes : all threads' buffers together hold
         at most ``output_share`` of the output's bytes less ``reserve_bytes`` (what
         else a call allocates: Python objects, NumPy's loop buffers), but each
@@ -95,6 +102,8 @@ class Policy:
 
     direct_bytes: int = 16 << 10
     band_bytes: int = 2 << 20
+    halo: int = 8
+    tall_band_bytes: int = 8 << 20
     output_share: float = 0.18
     reserve_bytes: int = 8 << 10
     min_band_bytes: int = 16 << 10
@@ -111,8 +120,9 @@ class Policy:
         return 1
 
     def budget(self, out_bytes: int, workers: int) -> int:
-        """Bytes of buffers each of ``workers`` threads may hold."""
-        return min(self.band_bytes, max(self.min_band_bytes, self._share(out_bytes) // workers))
+        """Bytes of buffers each of ``workers`` threads may hold at most."""
+        return min(max(self.band_bytes, self.tall_band_bytes),
+                   max(self.min_band_bytes, self._share(out_bytes) // workers))
 
     def loop_buffer(self, budget: int) -> int:
         """NumPy's ufunc buffer size (elements) for bands of ``budget`` bytes."""
@@ -356,21 +366,32 @@ class _Bands:
             total += chans * plane * self.stage.itemsize
         return total
 
-    def band_shape(self, budget: int) -> tuple[int, int]:
-        """``(rows, chans)`` of the largest bands whose buffers fit ``budget`` (one row
-        and one channel at least). :meth:`buffer_bytes` grows linearly with ``rows``
-        except where the largest level buffer changes passes, so the chord through
-        its values at one row and at all rows bounds it from above: rows within that
-        chord fit."""
+    def band_shape(self, budget: int, cache: int, halo: int) -> tuple[int, int]:
+        """``(rows, chans)`` of the bands: the most rows whose buffers fit ``cache``, or
+        more for a tall kernel, until the input rows a band shares with the next are at
+        most ``1/halo`` of its own; never past ``budget``. Whole planes go several
+        channels a band. One row and one channel at least."""
         total, channels = self.first.out, self.x.shape[0]
-        full = self.buffer_bytes(total, 1)
-        if full > budget:
-            least = self.buffer_bytes(1, 1)
-            if total == 1 or least >= budget:
-                return 1, 1
-            return 1 + int((budget - least) // ((full - least) / (total - 1))), 1
+        full, cache = self.buffer_bytes(total, 1), min(cache, budget)
+        if full > cache:
+            first = self.first
+            shared = -(-halo * max(first.span - first.stride, 0) // first.stride)
+            return min(self.rows_within(budget, full),
+                       max(self.rows_within(cache, full), shared)), 1
         per_chan = self.buffer_bytes(total, 2) - full
-        return total, max(1, min(channels, 1 + (budget - full) // max(per_chan, 1)))
+        return total, max(1, min(channels, 1 + (cache - full) // max(per_chan, 1)))
+
+    def rows_within(self, limit: int, full: int) -> int:
+        """The most rows of one channel whose buffers fit ``limit`` (1 at least), given
+        ``full``, the bytes of all rows. :meth:`buffer_bytes` grows linearly with the
+        rows except where the largest level buffer changes passes, so the chord
+        through its values at one row and at all rows bounds it from above."""
+        total, least = self.first.out, self.buffer_bytes(1, 1)
+        if full <= limit:
+            return total
+        if total == 1 or least >= limit:
+            return 1
+        return 1 + int((limit - least) // ((full - least) / (total - 1)))
 
     def band_input(self, r0, r1, c0, c1, work) -> np.ndarray:
         """The input rows (and padding) that output rows ``r0:r1`` of channels ``c0:c1``
@@ -457,9 +478,10 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     Notes
     -----
     Time ``O(N * sum(log2 k_i))`` for max/min, a few passes more for sums. Extra
-    memory: the output plus the bands' buffers, at most ``policy.band_bytes`` a
-    thread and ``policy.output_share`` of the output in all (``min_band_bytes`` a
-    thread at least; a few times ``direct_bytes`` on the direct path).
+    memory: the output plus the bands' buffers, ``policy.band_bytes`` a thread
+    (``tall_band_bytes`` at most, for tall kernels) and at most
+    ``policy.output_share`` of the output in all (``min_band_bytes`` a thread at
+    least; a few times ``direct_bytes`` on the direct path).
     """
     policy = POLICY if policy is None else policy
     nd = len(plans)
@@ -480,7 +502,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     bands = _Bands(xc, out, plans, op, fill, acc, stage, power, finish, finish_bytes)
     workers = policy.workers(x.nbytes, out.nbytes)
     budget = policy.budget(out.nbytes, workers)
-    band_rows, chans = bands.band_shape(budget)
+    band_rows, chans = bands.band_shape(budget, policy.band_bytes, policy.halo)
     rows, channels = plans[0].out, xc.shape[0]
     # equal bands, as many per thread: a short last band, or one band more for one
     # thread, would leave the other idle for that long
@@ -498,7 +520,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         for task in part:
             bands.reduce_band(*task, work)
 
-    args = (policy.loop_buffer(budget), errstate, run)
+    args = (policy.loop_buffer(min(budget, policy.band_bytes)), errstate, run)
     if workers == 1:
         _run(*args, tasks)
     else:

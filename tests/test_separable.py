@@ -71,10 +71,24 @@ def test_whole_planes_go_several_channels_a_band(monkeypatch):
     x = np.random.default_rng(6).standard_normal((40, 8, 9)).astype(np.float32)
     bands = separable._Bands(x, np.empty((40, 6, 7), np.float32), plan_axes((8, 9), 3, 1), "sum",
                              0, np.dtype(np.float32), np.dtype(np.float32), None, None, 0)
-    rows, chans = bands.band_shape(3000)
+    rows, chans = bands.band_shape(1 << 20, 3000, 8)
     assert rows == 6 and 1 < chans < 40 and 40 % chans
     np.testing.assert_allclose(pool_nd(x, 2, 3, 1, 0, 1, "avg"),
                                pool_reference(x, 2, "avg", 3, 1, 0, 1), rtol=1e-5)
+
+
+def test_a_tall_kernel_gets_taller_bands_within_the_budget():
+    """Bands of a 15-row kernel read 14 rows their neighbour reads too: they grow until
+    those are at most 1/8 of their rows, but never past the memory budget."""
+    x = np.zeros((1, 600, 300), np.float32)
+    plans = plan_axes((600, 300), 15, 1)
+    out = np.empty((1, 586, 286), np.float32)
+    bands = separable._Bands(x, out, plans, "max", -np.inf, np.dtype(np.float32),
+                             np.dtype(np.float32), None, None, 0)
+    cached, _ = bands.band_shape(1 << 30, 64 << 10, 0)
+    tall, _ = bands.band_shape(1 << 30, 64 << 10, 8)
+    assert cached < 8 * 14 <= tall
+    assert bands.buffer_bytes(bands.band_shape(200 << 10, 64 << 10, 8)[0], 1) <= 200 << 10
 
 
 def _layouts():
