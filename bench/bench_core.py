@@ -22,7 +22,8 @@ Our calls and the per-tap ones of one size (and the ``x.max()`` floor) are timed
 rounds, each round running every one once, and each median is taken over the rounds:
 on this shared VM slow runs come in bursts of a second or so, which would otherwise
 fall on all the runs of one call. A call faster than ``BATCH_MS`` is run as many times
-a round as it takes to fill that, and its time is the batch's over the count. Torch's
+a round as it takes to fill that, and its time is the batch's over the count; sizes up
+to 256 get three times the rounds. Torch's
 calls are timed apart, each run after run: its OpenMP threads keep spinning for a
 while after each call, and slow down whatever runs next.
 """
@@ -222,7 +223,8 @@ def versus_torch(sizes, repeat):
         calls.update({(mode, label(setting)): ours(x, mode, **setting) for mode, setting in cases})
         calls.update({("per-tap", mode, label(setting)): partial(per_tap, x, mode, **setting)
                       for mode, setting in cases})
-        ms = interleaved_ms(calls, max(repeat, 5))
+        # calls of a few µs see more of the machine's bursts: three times the rounds
+        ms = interleaved_ms(calls, max(repeat, 5) * (3 if n <= 256 else 1))
         floor = ms["floor"]
         for mode, setting in cases:
             mine, tap = ms[(mode, label(setting))], ms[("per-tap", mode, label(setting))]

@@ -80,8 +80,9 @@ class Policy:
         accumulator's dtype, is reduced in one band (the direct path); its buffers
         take a few times that.
     band_bytes : bytes of buffers one thread holds for its band (the padded band, its
-        cast copy, the pass results, the doubling levels): bands this small stay in
-        a core's cache (2 MiB of L2 on the project's machine) ...
+        cast copy, the pass results, the doubling levels): bands about this small
+        stay in a core's cache (the project's machine has 1 MiB of L2 a core, and 32
+        MiB of L3) and ran faster than bands of 8 MiB ...
     halo, tall_band_bytes : ... unless the input rows a band shares with the next
         (``span - stride``, read by both) would then be more than ``1/halo`` of its
         own: a tall kernel's bands grow up to ``tall_band_bytes``.
@@ -252,7 +253,7 @@ def _axis_pass(a: np.ndarray, axis: int, kernel: int, stride: int, dilation: int
     return dest
 
 
-def _accumulator(dtype: np.dtype, op: str, kernel_cells: int, power) -> np.dtype:
+def _accumulator(dtype: np.dtype, op: str, plans, power) -> np.dtype:
     """The dtype a band is reduced in: the data's own for max/min; for sums one
     that holds every window sum exactly (small integers) or the data's float
     precision (float32 stays float32; float16 adds in float32)."""
@@ -260,7 +261,7 @@ def _accumulator(dtype: np.dtype, op: str, kernel_cells: int, power) -> np.dtype
         return dtype
     if power is None and dtype.kind in "iu" and dtype.itemsize <= 2:
         info = np.iinfo(dtype)
-        if kernel_cells * max(abs(info.min), info.max) < 2**31:
+        if prod(p.kernel for p in plans) * max(abs(info.min), info.max) < 2**31:
             return np.dtype(np.int32)
     if dtype == np.float32 or dtype == np.float16:
         return np.dtype(np.float32)
@@ -489,16 +490,18 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     out_spatial = tuple(p.out for p in plans)
     xc = x.reshape((-1,) + spatial)
     out = np.empty((xc.shape[0],) + out_spatial, dtype=out_dtype)
-    acc = _accumulator(x.dtype, op, prod(p.kernel for p in plans), power)
+    acc = _accumulator(x.dtype, op, plans, power)
     # finish in the output's dtype, but never below the accumulator's float precision:
     # a float16 sum would overflow before its division
     stage = out.dtype if acc == out.dtype or acc.kind in "iu" else acc
     padded = xc.shape[:1] + tuple([p.pad_before + p.n + p.extra_after for p in plans])
     if prod(padded) * max(acc.itemsize, x.itemsize) <= policy.direct_bytes:  # direct path
-        cast = acc != x.dtype or power is not None
-        _run(policy.loop_buffer(policy.direct_bytes) if cast else None, errstate,
-             _reduce_whole, xc, out, plans, padded, op, fill, acc, stage, power, finish)
-        return out.reshape(lead + out_spatial)
+        args = (xc, out, plans, padded, op, fill, acc, stage, power, finish)
+        if acc != x.dtype or power is not None or errstate is not None:
+            _run(policy.loop_buffer(policy.direct_bytes), errstate, _reduce_whole, *args)
+        else:  # nothing cast, nothing to finish under an errstate: as plainly as can be
+            _reduce_whole(*args)
+        return out if len(lead) == 1 else out.reshape(lead + out_spatial)
     bands = _Bands(xc, out, plans, op, fill, acc, stage, power, finish, finish_bytes)
     workers = policy.workers(x.nbytes, out.nbytes)
     budget = policy.budget(out.nbytes, workers)
