@@ -1,0 +1,330 @@
+"""Fractional max pooling (Graham 2014), exactly as PyTorch's ``fractional_max_pool2d``.
+
+Max pooling shrinks by an integer factor; fractional max pooling shrinks by any
+factor (``output_ratio`` 0.7, say, where 2x2 pooling would give 0.5). The windows are
+``kernel_size`` cells wide, and their starts advance by ``floor(alpha)`` or
+``ceil(alpha)`` cells, ``alpha = (n - k) / (out - 1)``, in a pseudo-random pattern fixed
+by one number ``u`` in ``[0, 1)`` per plane and axis:
+
+    start[i] = int((i + u) * alpha) - int(u * alpha)    for i < out - 1
+    start[out - 1] = n - k
+
+(ATen's ``generate_intervals``, computed in the input's floating dtype, as there). The
+windows' placement comes from :func:`fractional_windows` alone: forward pooling, the
+backward pass and any picture of the regions read it. Windows differ from plane to
+plane (each has its own ``u``), so they are not an :class:`~pooling_core.AxisPlan`;
+the argument checks and work limits are the core's.
+"""
+from __future__ import annotations
+
+from math import prod
+from typing import NamedTuple
+
+import numpy as np
+
+from .backward import _scatter_indices
+from .geometry import MAX_CELLS, _check_flag, _check_limits, normalize_tuple
+from .reductions import _as_real_array, _check_input, _check_rng
+
+__all__ = ["FractionalWindows", "fractional_intervals", "fractional_windows",
+           "fractional_max_pool2d", "fractional_max_pool2d_backward"]
+
+
+class FractionalWindows(NamedTuple):
+    """Where fractional max pooling's windows sit, plane by plane.
+
+    rows : int64 array ``(..., H_out)``, the first row of each window of each plane.
+    cols : int64 array ``(..., W_out)``, the first column.
+    kernel : ``(kH, kW)``; window ``(i, j)`` of a plane covers rows ``rows[i] ..
+        rows[i] + kH - 1`` and columns ``cols[j] .. cols[j] + kW - 1``.
+    samples : the ``(..., 2)`` samples used (``[..., 0]`` for the columns, ``[..., 1]``
+        for the rows, as PyTorch's ``_random_samples``).
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    kernel: tuple[int, int]
+    samples: np.ndarray
+
+
+def _interval_dtype(dtype) -> np.dtype:
+    """ATen computes the sequence in the input's dtype; integers (not in torch) in float64."""
+    dtype = np.dtype(dtype)
+    return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def fractional_intervals(n: int, kernel: int, out: int, sample, dtype=np.float64) -> np.ndarray:
+    """The window starts on one axis for each ``sample`` (ATen's ``generate_intervals``).
+
+    Parameters
+    ----------
+    n, kernel, out : int
+        Input length, window size, output length (``out + kernel - 1 <= n``).
+    sample : float or array_like of floats in ``[0, 1)``
+        One ``u`` per plane.
+    dtype : floating dtype
+        The arithmetic's precision (PyTorch uses the input's dtype).
+
+    Returns
+    -------
+    int64 array, shape ``np.shape(sample) + (out,)``.
+
+    Examples
+    --------
+    >>> fractional_intervals(10, 2, 6, 0.5).tolist()    # alpha = 8/5: steps of 1 and 2
+    [0, 2, 4, 5, 7, 8]
+    >>> fractional_intervals(10, 2, 6, [0.0, 0.9]).tolist()
+    [[0, 1, 3, 4, 6, 8], [0, 2, 3, 5, 6, 8]]
+    """
+    dtype = _interval_dtype(dtype)
+    u = np.asarray(sample, dtype=dtype)
+    starts = np.empty(u.shape + (out,), dtype=np.int64)
+    if out > 1:
+        alpha = dtype.type(n - kernel) / dtype.type(out - 1)
+        i = np.arange(out - 1).astype(dtype)
+        starts[..., :-1] = ((i + u[..., None]) * alpha).astype(np.int64) \
+            - (u * alpha).astype(np.int64)[..., None]
+    starts[..., -1] = n - kernel
+    return starts
+
+
+def _output_size(spatial, kernel, output_size, output_ratio):
+    if (output_size is None) == (output_ratio is None):
+        raise ValueError("give output_size or output_ratio (one of them), as "
+                         "torch.nn.FractionalMaxPool2d")
+    if output_size is not None:
+        size = normalize_tuple(output_size, 2, "output_size")
+    else:
+        try:
+            ratio = tuple(float(r) for r in np.broadcast_to(np.asarray(output_ratio,
+                                                                       dtype=float), (2,)))
+        except (TypeError, ValueError):
+            raise ValueError(f"output_ratio={output_ratio!r} must be a number or a pair of "
+                             f"numbers in (0, 1)") from None
+        if isinstance(output_ratio, (bool, np.bool_)) or not all(0 < r < 1 for r in ratio):
+            raise ValueError(f"output_ratio={output_ratio!r} must lie in (0, 1), strictly: "
+                             f"the output is the input times the ratio")
+        size = tuple(int(n * r) for n, r in zip(spatial, ratio))  # torch: int(H * ratio)
+        if min(size) < 1:
+            raise ValueError(f"output_ratio={output_ratio!r} on an input of {spatial} cells "
+                             f"gives an output of {size}; use a larger ratio")
+    for axis, (n, k, o) in enumerate(zip(spatial, kernel, size)):
+        if o + k - 1 > n:
+            raise ValueError(
+                f"output size {size} with kernel_size={kernel} needs {o + k - 1} cells on "
+                f"axis {axis} (output + kernel - 1), but the input has {n}; use a smaller "
+                f"kernel or output (PyTorch: 'pool too large relative to input')")
+    return size
+
+
+def _samples(samples, lead, dtype, rng):
+    if samples is None:
+        return _check_rng(rng).random(lead + (2,)).astype(dtype)
+    try:
+        s = np.asarray(samples, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("samples must be an array of numbers in [0, 1)") from None
+    if s.shape == (1,) + lead + (2,) and len(lead) == 1:  # torch's (1, C, 2) for (C, H, W)
+        s = s[0]
+    if s.shape != lead + (2,):
+        raise ValueError(f"samples has shape {s.shape}; give one (u_w, u_h) pair per plane, "
+                         f"shape {lead + (2,)} (PyTorch's _random_samples, (N, C, 2))")
+    if not np.all((s >= 0) & (s < 1)):
+        raise ValueError("samples must lie in [0, 1), as torch.rand draws them")
+    return np.asarray(samples, dtype=dtype).reshape(s.shape)
+
+
+def fractional_windows(input_shape, kernel_size, output_size=None, output_ratio=None,
+                       samples=None, *, dtype=np.float64, rng=None) -> FractionalWindows:
+    """Validate the arguments and place every plane's windows.
+
+    Parameters
+    ----------
+    input_shape : tuple ending with ``(H, W)``; the leading axes are the planes.
+    kernel_size, output_size, output_ratio, samples
+        As :func:`fractional_max_pool2d`.
+    dtype : the input's dtype (the arithmetic follows it, as in PyTorch).
+    rng : None, int or numpy.random.Generator, keyword-only
+        Draws the samples when ``samples`` is None.
+
+    Returns
+    -------
+    FractionalWindows
+
+    Examples
+    --------
+    >>> w = fractional_windows((1, 1, 7, 7), 2, output_size=4, samples=[[[0.3, 0.6]]])
+    >>> w.rows.tolist(), w.cols.tolist()
+    ([[[0, 1, 3, 5]]], [[[0, 2, 3, 5]]])
+    """
+    shape = tuple(int(n) for n in input_shape)
+    if len(shape) < 2 or min(shape[-2:]) < 1:
+        raise ValueError(f"input_shape={input_shape!r} must end with (H, W), both positive")
+    lead, spatial = shape[:-2], shape[-2:]
+    kernel = normalize_tuple(kernel_size, 2, "kernel_size")
+    size = _output_size(spatial, kernel, output_size, output_ratio)
+    dtype = _interval_dtype(dtype)
+    s = _samples(samples, lead, dtype, rng)
+    return FractionalWindows(fractional_intervals(spatial[0], kernel[0], size[0], s[..., 1], dtype),
+                             fractional_intervals(spatial[1], kernel[1], size[1], s[..., 0], dtype),
+                             kernel, s)
+
+
+def _setup(x, kernel_size, output_size, output_ratio, samples, rng, fn):
+    x = _check_input(x, 2, fn)
+    windows = fractional_windows(x.shape, kernel_size, output_size, output_ratio, samples,
+                                 dtype=x.dtype, rng=rng)
+    out = (windows.rows.shape[-1], windows.cols.shape[-1])
+    if max(x.shape[-2:]) > MAX_CELLS:
+        raise ValueError(f"x has {x.shape[-2:]} cells per plane, more than MAX_CELLS")
+    _check_limits(f"kernel_size={kernel_size!r}, output size {out}", planes=prod(x.shape[:-2]),
+                  out_shape=out, kernel_shape=windows.kernel, frame_shape=x.shape[-2:],
+                  work="scan")
+    return x, windows
+
+
+def _better(vals, best, floating):
+    """PyTorch's rule, tap by tap: a larger value or any NaN takes over."""
+    update = vals > best
+    if floating:
+        update |= np.isnan(vals)
+    return update
+
+
+def fractional_max_pool2d(x, kernel_size, output_size=None, output_ratio=None,
+                          return_indices=False, samples=None, *, rng=None):
+    r"""Fractional max pooling: ``kernel_size`` windows at pseudo-random fractional steps.
+
+    ``torch.nn.functional.fractional_max_pool2d(x, kernel_size, output_size,
+    output_ratio, return_indices, _random_samples=samples)``, value for value and
+    index for index.
+
+    Parameters
+    ----------
+    x : array_like, shape ``(..., H, W)``
+    kernel_size : int or (int, int)
+        Window size (2 in Graham's paper and most models).
+    output_size : int or (int, int), optional
+        ``(H_out, W_out)``; needs ``H_out + kH - 1 <= H`` (and so for W).
+    output_ratio : float or (float, float), optional
+        Instead of ``output_size``: ``H_out = int(H * ratio)``, ratio in ``(0, 1)``.
+    return_indices : bool
+        Also return each maximum's flat index into its ``H * W`` plane.
+    samples : array_like, shape ``(..., 2)``, optional
+        PyTorch's ``_random_samples``: per plane a pair ``(u_w, u_h)`` in ``[0, 1)``,
+        ``[..., 0]`` for the columns and ``[..., 1]`` for the rows. ``(1, C, 2)``
+        is accepted for a ``(C, H, W)`` input, as PyTorch takes it.
+    rng : None, int or numpy.random.Generator, keyword-only
+        Draws ``samples`` when they are not given (PyTorch draws ``torch.rand``).
+
+    Returns
+    -------
+    out : ndarray, shape ``(..., H_out, W_out)``, ``x``'s dtype.
+    indices : int64 ndarray, same shape, only if ``return_indices``.
+
+    Raises
+    ------
+    ValueError
+        Neither or both of ``output_size`` and ``output_ratio``, a ratio outside
+        ``(0, 1)``, an output too large for the kernel and input, or ``samples``
+        of the wrong shape or outside ``[0, 1)``.
+
+    Notes
+    -----
+    The windows of a plane form a grid (row starts times column starts), so the max
+    is taken along the columns first, one kernel offset at a time, then along the
+    rows: ``O(N * kW + N_out * kH)`` gathers. Ties go to the first cell in row-major
+    order and NaN wins (the last NaN), exactly PyTorch's loop.
+
+    Examples
+    --------
+    A 7x7 input to 4x4 with 2x2 windows (``output_ratio`` 4/7 would do the same):
+
+    >>> x = np.arange(49).reshape(1, 1, 7, 7)
+    >>> out, idx = fractional_max_pool2d(x, 2, output_size=4, return_indices=True,
+    ...                                  samples=[[[0.3, 0.6]]])
+    >>> out[0, 0]
+    array([[ 8, 10, 11, 13],
+           [15, 17, 18, 20],
+           [29, 31, 32, 34],
+           [43, 45, 46, 48]])
+    >>> bool((idx == out).all())           # here each max is the window's last cell
+    True
+    """
+    return_indices = _check_flag(return_indices, "return_indices")
+    x, windows = _setup(x, kernel_size, output_size, output_ratio, samples, rng,
+                        "fractional_max_pool2d")
+    lead, (h, w) = x.shape[:-2], x.shape[-2:]
+    planes = x.reshape((-1, h, w))
+    rows = windows.rows.reshape(-1, windows.rows.shape[-1])[:, :, None]   # (P, oh, 1)
+    cols = windows.cols.reshape(-1, windows.cols.shape[-1])[:, None, :]   # (P, 1, ow)
+    kh, kw = windows.kernel
+    floating = np.issubdtype(x.dtype, np.floating)
+    best = best_dw = None
+    for dw in range(kw):  # along the rows' columns: (P, H, ow)
+        vals = np.take_along_axis(planes, cols + dw, axis=2)
+        if best is None:
+            best = vals.copy() if not floating else np.full(vals.shape, -np.inf, x.dtype)
+            best_dw = np.zeros(vals.shape, dtype=np.int32) if return_indices else None
+            if not floating:
+                continue
+        if return_indices:
+            update = _better(vals, best, floating)
+            np.copyto(best, vals, where=update)
+            best_dw[update] = dw
+        else:
+            np.maximum(best, vals, out=best)  # propagates NaN, as the rule does
+    out = chosen = None
+    for dh in range(kh):  # then along the columns of the rows: (P, oh, ow)
+        vals = np.take_along_axis(best, rows + dh, axis=1)
+        if out is None:
+            out, chosen = vals, np.zeros(vals.shape, dtype=np.int32)
+            continue
+        if return_indices:
+            update = _better(vals, out, floating)
+            np.copyto(out, vals, where=update)
+            chosen[update] = dh
+        else:
+            np.maximum(out, vals, out=out)
+    out = out.reshape(lead + out.shape[1:])
+    if not return_indices:
+        return out
+    row = rows + chosen
+    col_offset = np.take_along_axis(best_dw, row, axis=1)
+    indices = row * w + cols + col_offset
+    return out, indices.reshape(out.shape).astype(np.int64)
+
+
+def fractional_max_pool2d_backward(grad_output, x, kernel_size, output_size=None,
+                                   output_ratio=None, samples=None, *, rng=None):
+    """Gradient of :func:`fractional_max_pool2d`: each output's gradient goes to its max.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape of the pooled output
+    x, kernel_size, output_size, output_ratio, samples, rng
+        As the forward call; give the same ``samples`` (or the same integer ``rng``
+        seed), or the windows differ.
+
+    Returns
+    -------
+    ndarray of float64, shape of ``x``; overlapping windows add up (``np.bincount``).
+
+    Examples
+    --------
+    >>> x = np.array([[[[1., 5., 2.], [0., 3., 4.], [7., 1., 1.]]]])
+    >>> fractional_max_pool2d_backward(np.ones((1, 1, 2, 2)), x, 2, output_size=2,
+    ...                                samples=[[[0.5, 0.5]]]).tolist()
+    [[[[0.0, 2.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]]]
+    """
+    if samples is None and (rng is None or isinstance(rng, np.random.Generator)):
+        raise ValueError("fractional_max_pool2d_backward needs the forward pass's samples "
+                         "(or its integer rng seed): windows drawn afresh would differ")
+    x = _check_input(x, 2, "fractional_max_pool2d_backward")
+    _, idx = fractional_max_pool2d(x, kernel_size, output_size, output_ratio, True, samples,
+                                   rng=rng)
+    g = _as_real_array(grad_output, "grad_output")
+    if g.shape != idx.shape:
+        raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape "
+                         f"{idx.shape}")
+    return _scatter_indices(g.astype(np.float64), idx, x.shape[-2:])

@@ -1,0 +1,641 @@
+"""Region-of-interest pooling: ROI pool (Fast R-CNN) and ROI align (Mask R-CNN).
+
+A detector proposes boxes on a feature map; each box, whatever its size, is pooled to
+a fixed ``output_size`` grid of bins. The rules are torchvision's (``roi_pool`` and
+``roi_align``, ``torchvision/csrc/ops/cpu``), computed in the input's floating dtype
+as there:
+
+* **ROI pool** snaps the box to whole cells (``round(x1 * spatial_scale)``, half away
+  from zero; at least one cell), splits it into bins ``floor(i * size / out) ..
+  ceil((i + 1) * size / out)`` clipped to the map, and takes each bin's max (an empty
+  bin gives 0).
+* **ROI align** keeps the box's real coordinates (``aligned=True`` first shifts them
+  by half a cell, so that cell centres sit at ``i + 0.5``), places ``grid x grid``
+  sample points evenly inside each bin (``sampling_ratio``, or ``ceil(bin size)`` when
+  it is ``-1``/``0``), reads each by bilinear interpolation (0 more than one cell
+  outside the map) and averages them. ONNX's ``RoiAlign`` also has ``mode='max'``:
+  per sample the largest of its four *weighted* corner values, then the largest
+  over the samples (the ONNX definition, which onnxruntime follows).
+
+Boxes are a batch: every box's bins, sample points and interpolation weights are
+computed at once, and a box's cells are read through one gather of the rows and
+columns it touches. Bilinear weights are separable, so ROI align is two small matrix
+products per box (rows, then columns); ROI pool is a max along the columns, then
+the rows, one bin offset at a time. Boxes are processed in chunks of similar size
+and rows in bands, so no buffer holds more than ``CHUNK_CELLS`` cells.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .geometry import _check_flag, normalize_tuple
+from .reductions import _as_real_array, _check_real, _float_dtype
+
+__all__ = ["CHUNK_CELLS", "RoiPoolBins", "RoiAlignSamples", "roi_pool_bins",
+           "roi_align_samples", "roi_pool", "roi_align", "roi_align_backward"]
+
+#: Most cells one gathered crop (boxes x channels x rows x columns) may hold.
+CHUNK_CELLS = 1 << 22
+_FLT_MAX = float(np.finfo(np.float32).max)  # torchvision's ROI pool starts every bin at -FLT_MAX
+ALIGN_MODES = ("avg", "max")
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def _check_x(x, fn):
+    x = _as_real_array(x, "x")
+    if x.ndim != 4:
+        raise ValueError(f"{fn} takes x shaped (N, C, H, W), as torchvision; got shape {x.shape}")
+    if min(x.shape[2:]) < 1:
+        raise ValueError(f"x has shape {x.shape}; the feature map needs at least one cell")
+    return x
+
+
+def _check_boxes(boxes, input_shape, spatial_scale, dtype):
+    """``boxes`` as a ``(K, 5)`` array in ``dtype``; ``input_shape`` is ``(N, C, H, W)``."""
+    n, _, h, w = input_shape
+    if isinstance(boxes, (list, tuple)) and boxes and all(np.ndim(b) == 2 for b in boxes):
+        parts = [np.asarray(b, dtype=np.float64) for b in boxes]  # torchvision's List[Tensor[L, 4]]
+        if any(p.shape[1:] != (4,) for p in parts):
+            raise ValueError("boxes given as a list need one (L, 4) array [x1, y1, x2, y2] per "
+                             "image")
+        boxes = np.concatenate([np.column_stack([np.full(len(p), i), p])
+                                for i, p in enumerate(parts)])
+    try:
+        b = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("boxes must be an array of numbers shaped (K, 5)") from None
+    if b.ndim != 2 or b.shape[1] != 5:
+        raise ValueError(f"boxes has shape {b.shape}; give (K, 5) rows [batch_index, x1, y1, "
+                         f"x2, y2], as torchvision")
+    if not np.isfinite(b).all():
+        raise ValueError("boxes must be finite numbers")
+    bad = (b[:, 0] != np.round(b[:, 0])) | (b[:, 0] < 0) | (b[:, 0] >= n)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise ValueError(f"box {k} has batch index {b[k, 0]!r}; it must be an int from 0 to "
+                         f"{n - 1} (x has {n} images)")
+    for k0, k1, name in ((1, 3, "x"), (2, 4, "y")):
+        bad = b[:, k1] < b[:, k0]
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ValueError(f"box {k} = {b[k, 1:].tolist()} has {name}2 < {name}1; give "
+                             f"[x1, y1, x2, y2] with x1 <= x2 and y1 <= y2")
+    scaled = b[:, 1:] * spatial_scale
+    outside = (scaled[:, 2] < 0) | (scaled[:, 3] < 0) | (scaled[:, 0] > w) | (scaled[:, 1] > h)
+    if outside.any():
+        k = int(np.argmax(outside))
+        raise ValueError(f"box {k} = {b[k, 1:].tolist()} times spatial_scale={spatial_scale} "
+                         f"lies outside the {h}x{w} feature map ([0, {w}] x [0, {h}]); a box "
+                         f"must overlap it (parts outside are clipped, as torchvision does)")
+    return b.astype(dtype)
+
+
+def _check_common(input_shape, boxes, output_size, spatial_scale, dtype):
+    spatial_scale = _check_real(spatial_scale, "spatial_scale")
+    if not (np.isfinite(spatial_scale) and spatial_scale > 0):
+        raise ValueError(f"spatial_scale={spatial_scale!r} must be positive and finite (the "
+                         f"feature map's size over the image's, e.g. 1/16)")
+    size = normalize_tuple(output_size, 2, "output_size")
+    if max(size) > 4096:
+        raise ValueError(f"output_size={output_size!r} has more than 4096 bins per axis; "
+                         f"detectors use 7x7 or 14x14")
+    dtype = np.dtype(dtype if np.issubdtype(np.dtype(dtype), np.floating) else np.float64)
+    b = _check_boxes(boxes, input_shape, spatial_scale, dtype)
+    return b, size, dtype.type(spatial_scale), dtype
+
+
+def _round_half_away(v):
+    """C's ``round``: halves away from zero (``np.round`` rounds them to even)."""
+    whole = np.trunc(v)
+    return (whole + np.sign(v) * (np.abs(v - whole) >= 0.5)).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------- geometry
+
+
+class RoiPoolBins(NamedTuple):
+    """ROI pool's snapped bins, for every box.
+
+    batch : int64 ``(K,)``, the image each box reads.
+    rows : int64 ``(K, out_h, 2)``, each bin's ``[start, end)`` rows, clipped to the map.
+    cols : int64 ``(K, out_w, 2)``, likewise for the columns.
+    empty : bool ``(K, out_h, out_w)``, the bin holds no cell (its output is 0).
+    """
+
+    batch: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    empty: np.ndarray
+
+
+def roi_pool_bins(input_shape, boxes, output_size, spatial_scale=1.0, *,
+                  dtype=np.float32) -> RoiPoolBins:
+    """Where ROI pool's bins fall on a feature map of shape ``(N, C, H, W)``.
+
+    Parameters
+    ----------
+    input_shape : (N, C, H, W)
+    boxes, output_size, spatial_scale : as :func:`roi_pool`.
+    dtype : the arithmetic's precision (torchvision uses the input's; float32 for
+        most models).
+
+    Returns
+    -------
+    RoiPoolBins
+
+    Examples
+    --------
+    A box from (0.5, 0.5) to (3.2, 3.7) snaps to columns 1..3 and rows 1..4:
+
+    >>> bins = roi_pool_bins((1, 1, 5, 5), [[0, 0.5, 0.5, 3.2, 3.7]], 2)
+    >>> bins.rows[0].tolist(), bins.cols[0].tolist()
+    ([[1, 3], [3, 5]], [[1, 3], [2, 4]])
+    """
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 4:
+        raise ValueError(f"input_shape={input_shape!r} must be (N, C, H, W)")
+    b, (ph, pw), scale, dtype = _check_common(shape, boxes, output_size, spatial_scale, dtype)
+    t = dtype.type
+    start = _round_half_away(b[:, 1:3] * scale)        # (K, 2): x, y
+    end = _round_half_away(b[:, 3:5] * scale)
+    size = np.maximum(end - start + 1, 1)              # malformed boxes become 1x1
+    spans = []
+    for axis, (out, n) in enumerate(((pw, shape[3]), (ph, shape[2]))):
+        bin_size = size[:, axis].astype(dtype) / t(out)
+        i = np.arange(out + 1).astype(dtype)
+        lo = np.floor(i[None, :-1] * bin_size[:, None]).astype(np.int64)
+        hi = np.ceil(i[None, 1:] * bin_size[:, None]).astype(np.int64)
+        spans.append(np.clip(np.stack([lo, hi], axis=-1) + start[:, axis, None, None], 0, n))
+    cols, rows = spans
+    empty = (rows[:, :, None, 1] <= rows[:, :, None, 0]) | (cols[:, None, :, 1] <= cols[:, None, :, 0])
+    return RoiPoolBins(b[:, 0].astype(np.int64), rows, cols, empty)
+
+
+class RoiAlignSamples(NamedTuple):
+    """ROI align's sample points, for every box (the grid of a bin is the outer
+    product of its row and column samples).
+
+    batch : int64 ``(K,)``.
+    start, bin_size : ``(K, 2)`` as ``(y, x)``: the box's corner after scaling (and the
+        half-cell shift of ``aligned``) and each bin's size, in cells.
+    grid : int64 ``(K, 2)``, sample points per bin along ``(y, x)``.
+    y : ``(K, out_h, G_h)`` row coordinate of each sample; NaN past the box's grid.
+    x : ``(K, out_w, G_w)`` column coordinate of each sample; NaN past the grid.
+    """
+
+    batch: np.ndarray
+    start: np.ndarray
+    bin_size: np.ndarray
+    grid: np.ndarray
+    y: np.ndarray
+    x: np.ndarray
+
+
+def roi_align_samples(input_shape, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1,
+                      aligned=False, *, dtype=np.float32) -> RoiAlignSamples:
+    """Where ROI align samples each box, on a feature map of shape ``(N, C, H, W)``.
+
+    Parameters as :func:`roi_align`; ``dtype`` as :func:`roi_pool_bins`.
+
+    Returns
+    -------
+    RoiAlignSamples
+
+    Examples
+    --------
+    One 4x4 box, one bin, two samples per axis, at a quarter and three quarters:
+
+    >>> s = roi_align_samples((1, 1, 8, 8), [[0, 2, 2, 6, 6]], 1, sampling_ratio=2)
+    >>> s.y[0].tolist(), s.grid.tolist()
+    ([[3.0, 5.0]], [[2, 2]])
+    >>> roi_align_samples((1, 1, 8, 8), [[0, 2, 2, 6, 6]], 1, sampling_ratio=2,
+    ...                   aligned=True).y[0].tolist()       # half a cell earlier
+    [[2.5, 4.5]]
+    """
+    shape = tuple(int(v) for v in input_shape)
+    if len(shape) != 4:
+        raise ValueError(f"input_shape={input_shape!r} must be (N, C, H, W)")
+    if isinstance(sampling_ratio, (bool, np.bool_)) or not isinstance(
+            sampling_ratio, (int, np.integer)) or not -1 <= sampling_ratio <= 1024:
+        raise ValueError(f"sampling_ratio={sampling_ratio!r} must be an int: samples per bin "
+                         f"and axis (1 to 1024), or -1 (torchvision) / 0 (ONNX) for "
+                         f"ceil(bin size)")
+    aligned = _check_flag(aligned, "aligned")
+    b, size, scale, dtype = _check_common(shape, boxes, output_size, spatial_scale, dtype)
+    t = dtype.type
+    start = b[:, [2, 1]] * scale - t(0.5 if aligned else 0.0)   # (K, 2): y, x
+    extent = b[:, [4, 3]] * scale - t(0.5 if aligned else 0.0) - start
+    if not aligned:
+        extent = np.maximum(extent, t(1))               # malformed boxes become 1x1
+    bin_size = extent / np.array(size, dtype=dtype)
+    if sampling_ratio > 0:
+        grid = np.full(bin_size.shape, int(sampling_ratio), dtype=np.int64)
+    else:
+        grid = np.ceil(bin_size).astype(np.int64)
+    coords = []
+    for axis, out in enumerate(size):
+        g = int(grid[:, axis].max(initial=0))
+        i = np.arange(max(g, 1)).astype(dtype)
+        base = start[:, axis, None] + np.arange(out).astype(dtype)[None, :] * bin_size[:, axis, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            step = (i + t(0.5))[None, None, :] * bin_size[:, axis, None, None] \
+                / grid[:, axis, None, None].astype(dtype)
+        c = base[:, :, None] + step
+        coords.append(np.where(i[None, None, :] < grid[:, axis, None, None], c, np.nan)[..., :g])
+    return RoiAlignSamples(b[:, 0].astype(np.int64), start, bin_size, grid, *coords)
+
+
+# ----------------------------------------------------------------------------- the work
+
+
+def _bilinear_taps(coord, n, dtype):
+    """torchvision's ``bilinear_interpolate`` along one axis, for every sample.
+
+    Returns ``(low, high, w_low, w_high, inside)``: the two cells each sample reads,
+    their weights, and whether the sample counts (within one cell of the map; NaN
+    coordinates, past a box's grid, do not).
+    """
+    t = dtype.type
+    with np.errstate(invalid="ignore"):
+        inside = (coord >= -1.0) & (coord <= n)
+        c = np.where(inside, np.maximum(coord, t(0)), t(0))
+    low = c.astype(np.int64)
+    edge = low >= n - 1
+    low = np.where(edge, n - 1, low)
+    high = np.where(edge, n - 1, low + 1)
+    c = np.where(edge, low.astype(dtype), c)
+    frac = c - low.astype(dtype)
+    return low, high, t(1) - frac, frac, inside
+
+
+class _Axis(NamedTuple):
+    """One axis of every box's work: the cells it reads, and per bin their weights."""
+
+    cells: np.ndarray   # (K, R) int: the box's cells, ascending (padded by repeating the last)
+    count: np.ndarray   # (K,) int: how many of ``cells`` are real
+    lo: np.ndarray      # (K, P) int: each bin's first entry in ``cells``
+    width: np.ndarray   # (K, P) int: entries per bin (contiguous from lo)
+    weight: np.ndarray  # (K, P, R): summed bilinear weights (avg), or None
+    top: np.ndarray     # (K, P, R): largest weight of a tap on each cell (max mode), or None
+    bottom: np.ndarray  # (K, P, R): smallest weight of a tap on each cell (max mode), or None
+
+
+def _compact(taps, weights, valid, dense_sum, extremes):
+    """The distinct cells of each box's taps, and each bin's weights over them.
+
+    ``taps, weights, valid`` are ``(K, P, T)``: the cell, weight and validity of every tap
+    of every bin. Taps of one bin are ascending and bins follow each other, so each bin's
+    cells are a contiguous run of the box's sorted distinct cells.
+    """
+    k, p, t = taps.shape
+    big = np.iinfo(np.int64).max
+    flat = np.where(valid, taps, big).reshape(k, p * t)
+    order = np.argsort(flat, axis=1, kind="stable")
+    ranked = np.take_along_axis(flat, order, axis=1)
+    new = np.ones(ranked.shape, dtype=bool)
+    new[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    new &= ranked != big
+    rank = np.cumsum(new, axis=1) - 1
+    count = new.sum(axis=1)
+    r = max(int(count.max(initial=0)), 1)
+    cells = np.zeros((k, r), dtype=np.int64)
+    rows_k = np.broadcast_to(np.arange(k)[:, None], new.shape)
+    cells[rows_k[new], rank[new]] = ranked[new]
+    last = np.take_along_axis(cells, np.maximum(count - 1, 0)[:, None], axis=1)
+    cells = np.where(np.arange(r)[None, :] < count[:, None], cells, last)
+    position = np.empty_like(rank)
+    np.put_along_axis(position, order, rank, axis=1)
+    position = np.where(valid.reshape(k, -1), position, -1).reshape(k, p, t)
+    any_tap = valid.any(axis=2)
+    lo = np.where(any_tap, np.where(valid, position, r).min(axis=2), 0)
+    width = np.where(any_tap, position.max(axis=2) - lo + 1, 0)
+    bins = (np.arange(k)[:, None, None] * p + np.arange(p)[None, :, None]) * r
+    index = (bins + np.maximum(position, 0))[valid]
+    weight = top = bottom = None
+    if dense_sum:
+        weight = np.bincount(index, weights=weights[valid].astype(np.float64),
+                             minlength=k * p * r).reshape(k, p, r).astype(weights.dtype)
+    if extremes:
+        top = np.full(k * p * r, -np.inf, dtype=weights.dtype)
+        np.maximum.at(top, index, weights[valid])
+        bottom = np.full(k * p * r, np.inf, dtype=weights.dtype)
+        np.minimum.at(bottom, index, weights[valid])
+        top, bottom = top.reshape(k, p, r), bottom.reshape(k, p, r)
+    return _Axis(cells, count, lo, width, weight, top, bottom)
+
+
+def _align_axes(samples, shape, dtype, mode):
+    """The row and column :class:`_Axis` of ROI align, and which bins sample outside."""
+    axes, outside = [], []
+    for coord, n in ((samples.y, shape[2]), (samples.x, shape[3])):
+        low, high, w_low, w_high, inside = _bilinear_taps(coord, n, dtype)
+        real = ~np.isnan(coord)
+        taps = np.concatenate([low, high], axis=2)
+        weights = np.concatenate([w_low, w_high], axis=2)
+        valid = np.concatenate([inside, inside], axis=2)
+        axes.append(_compact(taps, weights, valid, mode == "avg", mode == "max"))
+        outside.append((real & ~inside).any(axis=2))
+    return axes, outside
+
+
+def _chunks(rows: _Axis, cols: _Axis, channels: int):
+    """``(boxes, r0, r1, height)``: boxes of similar size together, and bands of rows (the
+    chunk has ``height`` rows), so that one gathered crop holds at most ``CHUNK_CELLS``
+    cells. Loops over chunks and bands only: a chunk holds every box that fits."""
+    area = rows.count * cols.count
+    order = np.argsort(area, kind="stable")
+    start = 0
+    while start < len(order):
+        stop = start + 1
+        while stop < len(order) and (stop + 1 - start) * channels * rows.count[order[stop]] \
+                * cols.count[order[stop]] <= CHUNK_CELLS:
+            stop += 1
+        boxes = order[start:stop]
+        height = max(int(rows.count[boxes].max()), 1)
+        band = max(1, CHUNK_CELLS // max(1, len(boxes) * channels * _width(cols, boxes)))
+        for r0 in range(0, height, band):
+            yield boxes, r0, min(height, r0 + band), height
+        start = stop
+
+
+def _width(axis: _Axis, boxes) -> int:
+    """Entries of ``axis`` the chunk's boxes use (at least one: a box sampled only
+    outside the map reads none, and its crop holds one cell of weight 0)."""
+    return max(int(axis.count[boxes].max()), 1)
+
+
+def _crop(x, batch, rows, cols, boxes, r0, r1):
+    """``x[batch, :, rows, cols]`` of the chunk's boxes: shape ``(k, C, r1 - r0, R_w)``."""
+    width = _width(cols, boxes)
+    r = rows.cells[boxes, r0:r1]
+    c = cols.cells[boxes, :width]
+    crop = x[batch[boxes][:, None, None], :, r[:, :, None], c[:, None, :]]   # (k, rows, cols, C)
+    return crop.transpose(0, 3, 1, 2)
+
+
+def _bin_max(a, axis, lo, width, weight=None, init=-np.inf):
+    """Max over each bin's run of entries of ``a`` along ``axis`` (2 or 3), times the
+    entry's weight if given; ``lo, width`` are ``(k, P)``, the result has ``P`` there."""
+    k, p = lo.shape
+    shape = [k, 1, 1, 1]
+    shape[axis] = p
+    lo, width = lo.reshape(shape), width.reshape(shape)
+    n = a.shape[axis]
+    out = None
+    for j in range(int(width.max(initial=0))):
+        at = np.minimum(lo + j, n - 1)
+        vals = np.take_along_axis(a, at, axis=axis)
+        if weight is not None:
+            vals = vals * np.take_along_axis(weight, np.minimum(lo + j, weight.shape[2] - 1)
+                                             .reshape(k, p, 1), axis=2).reshape(shape)
+        vals = np.where(j < width, vals, -np.inf)
+        out = np.fmax(np.full(vals.shape, init, vals.dtype), vals) if out is None \
+            else np.fmax(out, vals)
+    if out is None:
+        shape = list(a.shape)
+        shape[axis] = p
+        out = np.full(shape, init, a.dtype)
+    return out
+
+
+def _two_stage(x, batch, rows, cols, out_shape, dtype, along_cols, along_rows):
+    """Reduce every chunk's crop along its columns (``along_cols(crop, boxes)``, band by
+    band), then along its rows (``along_rows(buffer, boxes)``)."""
+    out = np.zeros(out_shape, dtype=dtype)
+    if not len(batch):
+        return out
+    buffer = None
+    for boxes, r0, r1, height in _chunks(rows, cols, x.shape[1]):
+        crop = _crop(x, batch, rows, cols, boxes, r0, r1).astype(dtype, copy=False)
+        part = along_cols(crop, boxes)
+        if r0 == 0:
+            buffer = np.empty(part.shape[:2] + (height,) + part.shape[3:], dtype=part.dtype)
+        buffer[:, :, r0:r1] = part
+        if r1 == height:
+            out[boxes] = along_rows(buffer, boxes)
+    return out
+
+
+def _pool_axes(bins, shape):
+    axes = []
+    for span, n in ((bins.rows, shape[2]), (bins.cols, shape[3])):
+        first, last = span[:, :, 0].min(axis=1), span[:, :, 1].max(axis=1)
+        count = np.maximum(last - first, 0)
+        r = max(int(count.max(initial=0)), 1)
+        cells = np.clip(first[:, None] + np.arange(r)[None, :], 0, n - 1)
+        width = np.maximum(span[:, :, 1] - span[:, :, 0], 0)
+        axes.append(_Axis(cells, count, span[:, :, 0] - first[:, None], width, None, None, None))
+    return axes
+
+
+def roi_pool(x, boxes, output_size, spatial_scale=1.0):
+    r"""ROI pooling (Girshick 2015): each box snapped to cells, split into bins, max per bin.
+
+    ``torchvision.ops.roi_pool(x, boxes, output_size, spatial_scale)``; ONNX
+    ``MaxRoiPool(pooled_shape=output_size, spatial_scale=...)``.
+
+    Parameters
+    ----------
+    x : array_like, shape ``(N, C, H, W)``
+    boxes : array_like, shape ``(K, 5)``, or a list of ``(L_i, 4)`` arrays (one per image)
+        Rows ``[batch_index, x1, y1, x2, y2]`` in image coordinates (``x`` is the
+        column). Each box must overlap the map after scaling; parts outside are clipped.
+    output_size : int or (int, int)
+        Bins per box, ``(out_h, out_w)``.
+    spatial_scale : float
+        Feature-map cells per image pixel (1/16 for a stride-16 backbone).
+
+    Returns
+    -------
+    ndarray, shape ``(K, C, out_h, out_w)``
+        float64 for integer input, else ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        ``x`` not 4-D; ``boxes`` not ``(K, 5)``, a batch index that is not an image of
+        ``x``, ``x2 < x1`` or ``y2 < y1``, or a box outside the map; ``output_size``
+        or ``spatial_scale`` not positive.
+
+    Notes
+    -----
+    Bins are snapped with :func:`roi_pool_bins`. A bin's max starts at ``-FLT_MAX``, as
+    torchvision's (so ``-inf`` cells give ``-3.4e38``, and NaN never wins); an empty
+    bin gives 0. Cost: one gather of each box's cells, then one pass per column and
+    per row of the largest bin, ``O(C * box area)`` per box. onnxruntime's
+    ``MaxRoiPool`` differs in one place: it starts every bin at float's smallest
+    *positive* number, so bins of negative values give ``1.2e-38`` there.
+
+    Examples
+    --------
+    >>> x = np.arange(25.).reshape(1, 1, 5, 5)
+    >>> roi_pool(x, [[0, 0.5, 0.5, 3.2, 3.7]], 2)[0, 0]      # bins of roi_pool_bins
+    array([[12., 13.],
+           [22., 23.]])
+    >>> roi_pool(x, [[0, 0, 0, 8, 8]], 1, spatial_scale=0.5)[0, 0]   # cells 0..4 of 5
+    array([[24.]])
+    """
+    x = _check_x(x, "roi_pool")
+    dtype = np.dtype(_float_dtype(x))
+    bins = roi_pool_bins(x.shape, boxes, output_size, spatial_scale, dtype=dtype)
+    rows, cols = _pool_axes(bins, x.shape)
+    k, (ph, pw) = len(bins.batch), bins.empty.shape[1:]
+    init = dtype.type(-_FLT_MAX)
+    out = _two_stage(x, bins.batch, rows, cols, (k, x.shape[1], ph, pw), dtype,
+                     lambda crop, b: _bin_max(crop, 3, cols.lo[b], cols.width[b], init=init),
+                     lambda buf, b: _bin_max(buf, 2, rows.lo[b], rows.width[b], init=init))
+    return np.where(bins.empty[:, None], dtype.type(0), out)
+
+
+def _align_setup(x, boxes, output_size, spatial_scale, sampling_ratio, aligned, mode, fn):
+    x = _check_x(x, fn)
+    if not isinstance(mode, str) or mode not in ALIGN_MODES:
+        raise ValueError(f"mode={mode!r} is unknown; choose 'avg' (torchvision, ONNX's default) "
+                         f"or 'max' (ONNX only)")
+    dtype = np.dtype(_float_dtype(x))
+    samples = roi_align_samples(x.shape, boxes, output_size, spatial_scale, sampling_ratio,
+                                aligned, dtype=dtype)
+    (rows, cols), outside = _align_axes(samples, x.shape, dtype, mode)
+    count = np.maximum(samples.grid.prod(axis=1), 1).astype(dtype)
+    return x, dtype, samples, rows, cols, outside, count
+
+
+def roi_align(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, aligned=False, *,
+              mode="avg"):
+    r"""ROI align (He et al. 2017): each box's bins sampled by bilinear interpolation.
+
+    ``torchvision.ops.roi_align(x, boxes, output_size, spatial_scale, sampling_ratio,
+    aligned)``; ONNX ``RoiAlign`` (opset 16) with ``coordinate_transformation_mode``
+    ``'half_pixel'`` for ``aligned=True``, ``'output_half_pixel'`` for ``False``, and
+    ``sampling_ratio`` 0 for -1.
+
+    Parameters
+    ----------
+    x, boxes, output_size, spatial_scale
+        As :func:`roi_pool`.
+    sampling_ratio : int
+        Sample points per bin along each axis; ``-1`` (or ONNX's ``0``) means
+        ``ceil(bin size)``, box by box.
+    aligned : bool
+        Shift the box by half a cell first, so that the sample at a cell's centre
+        reads exactly that cell (Detectron2's fix; ``False`` is the original rule,
+        which also makes every box at least 1x1).
+    mode : {'avg', 'max'}, keyword-only
+        ``'avg'`` averages the samples (torchvision, ONNX's default). ``'max'`` is
+        ONNX's: the largest over the samples of ``max(w1*v1, w2*v2, w3*v3, w4*v4)``,
+        the four corner values times their bilinear weights (not the largest
+        interpolated value; onnxruntime computes the same).
+
+    Returns
+    -------
+    ndarray, shape ``(K, C, out_h, out_w)``
+        float64 for integer input, else ``x``'s dtype.
+
+    Raises
+    ------
+    ValueError
+        As :func:`roi_pool`; also ``sampling_ratio`` below -1, or an unknown ``mode``.
+
+    Notes
+    -----
+    The sample points are :func:`roi_align_samples`'. Bilinear weights are separable,
+    so for ``'avg'`` each box is two small matrix products over the rows and columns
+    its samples touch: ``O(C * touched rows * touched columns * out)`` per box. For
+    ``'max'`` (``w*v`` is largest at a corner's largest weight when ``v >= 0`` and at
+    its smallest when ``v < 0``) one pass per touched column and row of the largest
+    bin, ``O(C * box area)``.
+
+    Examples
+    --------
+    >>> x = np.arange(16.).reshape(1, 1, 4, 4)
+    >>> roi_align(x, [[0, 0, 0, 2, 2]], 1, sampling_ratio=1)          # one sample at (1, 1)
+    array([[[[5.]]]])
+    >>> roi_align(x, [[0, 0, 0, 2, 2]], 1, sampling_ratio=1, aligned=True)   # at (0.5, 0.5)
+    array([[[[2.5]]]])
+    >>> roi_align(x, [[0, 0, 0, 2, 2]], 2, aligned=True)[0, 0]        # 2x2 bins, 1 sample each
+    array([[0., 1.],
+           [4., 5.]])
+    """
+    x, dtype, samples, rows, cols, outside, count = _align_setup(
+        x, boxes, output_size, spatial_scale, sampling_ratio, aligned, mode, "roi_align")
+    k, ph, pw = len(samples.batch), samples.y.shape[1], samples.x.shape[1]
+    shape = (k, x.shape[1], ph, pw)
+    if mode == "avg":
+        out = _two_stage(x, samples.batch, rows, cols, shape, dtype,
+                         lambda crop, b: crop @ cols.weight[b][:, None, :, :crop.shape[3]]
+                         .swapaxes(2, 3),
+                         lambda buf, b: rows.weight[b][:, None, :, :buf.shape[2]] @ buf)
+        return out / count[:, None, None, None]
+    parts = []
+    for name in ("top", "bottom"):
+        wy, wx = getattr(rows, name), getattr(cols, name)
+        keep = (lambda v: v >= 0) if name == "top" else (lambda v: v < 0)
+        with np.errstate(invalid="ignore"):
+            parts.append(_two_stage(
+                x, samples.batch, rows, cols, shape, dtype,
+                lambda crop, b: _bin_max(np.where(keep(crop), crop, -np.inf), 3, cols.lo[b],
+                                         cols.width[b], wx[b]),
+                lambda buf, b: _bin_max(buf, 2, rows.lo[b], rows.width[b], wy[b])))
+    out = np.fmax(*parts)
+    tapped = (rows.width > 0)[:, :, None] & (cols.width > 0)[:, None, :]
+    zero = outside[0][:, :, None] | outside[1][:, None, :] | ~tapped  # samples reading 0
+    out = np.where(zero[:, None], np.fmax(out, dtype.type(0)), out)
+    return np.where(tapped[:, None], out, dtype.type(0))
+
+
+def roi_align_backward(grad_output, x, boxes, output_size, spatial_scale=1.0,
+                       sampling_ratio=-1, aligned=False):
+    """Gradient of :func:`roi_align` (``mode='avg'``) with respect to ``x``.
+
+    Each bin's gradient, divided by its sample count, goes to the four cells of
+    every sample point with their bilinear weights (torchvision's
+    ``roi_align_backward``); overlapping boxes add up.
+
+    Parameters
+    ----------
+    grad_output : array_like, shape ``(K, C, out_h, out_w)``
+    x, boxes, output_size, spatial_scale, sampling_ratio, aligned
+        As :func:`roi_align`.
+
+    Returns
+    -------
+    ndarray of float64, shape of ``x``.
+
+    Notes
+    -----
+    The forward's two matrix products transposed, per chunk of boxes, then one
+    scatter-add (``np.add.at``) of each box's touched cells.
+
+    Examples
+    --------
+    >>> roi_align_backward(np.ones((1, 1, 1, 1)), np.zeros((1, 1, 3, 3)), [[0, 0, 0, 1, 1]],
+    ...                    1, sampling_ratio=1, aligned=True)[0, 0]
+    array([[1., 0., 0.],
+           [0., 0., 0.],
+           [0., 0., 0.]])
+    """
+    x, _, samples, rows, cols, _, count = _align_setup(
+        x, boxes, output_size, spatial_scale, sampling_ratio, aligned, "avg",
+        "roi_align_backward")
+    shape = (len(samples.batch), x.shape[1], samples.y.shape[1], samples.x.shape[1])
+    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
+    if g.shape != shape:
+        raise ValueError(f"grad_output has shape {g.shape}; roi_align's output has shape {shape}")
+    g = g / count[:, None, None, None]
+    grad = np.zeros(x.shape)
+    channels = np.arange(x.shape[1])[None, :, None, None]
+    for boxes_, r0, r1, height in _chunks(rows, cols, x.shape[1]):
+        if r0 == 0:  # the rows' product transposed: (k, C, rows, out_w)
+            buffer = rows.weight[boxes_][:, None, :, :height].swapaxes(2, 3) \
+                .astype(np.float64) @ g[boxes_]
+        width = _width(cols, boxes_)
+        part = buffer[:, :, r0:r1] @ cols.weight[boxes_][:, None, :, :width].astype(np.float64)
+        index = (samples.batch[boxes_][:, None, None, None], channels,
+                 rows.cells[boxes_, r0:r1][:, None, :, None],
+                 cols.cells[boxes_, :width][:, None, None, :])
+        np.add.at(grad, index, part)  # repeated cells of padded entries add 0
+    return grad
