@@ -76,7 +76,7 @@ def _check_boxes(boxes, input_shape, spatial_scale, dtype):
     bad = (b[:, 0] != np.round(b[:, 0])) | (b[:, 0] < 0) | (b[:, 0] >= n)
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"box {k} has batch index {b[k, 0]!r}; it must be an int from 0 to "
+        raise ValueError(f"box {k} has batch index {b[k, 0]:g}; it must be an int from 0 to "
                          f"{n - 1} (x has {n} images)")
     for k0, k1, name in ((1, 3, "x"), (2, 4, "y")):
         bad = b[:, k1] < b[:, k0]
@@ -311,8 +311,8 @@ def _compact(taps, weights, valid, dense_sum, extremes):
     np.put_along_axis(position, order, rank, axis=1)
     position = np.where(valid.reshape(k, -1), position, -1).reshape(k, p, t)
     any_tap = valid.any(axis=2)
-    lo = np.where(any_tap, np.where(valid, position, r).min(axis=2), 0)
-    width = np.where(any_tap, position.max(axis=2) - lo + 1, 0)
+    lo = np.where(any_tap, np.where(valid, position, r).min(axis=2, initial=r), 0)
+    width = np.where(any_tap, position.max(axis=2, initial=-1) - lo + 1, 0)
     bins = (np.arange(k)[:, None, None] * p + np.arange(p)[None, :, None]) * r
     index = (bins + np.maximum(position, 0))[valid]
     weight = top = bottom = None
@@ -467,8 +467,8 @@ def roi_pool(x, boxes, output_size, spatial_scale=1.0):
     torchvision's (so ``-inf`` cells give ``-3.4e38``, and NaN never wins); an empty
     bin gives 0. Cost: one gather of each box's cells, then one pass per column and
     per row of the largest bin, ``O(C * box area)`` per box. onnxruntime's
-    ``MaxRoiPool`` differs in one place: it starts every bin at float's smallest
-    *positive* number, so bins of negative values give ``1.2e-38`` there.
+    ``MaxRoiPool`` differs only with NaN: it keeps a NaN until the next cell of the
+    bin replaces it, so a bin whose last cell is NaN gives NaN there.
 
     Examples
     --------

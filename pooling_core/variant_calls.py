@@ -60,9 +60,12 @@ def _fractional(kernel_size=2, output_size=None, output_ratio=0.5, return_indice
     k = _pair(kernel_size, "kernel_size")
     size = f"output_size={_pair(output_size, 'output_size')!r}" if output_size is not None \
         else f"output_ratio={_ratio(output_ratio)!r}"
+    # F.fractional_max_pool2d takes len() of output_ratio: a pair, never one float
+    pair = size if output_size is not None else \
+        f"output_ratio={tuple(np.broadcast_to(np.asarray(output_ratio, dtype=float), (2,)).tolist())!r}"
     ri = f", return_indices={bool(return_indices)}" if return_indices else ""
     ours = f"pooling_core.fractional_max_pool2d(x, {k!r}, {size}{ri}, samples=samples)"
-    torch_fn = f"F.fractional_max_pool2d(x, {k!r}, {size}{ri}, _random_samples=samples)"
+    torch_fn = f"F.fractional_max_pool2d(x, {k!r}, {pair}{ri}, _random_samples=samples)"
     rh, rw = np.broadcast_to(np.asarray(output_ratio if output_ratio is not None else 0.5,
                                         dtype=float), (2,))
     return [
@@ -187,8 +190,8 @@ def _roi(kind, output_size=7, spatial_scale=1.0, sampling_ratio=-1, aligned=Fals
                         f"spatial_scale={spatial_scale!r})", True),
             VariantCall("ONNX", f"MaxRoiPool(pooled_shape=[{h}, {w}], spatial_scale="
                         f"{spatial_scale!r})  # inputs X, rois=boxes", True,
-                        "onnxruntime starts each bin at float's smallest positive number, so "
-                        "bins of negative values give 1.2e-38 there"),
+                        "float32 only; with NaN onnxruntime differs (a NaN last in a bin "
+                        "wins there, never in torchvision)"),
         ]
     ours = (f"pooling_core.roi_align(x, boxes, {size!r}, spatial_scale={spatial_scale!r}, "
             f"sampling_ratio={sampling_ratio!r}, aligned={aligned!r}"
