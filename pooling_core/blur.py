@@ -20,6 +20,7 @@ from math import comb, prod
 
 import numpy as np
 
+from ._bands import band_rows, row_bands
 from .backward import pool2d_backward
 from .geometry import normalize_tuple, plan_axes
 from .reductions import _as_real_array, _check_input, _float_dtype, _offset_views, pool2d
@@ -78,14 +79,18 @@ def _check_padding_mode(padding_mode):
 
 
 def _blur_plans(spatial, kernel_size, stride, planes):
-    """One plan pair per pass: the W pass (kernel (1, kW)), then the H pass ((kH, 1))."""
+    """One plan pair per pass: the H pass (kernel (kH, 1)), then the W pass ((1, kW)).
+
+    Rows first: that pass reads whole rows of the input (contiguous), and the W pass
+    the shorter result.
+    """
     kh, kw = normalize_tuple(kernel_size, 2, "kernel_size")
     sh, sw = normalize_tuple(stride, 2, "stride")
     h, w = spatial
     pad = lambda k: ((k - 1) // 2, k // 2)  # noqa: E731  (kornia's and antialiased_cnns' split)
-    width = plan_axes((h, w), (1, kw), (1, sw), ((0, 0), pad(kw)), planes=planes)
-    height = plan_axes((h, width[1].out), (kh, 1), (sh, 1), (pad(kh), (0, 0)), planes=planes)
-    return (kh, kw), ((width, _binomial_row(kw)), (height, _binomial_row(kh)))
+    height = plan_axes((h, w), (kh, 1), (sh, 1), (pad(kh), (0, 0)), planes=planes)
+    width = plan_axes((height[0].out, w), (1, kw), (1, sw), ((0, 0), pad(kw)), planes=planes)
+    return (kh, kw), ((height, _binomial_row(kh)), (width, _binomial_row(kw)))
 
 
 def _setup(x, kernel_size, stride, padding_mode, fn):
@@ -113,18 +118,20 @@ def _pad_source(plans, padding_mode):
 
 
 def _weighted_pass(a, plans, weights, padding_mode, dtype):
-    """``sum_j weights[j] * tap_j`` over the windows of ``plans`` (one kernel axis > 1)."""
+    """``sum_j weights[j] * tap_j`` over the windows of ``plans`` (one kernel axis > 1),
+    a band of output rows at a time (see :mod:`._bands`)."""
     widths = [(0, 0)] * (a.ndim - 2) + [(p.pad_before, p.extra_after) for p in plans]
     mode = _NP_MODES[padding_mode]
     padded = np.pad(a, widths, mode=mode) if any(w for pair in widths for w in pair) else a
-    out, term = None, None
-    for flat, _, view in _offset_views(padded, plans):
-        w = dtype.type(weights[flat])
-        if out is None:
-            out = np.multiply(view, w, dtype=dtype)
-            term = np.empty_like(out)
-        else:
-            out += np.multiply(view, w, out=term, dtype=dtype)
+    views = [view for _, _, view in _offset_views(padded, plans)]
+    w = [dtype.type(v) for v in weights]
+    out = np.empty(views[0].shape, dtype)
+    term = np.empty(out.shape[:-2] + (band_rows(out.shape), out.shape[-1]), dtype)
+    for band in row_bands(out.shape):
+        acc, t = out[..., band, :], term[..., :band.stop - band.start, :]
+        np.multiply(views[0][..., band, :], w[0], out=acc)
+        for view, weight in zip(views[1:], w[1:]):
+            acc += np.multiply(view[..., band, :], weight, out=t)
     return out
 
 
@@ -179,8 +186,8 @@ def blur_pool2d(x, kernel_size, stride=2, *, padding_mode="zeros"):
 
     Notes
     -----
-    Two 1-D passes (along W, then H), ``kW`` then ``kH`` multiply-adds per output
-    cell of each: ``O(N * (kH + kW) / s)``.
+    Two 1-D passes (along H, then W), ``kH`` then ``kW`` multiply-adds per output
+    cell of each, a band of output rows at a time: ``O(N * (kH + kW) / s)``.
 
     Examples
     --------
@@ -234,7 +241,7 @@ def blur_pool2d_backward(grad_output, x, kernel_size, stride=2, *, padding_mode=
     """
     x, padding_mode, passes = _setup(x, kernel_size, stride, padding_mode,
                                      "blur_pool2d_backward")
-    out_shape = x.shape[:-2] + (passes[1][0][0].out, passes[0][0][1].out)
+    out_shape = x.shape[:-2] + tuple(p.out for p in passes[-1][0])
     g = _as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != out_shape:
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape "

@@ -24,7 +24,7 @@ import numpy as np
 
 from .backward import _scatter_indices
 from .geometry import MAX_CELLS, _check_flag, _check_limits, normalize_tuple
-from .reductions import _as_real_array, _check_input, _check_rng
+from .reductions import _as_real_array, _check_input, _check_rng, pool2d
 
 __all__ = ["FractionalWindows", "fractional_intervals", "fractional_windows",
            "fractional_max_pool2d", "fractional_max_pool2d_backward"]
@@ -191,6 +191,26 @@ def _better(vals, best, floating):
     return update
 
 
+#: Planes gathered one by one (``np.take``, a fast copy per row) up to this many; more
+#: (small planes, as in a network) are gathered at once with ``take_along_axis``.
+PLANE_LOOP = 32
+
+
+def _take(a, index, axis):
+    """``a[p].take(index[p], axis)`` for every plane ``p``: ``a`` is ``(P, R, C)``, ``index``
+    ``(P, J)`` per-plane positions along ``axis`` (1 or 2), the result has ``J`` there."""
+    if a.shape[0] > PLANE_LOOP:
+        shape = [a.shape[0], 1, 1]
+        shape[axis] = index.shape[1]
+        return np.take_along_axis(a, index.reshape(shape), axis=axis)
+    shape = list(a.shape)
+    shape[axis] = index.shape[1]
+    out = np.empty(shape, dtype=a.dtype)
+    for p in range(a.shape[0]):  # a loop over planes, bounded by PLANE_LOOP
+        np.take(a[p], index[p], axis=axis - 1, out=out[p], mode="clip")  # positions are valid
+    return out
+
+
 def fractional_max_pool2d(x, kernel_size, output_size=None, output_ratio=None,
                           return_indices=False, samples=None, *, rng=None):
     r"""Fractional max pooling: ``kernel_size`` windows at pseudo-random fractional steps.
@@ -232,9 +252,11 @@ def fractional_max_pool2d(x, kernel_size, output_size=None, output_ratio=None,
     Notes
     -----
     The windows of a plane form a grid (row starts times column starts), so the max
-    is taken along the columns first, one kernel offset at a time, then along the
-    rows: ``O(N * kW + N_out * kH)`` gathers. Ties go to the first cell in row-major
-    order and NaN wins (the last NaN), exactly PyTorch's loop.
+    is separable: the core's max along the rows of every ``1 x kW`` window (stride 1),
+    a gather of the column starts, the same along the columns, a gather of the row
+    starts; ``O(N log kW + N_out' log kH)``. With indices, one gather per kernel
+    offset instead, ``O(N * kW + N_out * kH)``, keeping PyTorch's choice: the first
+    cell in row-major order, or the last NaN (NaN wins), exactly its loop.
 
     Examples
     --------
@@ -256,43 +278,41 @@ def fractional_max_pool2d(x, kernel_size, output_size=None, output_ratio=None,
                         "fractional_max_pool2d")
     lead, (h, w) = x.shape[:-2], x.shape[-2:]
     planes = x.reshape((-1, h, w))
-    rows = windows.rows.reshape(-1, windows.rows.shape[-1])[:, :, None]   # (P, oh, 1)
-    cols = windows.cols.reshape(-1, windows.cols.shape[-1])[:, None, :]   # (P, 1, ow)
+    rows = windows.rows.reshape(-1, windows.rows.shape[-1])   # (P, oh)
+    cols = windows.cols.reshape(-1, windows.cols.shape[-1])   # (P, ow)
     kh, kw = windows.kernel
+    if not return_indices:  # the core's max (NaN wins, as in torch), then the starts
+        dense = _take(pool2d(planes, (1, kw), 1), cols, axis=2)
+        out = _take(pool2d(dense, (kh, 1), 1), rows, axis=1)
+        return out.reshape(lead + out.shape[1:])
     floating = np.issubdtype(x.dtype, np.floating)
+    offset = np.uint8 if max(kh, kw) <= 255 else np.int32
     best = best_dw = None
-    for dw in range(kw):  # along the rows' columns: (P, H, ow)
-        vals = np.take_along_axis(planes, cols + dw, axis=2)
-        if best is None:
-            best = vals.copy() if not floating else np.full(vals.shape, -np.inf, x.dtype)
-            best_dw = np.zeros(vals.shape, dtype=np.int32) if return_indices else None
-            if not floating:
-                continue
-        if return_indices:
-            update = _better(vals, best, floating)
-            np.copyto(best, vals, where=update)
-            best_dw[update] = dw
-        else:
-            np.maximum(best, vals, out=best)  # propagates NaN, as the rule does
-    out = chosen = None
-    for dh in range(kh):  # then along the columns of the rows: (P, oh, ow)
-        vals = np.take_along_axis(best, rows + dh, axis=1)
-        if out is None:
-            out, chosen = vals, np.zeros(vals.shape, dtype=np.int32)
+    for dw in range(kw):  # along the rows of every window: (P, H, ow)
+        vals = _take(planes, cols + dw, axis=2)
+        if best is None:  # PyTorch starts at -inf and the window's first cell: either way
+            best, best_dw = vals, np.zeros(vals.shape, dtype=offset)  # the first tap's
             continue
-        if return_indices:
-            update = _better(vals, out, floating)
-            np.copyto(out, vals, where=update)
-            chosen[update] = dh
-        else:
-            np.maximum(out, vals, out=out)
-    out = out.reshape(lead + out.shape[1:])
-    if not return_indices:
-        return out
-    row = rows + chosen
-    col_offset = np.take_along_axis(best_dw, row, axis=1)
-    indices = row * w + cols + col_offset
-    return out, indices.reshape(out.shape).astype(np.int64)
+        update = _better(vals, best, floating)
+        np.copyto(best, vals, where=update)
+        np.copyto(best_dw, dw, where=update)
+    out = out_dh = out_dw = None
+    for dh in range(kh):  # then along the columns: (P, oh, ow)
+        vals = _take(best, rows + dh, axis=1)
+        dws = _take(best_dw, rows + dh, axis=1)
+        if out is None:
+            out, out_dw, out_dh = vals, dws, np.zeros(vals.shape, dtype=offset)
+            continue
+        update = _better(vals, out, floating)
+        np.copyto(out, vals, where=update)
+        np.copyto(out_dw, dws, where=update)
+        np.copyto(out_dh, dh, where=update)
+    index = out_dh.astype(np.int64)  # (row start + dh) * W + column start + dw, in place
+    index += rows[:, :, None]
+    index *= w
+    index += cols[:, None, :]
+    index += out_dw
+    return out.reshape(lead + out.shape[1:]), index.reshape(lead + out.shape[1:])
 
 
 def fractional_max_pool2d_backward(grad_output, x, kernel_size, output_size=None,

@@ -36,8 +36,10 @@ from .reductions import _as_real_array, _check_real, _float_dtype
 __all__ = ["CHUNK_CELLS", "RoiPoolBins", "RoiAlignSamples", "roi_pool_bins",
            "roi_align_samples", "roi_pool", "roi_align", "roi_align_backward"]
 
-#: Most cells one gathered crop (boxes x channels x rows x columns) may hold.
-CHUNK_CELLS = 1 << 22
+#: Most cells one gathered crop (boxes x channels x rows x columns) may hold: 8 MiB of
+#: float64, small enough that the allocator reuses the memory from band to band (fresh
+#: pages cost more than the arithmetic on them).
+CHUNK_CELLS = 1 << 20
 _FLT_MAX = float(np.finfo(np.float32).max)  # torchvision's ROI pool starts every bin at -FLT_MAX
 ALIGN_MODES = ("avg", "max")
 
@@ -369,36 +371,56 @@ def _width(axis: _Axis, boxes) -> int:
 
 
 def _crop(x, batch, rows, cols, boxes, r0, r1):
-    """``x[batch, :, rows, cols]`` of the chunk's boxes: shape ``(k, C, r1 - r0, R_w)``."""
+    """``x[batch, :, rows, cols]`` of the chunk's boxes: shape ``(k, C, r1 - r0, R_w)``.
+
+    One box whose cells are contiguous (ROI pool always; ROI align unless its samples
+    skip cells) is a view of ``x``; otherwise one gather for the chunk.
+    """
     width = _width(cols, boxes)
     r = rows.cells[boxes, r0:r1]
     c = cols.cells[boxes, :width]
+    if len(boxes) == 1 and r[0, -1] - r[0, 0] == r.shape[1] - 1 \
+            and c[0, -1] - c[0, 0] == width - 1:
+        b = batch[boxes[0]]
+        return x[b:b + 1, :, r[0, 0]:r[0, -1] + 1, c[0, 0]:c[0, -1] + 1]
     crop = x[batch[boxes][:, None, None], :, r[:, :, None], c[:, None, :]]   # (k, rows, cols, C)
     return crop.transpose(0, 3, 1, 2)
 
 
 def _bin_max(a, axis, lo, width, weight=None, init=-np.inf):
     """Max over each bin's run of entries of ``a`` along ``axis`` (2 or 3), times the
-    entry's weight if given; ``lo, width`` are ``(k, P)``, the result has ``P`` there."""
+    entry's weight if given (NaN never wins); ``lo, width`` are ``(k, P)`` and ``weight``
+    ``(k, P, entries)``. The result has ``P`` entries on ``axis``.
+
+    One box: a loop over its bins, each a reduction of a slice. Several: a loop over the
+    offsets within the widest bin, every box's bins at once.
+    """
     k, p = lo.shape
+    if k == 1:
+        parts = []
+        for j, (start, size) in enumerate(zip(lo[0].tolist(), width[0].tolist())):
+            run = [slice(None)] * a.ndim
+            run[axis] = slice(start, start + size)
+            vals = a[tuple(run)]
+            if weight is not None:
+                shape = [1] * a.ndim
+                shape[axis] = size
+                vals = vals * weight[0, j, start:start + size].reshape(shape)
+            parts.append(np.fmax.reduce(vals, axis=axis, initial=init, keepdims=True))
+        return np.concatenate(parts, axis=axis).astype(a.dtype, copy=False)
     shape = [k, 1, 1, 1]
     shape[axis] = p
     lo, width = lo.reshape(shape), width.reshape(shape)
     n = a.shape[axis]
-    out = None
+    out_shape = list(a.shape)
+    out_shape[axis] = p
+    out = np.full(out_shape, init, a.dtype)
     for j in range(int(width.max(initial=0))):
-        at = np.minimum(lo + j, n - 1)
-        vals = np.take_along_axis(a, at, axis=axis)
+        vals = np.take_along_axis(a, np.minimum(lo + j, n - 1), axis=axis)
         if weight is not None:
             vals = vals * np.take_along_axis(weight, np.minimum(lo + j, weight.shape[2] - 1)
                                              .reshape(k, p, 1), axis=2).reshape(shape)
-        vals = np.where(j < width, vals, -np.inf)
-        out = np.fmax(np.full(vals.shape, init, vals.dtype), vals) if out is None \
-            else np.fmax(out, vals)
-    if out is None:
-        shape = list(a.shape)
-        shape[axis] = p
-        out = np.full(shape, init, a.dtype)
+        np.fmax(out, np.where(j < width, vals, -np.inf), out=out)
     return out
 
 
@@ -410,7 +432,7 @@ def _two_stage(x, batch, rows, cols, out_shape, dtype, along_cols, along_rows):
         return out
     buffer = None
     for boxes, r0, r1, height in _chunks(rows, cols, x.shape[1]):
-        crop = _crop(x, batch, rows, cols, boxes, r0, r1).astype(dtype, copy=False)
+        crop = np.ascontiguousarray(_crop(x, batch, rows, cols, boxes, r0, r1), dtype=dtype)
         part = along_cols(crop, boxes)
         if r0 == 0:
             buffer = np.empty(part.shape[:2] + (height,) + part.shape[3:], dtype=part.dtype)
@@ -565,22 +587,32 @@ def roi_align(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, align
     k, ph, pw = len(samples.batch), samples.y.shape[1], samples.x.shape[1]
     shape = (k, x.shape[1], ph, pw)
     if mode == "avg":
-        out = _two_stage(x, samples.batch, rows, cols, shape, dtype,
-                         lambda crop, b: crop @ cols.weight[b][:, None, :, :crop.shape[3]]
-                         .swapaxes(2, 3),
+        def along_cols(crop, b):  # one (C * rows, cols) @ (cols, out_w) product per box
+            n, c, r, w = crop.shape
+            return (crop.reshape(n, c * r, w) @ cols.weight[b][:, :, :w].swapaxes(1, 2)) \
+                .reshape(n, c, r, -1)
+
+        out = _two_stage(x, samples.batch, rows, cols, shape, dtype, along_cols,
                          lambda buf, b: rows.weight[b][:, None, :, :buf.shape[2]] @ buf)
         return out / count[:, None, None, None]
-    parts = []
-    for name in ("top", "bottom"):
-        wy, wx = getattr(rows, name), getattr(cols, name)
-        keep = (lambda v: v >= 0) if name == "top" else (lambda v: v < 0)
-        with np.errstate(invalid="ignore"):
-            parts.append(_two_stage(
-                x, samples.batch, rows, cols, shape, dtype,
-                lambda crop, b: _bin_max(np.where(keep(crop), crop, -np.inf), 3, cols.lo[b],
-                                         cols.width[b], wx[b]),
-                lambda buf, b: _bin_max(buf, 2, rows.lo[b], rows.width[b], wy[b])))
-    out = np.fmax(*parts)
+    def part(sign):  # w*v is largest at a cell's largest weight if v >= 0, else its least
+        wx, wy = (cols.top, rows.top) if sign > 0 else (cols.bottom, rows.bottom)
+        keep = np.greater_equal if sign > 0 else np.less
+
+        def along_cols(crop, b):
+            if not (sign > 0 and np.issubdtype(x.dtype, np.unsignedinteger)):
+                crop = np.where(keep(crop, 0), crop, -np.inf)
+            with np.errstate(invalid="ignore"):  # -inf * 0: NaN, which never wins
+                return _bin_max(crop, 3, cols.lo[b], cols.width[b], wx[b])
+
+        def along_rows(buf, b):
+            with np.errstate(invalid="ignore"):
+                return _bin_max(buf, 2, rows.lo[b], rows.width[b], wy[b])
+        return _two_stage(x, samples.batch, rows, cols, shape, dtype, along_cols, along_rows)
+
+    out = part(+1)
+    if (out == -np.inf).any():  # bins of negative values only: their own pass
+        out = np.fmax(out, part(-1))
     tapped = (rows.width > 0)[:, :, None] & (cols.width > 0)[:, None, :]
     zero = outside[0][:, :, None] | outside[1][:, None, :] | ~tapped  # samples reading 0
     out = np.where(zero[:, None], np.fmax(out, dtype.type(0)), out)
@@ -633,7 +665,10 @@ def roi_align_backward(grad_output, x, boxes, output_size, spatial_scale=1.0,
             buffer = rows.weight[boxes_][:, None, :, :height].swapaxes(2, 3) \
                 .astype(np.float64) @ g[boxes_]
         width = _width(cols, boxes_)
-        part = buffer[:, :, r0:r1] @ cols.weight[boxes_][:, None, :, :width].astype(np.float64)
+        band = np.ascontiguousarray(buffer[:, :, r0:r1])
+        n, c, r, _ = band.shape
+        part = (band.reshape(n, c * r, -1) @ cols.weight[boxes_][:, :, :width]
+                .astype(np.float64)).reshape(n, c, r, width)
         index = (samples.batch[boxes_][:, None, None, None], channels,
                  rows.cells[boxes_, r0:r1][:, None, :, None],
                  cols.cells[boxes_, :width][:, None, None, :])

@@ -98,7 +98,8 @@ def _blur(kernel_size=3, stride=2, padding_mode="zeros", max_pool_size=None):
         kornia = f"kornia.filters.MaxBlurPool2D(kernel_size={k!r}, stride={s!r}, max_pool_size={m!r})"
         aa = (f"nn.Sequential(nn.MaxPool2d(kernel_size={m!r}, stride=1), antialiased_cnns."
               f"BlurPool(C, pad_type={pad_type!r}, filt_size={k!r}, stride={s!r}))")
-    kornia_same = padding_mode == "zeros" and square
+    # kornia pads with zeros; a filter of one tap reads no padding at all
+    kornia_same = square and (padding_mode == "zeros" or k == 1)
     aa_same = square and isinstance(s, int) and isinstance(k, int) and 1 <= k <= 7
     return [
         VariantCall("Poolscope", ours, True),
@@ -116,8 +117,9 @@ def _gem(kernel_size=None, stride=None, p=3.0, eps=1e-6):
                                                                              "kernel_size"))
     st = "" if stride is None else f", stride={_pair(stride, 'stride')!r}"
     ours_k = "" if kernel_size is None else f"{_pair(kernel_size, 'kernel_size')!r}{st}, "
-    calls = [VariantCall("Poolscope", f"pooling_core.gem_pool2d(x, {ours_k}p={p!r}, eps={eps!r})",
-                         True)]
+    power = "float('inf')" if p == np.inf else repr(p)
+    calls = [VariantCall("Poolscope", f"pooling_core.gem_pool2d(x, {ours_k}p={power}, "
+                         f"eps={eps!r})", True)]
     if p == np.inf:
         calls.append(VariantCall("PyTorch", f"F.max_pool2d(x.clamp(min={eps!r}), {window}{st})",
                                  True, "p = inf is the max"))

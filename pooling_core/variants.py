@@ -21,6 +21,7 @@ from math import prod
 
 import numpy as np
 
+from ._bands import band_rows, row_bands
 from .backward import pool2d_backward
 from .geometry import MAX_DRAWN_CELLS, _check_flag, plan_axes
 from .reductions import (_as_real_array, _check_input, _check_real, _divisor, _float_dtype,
@@ -70,12 +71,14 @@ def _check_gem(p, eps):
     return float(p), float(eps)
 
 
-def _gem_setup(x, kernel_size, p, eps, fn):
+def _gem_setup(x, kernel_size, p, eps, fn, dtype=None):
+    """``c = max(x, eps)`` in ``dtype`` (default: the output's), and the arguments checked."""
     x = _check_input(x, 2, fn)
     p, eps = _check_gem(p, eps)
     if kernel_size is None:  # global GeM, as cirtorch's gem(): one window per plane
         kernel_size = x.shape[-2:]
-    c = np.maximum(x, eps, dtype=np.float64) if x.size else x.astype(np.float64)
+    c = x.astype(dtype or _float_dtype(x))  # a copy, then in place (np.maximum(x, eps,
+    np.maximum(c, eps, out=c)                # dtype=...) casts through buffers: 6x slower)
     return x, kernel_size, p, eps, c
 
 
@@ -120,9 +123,11 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     ``1/N``, so it equals GeM times ``N ** (1/p)`` (``N`` the window's cell count)
     and grows with the window; GeM stays between the mean and the max.
 
-    To keep ``c**p`` finite for any ``p``, each plane is divided by its largest value
-    ``M`` first: ``GeM = M * (mean (c/M)**p) ** (1/p)``, the core's separable average
-    (``O(N log k)``). A window whose values are so small against ``M`` that the
+    An unsigned-integer input (a photo) takes the core's Lp pooling of ``x`` itself,
+    divided by ``N ** (1/p)``, plus ``eps**p`` for each zero the clamp lifts: no float
+    copy of the image. Otherwise, to keep ``c**p`` finite for any ``p``, each plane
+    is divided by its largest value ``M`` first: ``GeM = M * (mean (c/M)**p) ** (1/p)``,
+    the core's separable average (``O(N log k)``, one float copy of ``x``). A window whose values are so small against ``M`` that the
     average underflows (float64: ``p * ln(M / window max) > ~670``) makes the call
     rescale every window by its own max instead, one pass per kernel offset,
     ``O(N * kH * kW)``. ``p = inf`` is the core's max pooling of ``c``.
@@ -145,40 +150,109 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     array([[ 3.24,  4.95],
            [10.7 , 12.67]])
     """
+    if kernel_size is None and isinstance(padding, (int, np.integer)) and padding == 0:
+        return _gem_global(x, p, eps)
+    quick = _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode,
+                             count_include_pad, p, eps)
+    if quick is not None:
+        return quick
     x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d")
     plans = _plans(x, kernel_size, stride, padding, dilation, ceil_mode)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
-    out_dtype = _float_dtype(x)
     if p == np.inf:
-        return pool2d(c, kernel_size, mode="max", **geometry).astype(out_dtype, copy=False)
+        return pool2d(c, kernel_size, mode="max", **geometry)
+    # Every window's mean of (c/M)**p is at least (window max / M)**p / cells: while that
+    # stays above the smallest normal float (with a full mantissa to spare), scaling by
+    # the plane's max M is exact; else each window is scaled by its own max.
+    window_max = pool2d(c, kernel_size, mode="max", **geometry)
     top = c.max(axis=(-2, -1), keepdims=True)
-    top = np.where(top > 0, top, 1.0)  # eps = 0 and an all-zero plane
-    r = np.divide(c, top, out=c)
-    np.power(r, p, out=r)
-    mean = pool2d(r, kernel_size, mode="avg", count_include_pad=count_include_pad, **geometry)
-    # a mean this far above the smallest normal float keeps every term that matters
-    exact = mean >= np.finfo(np.float64).tiny / np.finfo(np.float64).eps
-    if eps == 0:  # windows of zeros only: their GeM is 0
-        exact |= pool2d(np.maximum(x, 0), kernel_size, mode="max", **geometry) == 0
-    if exact.all():
-        return (top * mean ** (1.0 / p)).astype(out_dtype, copy=False)
-    c = np.maximum(x, eps, dtype=np.float64)
-    return _gem_by_window_max(c, plans, p, count_include_pad, kernel_size, geometry) \
-        .astype(out_dtype, copy=False)
+    smallest = np.divide(window_max, top, out=np.ones_like(window_max),
+                         where=window_max > 0).min(initial=1.0)  # windows of 0: GeM 0
+    limit = -np.log(np.finfo(c.dtype).tiny / np.finfo(c.dtype).eps)
+    if p * -np.log(smallest) + np.log(prod(pl.kernel for pl in plans)) >= limit:
+        return _gem_by_window_max(c, plans, p, count_include_pad, window_max, kernel_size,
+                                  geometry)
+    top = np.where(top > 0, top, 1)  # eps = 0 and a plane of zeros
+    np.divide(c, top, out=c)
+    np.power(c, p, out=c)
+    mean = pool2d(c, kernel_size, mode="avg", count_include_pad=count_include_pad, **geometry)
+    np.power(mean, 1.0 / p, out=mean)
+    return np.multiply(mean, top, out=mean)
 
 
-def _gem_by_window_max(c, plans, p, count_include_pad, kernel_size, geometry):
-    """GeM with each window rescaled by its own max (every power is at most 1)."""
+def _gem_global(x, p, eps):
+    """GeM of each whole plane, a band of rows at a time (no copy of the input): the
+    plane's max ``M`` scales every value to at most 1, so the mean of ``(c/M)**p`` is at
+    least ``1/N`` and neither overflows nor underflows."""
+    x = _check_input(x, 2, "gem_pool2d")
+    p, eps = _check_gem(p, eps)
+    _plans(x, x.shape[-2:], None, 0, 1, False)  # the size checks and limits of one window
+    dtype = np.dtype(_float_dtype(x))
+    top = np.maximum(x.max(axis=(-2, -1), keepdims=True).astype(dtype), dtype.type(eps))
+    if p == np.inf:
+        return top
+    scale = np.where(top > 0, top, 1)  # eps = 0 and a plane of zeros: GeM 0
+    total = np.zeros(top.shape, dtype=dtype)
+    for band in row_bands(x.shape, 1 << 18):
+        c = x[..., band, :].astype(dtype)
+        np.maximum(c, eps, out=c)
+        c /= scale
+        total += np.power(c, p, out=c).sum(axis=(-2, -1), keepdims=True)
+    total /= x.shape[-2] * x.shape[-1]
+    return np.power(total, 1.0 / p, out=total) * top
+
+
+def _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode, count_include_pad,
+                     p, eps):
+    """GeM of an unsigned-integer image (a photo) without a float copy of it, or None.
+
+    The clamp only lifts zeros to ``eps``, so ``sum c**p = sum x**p + eps**p * zeros``:
+    the first sum is the core's Lp pooling (``lp = (K/D * sum x**p) ** (1/p)``, its
+    powers taken band by band), the zeros are counted by its sum pooling. Only when no
+    sum can overflow (``p * ln(max x) + ln K < 700``); otherwise None.
+    """
+    x = _check_input(x, 2, "gem_pool2d")
+    p, eps = _check_gem(p, eps)
+    if not np.issubdtype(x.dtype, np.unsignedinteger) or not x.size or p == np.inf:
+        return None
+    if kernel_size is None:
+        kernel_size = x.shape[-2:]
+    plans = _plans(x, kernel_size, stride, padding, dilation, ceil_mode)
+    cells = prod(pl.kernel for pl in plans)
+    if p * np.log(max(float(x.max()), 1.0)) + np.log(cells) >= 700:
+        return None
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
+                    count_include_pad=count_include_pad)
+    divisor = _divisor(plans, count_include_pad, None)
+    total = pool2d(x, kernel_size, mode="lp", p=p, **geometry).astype(np.float64, copy=False)
+    np.power(total, p, out=total)
+    total *= divisor / cells                              # sum over the window of x**p
+    if eps > 0:
+        total += eps ** p * pool2d(x == 0, kernel_size, mode="sum", **geometry)
+    total /= divisor
+    return np.power(total, 1.0 / p, out=total)
+
+
+def _gem_by_window_max(c, plans, p, count_include_pad, window_max, kernel_size, geometry):
+    """GeM with each window rescaled by its own max (every power is at most 1), a band of
+    output rows at a time: ``m * (sum (c/m)**p / D) ** (1/p)``."""
     _plans(c, kernel_size, geometry["stride"], geometry["padding"], geometry["dilation"],
            geometry["ceil_mode"], work="scan")  # the work limits of a pass per offset
-    m = pool2d(c, kernel_size, mode="max", **geometry)
-    m_safe = np.where(m > 0, m, 1.0)
-    acc = np.zeros(m.shape)
-    with np.errstate(invalid="ignore"):
-        for _, _, view in _offset_views(_pad(c, plans, 0.0), plans):
-            acc += (view / m_safe) ** p
-        return np.where(m > 0, m_safe * (acc / _divisor(plans, count_include_pad, None))
-                        ** (1.0 / p), 0.0)
+    views = [view for _, _, view in _offset_views(_pad(c, plans, 0), plans)]
+    divisor = np.broadcast_to(_divisor(plans, count_include_pad, None), window_max.shape[-2:])
+    scale = np.where(window_max > 0, window_max, 1)
+    out = np.zeros_like(window_max)
+    term = np.empty(window_max.shape[:-2] + (band_rows(window_max.shape),
+                                             window_max.shape[-1]), dtype=c.dtype)
+    for band in row_bands(window_max.shape):
+        m, acc, t = scale[..., band, :], out[..., band, :], term[..., :band.stop - band.start, :]
+        for view in views:
+            np.divide(view[..., band, :], m, out=t)
+            acc += np.power(t, p, out=t)
+        acc /= divisor[band]
+        np.power(acc, 1.0 / p, out=acc)
+        acc *= m
+    return np.where(window_max > 0, out, 0)
 
 
 def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0, dilation=1,
@@ -218,7 +292,8 @@ def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0
     [[0.0, 0.0], [0.0, 1.0]]
     """
     grad_p = _check_flag(grad_p, "grad_p")
-    x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d_backward")
+    x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d_backward",
+                                           np.float64)
     plans = _plans(x, kernel_size, stride, padding, dilation, ceil_mode, work="scan")
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     g = _grad_input(grad_output, x.shape[:-2] + tuple(pl.out for pl in plans))
@@ -376,22 +451,32 @@ def mixed_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, d
 
 
 def _soft_parts(x, kernel_size, stride, padding, dilation, ceil_mode, fn, work="scan"):
-    """The float input, its plans, every window's max and the exp floor."""
+    """The input's padded frame, its plans, every window's max and the exp floor."""
     x = _check_input(x, 2, fn)
     plans = _plans(x, kernel_size, stride, padding, dilation, ceil_mode, work=work)
-    v = x.astype(_float_dtype(x), copy=False)
-    m = pool2d(v, kernel_size, stride, padding, dilation, mode="max", ceil_mode=ceil_mode)
+    dtype = np.dtype(_float_dtype(x))
+    m = pool2d(x, kernel_size, stride, padding, dilation, mode="max",
+               ceil_mode=ceil_mode).astype(dtype, copy=False)
+    # no padding: the views read x itself (each subtraction casts); else a float frame
+    frame = _pad(x.astype(dtype, copy=False), plans, -np.inf) \
+        if any(p.pad_before or p.extra_after for p in plans) else x
     # exp(d) is exactly 0 for d below this; clamping there keeps e * d at 0 for padding
-    floor = np.log(np.finfo(v.dtype).smallest_subnormal) - 1.0
-    return x, v, plans, m, floor
+    floor = dtype.type(np.log(np.finfo(dtype).smallest_subnormal) - 1.0)
+    return x, frame, plans, m, floor
 
 
-def _soft_terms(v, plans, m, floor):
-    """Yield ``(e, d)`` per kernel offset: ``d = x - window max`` (>= floor), ``e = exp(d)``."""
+def _soft_terms(frame, plans, m, floor):
+    """Yield ``(e, d)`` per kernel offset: ``d = x - window max`` (>= floor), ``e = exp(d)``.
+
+    Both are two output-sized buffers reused from offset to offset: use them before
+    the next one comes.
+    """
+    d, e = np.empty_like(m), np.empty_like(m)
     with np.errstate(invalid="ignore"):  # a window of padding only: -inf - -inf
-        for _, _, view in _offset_views(_pad(v, plans, -np.inf), plans):
-            d = np.maximum(view - m, floor)
-            yield np.exp(d), d
+        for _, _, view in _offset_views(frame, plans):
+            np.subtract(view, m, out=d)
+            np.maximum(d, floor, out=d)
+            yield np.exp(d, out=e), d
 
 
 def softpool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -424,8 +509,8 @@ def softpool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     Notes
     -----
     The window max comes from the core's separable max; then one pass per kernel
-    offset over output-sized arrays (an ``exp`` and four additions),
-    ``O(N * kH * kW)``. The paper's code computes ``avg_pool2d(x * exp(x)) /
+    offset (an ``exp`` and four additions per output cell), a band of output rows at a
+    time so that its buffers stay in the cache: ``O(N * kH * kW)``. The paper's code computes ``avg_pool2d(x * exp(x)) /
     avg_pool2d(exp(x))`` without the shift, the same numbers wherever ``exp(x)`` is
     finite (float32: ``x < 88``).
 
@@ -441,15 +526,27 @@ def softpool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     >>> softpool2d(np.array([[0., 1000.]]), (1, 2)).tolist()       # no overflow: the max wins
     [[1000.0]]
     """
-    x, v, plans, m, floor = _soft_parts(x, kernel_size, stride, padding, dilation, ceil_mode,
-                                        "softpool2d")
-    num = np.zeros(m.shape, dtype=v.dtype)
-    den = np.zeros(m.shape, dtype=v.dtype)
-    for e, d in _soft_terms(v, plans, m, floor):
-        den += e
-        num += np.multiply(e, d, out=e)
-    with np.errstate(invalid="ignore"):
-        return m + num / den
+    x, frame, plans, m, floor = _soft_parts(x, kernel_size, stride, padding, dilation,
+                                            ceil_mode, "softpool2d")
+    views = [view for _, _, view in _offset_views(frame, plans)]
+    clamp = not np.issubdtype(frame.dtype, np.integer)  # integers: finite, and no padding
+    buffers = [np.empty(m.shape[:-2] + (band_rows(m.shape), m.shape[-1]), m.dtype)
+               for _ in range(3)]
+    out = np.zeros_like(m)
+    with np.errstate(invalid="ignore"):  # a window of padding only: -inf - -inf
+        for band in row_bands(m.shape):  # a band of output rows at a time (see _bands)
+            top, acc = m[..., band, :], out[..., band, :]
+            d, e, den = (b[..., :band.stop - band.start, :] for b in buffers)
+            den[...] = 0
+            for view in views:
+                np.subtract(view[..., band, :], top, out=d)
+                if clamp:
+                    np.maximum(d, floor, out=d)
+                den += np.exp(d, out=e)
+                acc += np.multiply(e, d, out=e)
+            acc /= den
+            acc += top
+    return out
 
 
 def softpool_weights(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
@@ -474,14 +571,14 @@ def softpool_weights(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     >>> softpool_weights(np.array([[0., 0., 5.]]), (1, 2), 1).round(3).tolist()
     [[[[0.5, 0.5]], [[0.007, 0.993]]]]
     """
-    x, v, plans, m, floor = _soft_parts(x, kernel_size, stride, padding, dilation, ceil_mode,
-                                        "softpool_weights", work="draw")
+    x, frame, plans, m, floor = _soft_parts(x, kernel_size, stride, padding, dilation,
+                                            ceil_mode, "softpool_weights", work="draw")
     taps = m.size * prod(p.kernel for p in plans)
     if taps > MAX_DRAWN_CELLS:
         raise ValueError(f"softpool_weights: {m.size:,} windows × {taps // max(m.size, 1):,} "
                          f"taps = {taps:,} weights, more than the limit of {MAX_DRAWN_CELLS:,} "
                          f"(MAX_DRAWN_CELLS); draw a smaller input or a part of it")
-    weights = np.stack([e for e, _ in _soft_terms(v, plans, m, floor)], axis=-1)
+    weights = np.stack([e.copy() for e, _ in _soft_terms(frame, plans, m, floor)], axis=-1)
     with np.errstate(invalid="ignore"):
         weights /= weights.sum(axis=-1, keepdims=True)
     return weights.reshape(m.shape + tuple(p.kernel for p in plans))
@@ -514,20 +611,21 @@ def softpool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     >>> softpool2d_backward(np.ones((1, 1)), x, 2).round(4).tolist()
     [[0.0751, 0.0751], [0.0751, 0.7747]]
     """
-    x, v, plans, m, floor = _soft_parts(x, kernel_size, stride, padding, dilation, ceil_mode,
+    x, frame, plans, m, _ = _soft_parts(x, kernel_size, stride, padding, dilation, ceil_mode,
                                         "softpool2d_backward")
     g = _grad_input(grad_output, m.shape)
-    v, m = v.astype(np.float64, copy=False), m.astype(np.float64, copy=False)
+    frame, m = frame.astype(np.float64, copy=False), m.astype(np.float64, copy=False)
     floor = np.log(np.finfo(np.float64).smallest_subnormal) - 1.0
     den = np.zeros(m.shape)
     num = np.zeros(m.shape)
-    for e, d in _soft_terms(v, plans, m, floor):
+    for e, d in _soft_terms(frame, plans, m, floor):
         den += e
         num += e * d
     with np.errstate(invalid="ignore", divide="ignore"):
         q = 1.0 - num / den  # 1 + m - y: y = m + num / den
         share = g / den
     grad = _padded_zeros(x.shape, plans)
-    for (e, d), (_, _, gview) in zip(_soft_terms(v, plans, m, floor), _offset_views(grad, plans)):
+    for (e, d), (_, _, gview) in zip(_soft_terms(frame, plans, m, floor),
+                                     _offset_views(grad, plans)):
         gview += share * e * (d + q)
     return _crop(grad, plans)

@@ -78,12 +78,45 @@ def test_gem_matches_the_reference_formula_and_its_autograd(seed):
     assert grad_p == pytest.approx(pt.grad.item(), rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_gem_of_an_unsigned_image_takes_the_lp_path_exactly(dtype):
+    """Photos (unsigned ints) are pooled through the core's Lp pooling plus a count of the
+    zeros the clamp lifts to eps; the numbers are the float formula's."""
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 4, (2, 3, 9, 11)).astype(dtype)  # many zeros, and all-zero windows
+    for p in (1.0, 3.0, 7.5):
+        for cfg in (dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=2,
+                                                                   padding=1, ceil_mode=True)):
+            for cip in (True, False):
+                want = F.avg_pool2d(torch.tensor(x.astype(np.float64)).clamp(min=1e-6).pow(p),
+                                    count_include_pad=cip, **cfg).pow(1 / p)
+                close(gem_pool2d(x, p=p, count_include_pad=cip, **cfg), want, 1e-12)
+        close(gem_pool2d(x, p=p), F.avg_pool2d(torch.tensor(x.astype(np.float64))
+                                               .clamp(min=1e-6).pow(p), (9, 11)).pow(1 / p))
+    big = np.full((1, 1, 4, 4), 60000, dtype=np.uint16)  # 60000**70 overflows: the other path
+    np.testing.assert_allclose(gem_pool2d(big, 2, p=70.0), 60000.0, rtol=1e-12)
+
+
 def test_gem_default_is_the_global_gem_layer():
     x = np.random.default_rng(1).uniform(0, 2, (2, 3, 7, 5))
     xt = torch.tensor(x)
     want = F.avg_pool2d(xt.clamp(min=1e-6).pow(3.0), (7, 5)).pow(1 / 3)
     close(gem_pool2d(x), want)
     assert gem_pool2d(x).shape == (2, 3, 1, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+def test_global_gem_equals_one_window_over_the_plane(dtype):
+    rng = np.random.default_rng(10)
+    x = (rng.random((2, 3, 37, 29)) * 200).astype(dtype)
+    x[0, 0] = 0  # a plane of zeros: eps, or 0 with eps = 0
+    for p in (1.0, 3.0, 50.0, np.inf):
+        for eps in (1e-6, 0.0):
+            want = gem_pool2d(x, (37, 29), p=p, eps=eps)
+            got = gem_pool2d(x, p=p, eps=eps)
+            assert got.shape == (2, 3, 1, 1) and got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert gem_pool2d(x, eps=0.0)[0, 0, 0, 0] == 0
 
 
 @pytest.mark.parametrize("seed", range(10))

@@ -63,6 +63,25 @@ def test_values_indices_and_gradient_equal_torch(seed):
     np.testing.assert_allclose(grad, xt.grad.numpy(), rtol=tol, atol=tol)
 
 
+def test_many_small_planes_take_the_batched_gather():
+    """More planes than PLANE_LOOP are gathered at once (take_along_axis), not one by one."""
+    from pooling_core.fractional import PLANE_LOOP
+    rng = np.random.default_rng(4)
+    x = rng.integers(-3, 4, (3, PLANE_LOOP, 9, 8)).astype(np.float64)
+    samples = rng.random((3, PLANE_LOOP, 2))
+    for kwargs in (dict(output_size=(5, 4)), dict(output_ratio=(0.5, 0.7))):
+        want, idx = F.fractional_max_pool2d(torch.tensor(x), (2, 3), return_indices=True,
+                                            _random_samples=torch.tensor(samples),
+                                            **{k: v if k == "output_size" else tuple(v)
+                                               for k, v in kwargs.items()})
+        got, got_idx = fractional_max_pool2d(x, (2, 3), return_indices=True, samples=samples,
+                                             **kwargs)
+        np.testing.assert_array_equal(got, want.numpy())
+        np.testing.assert_array_equal(got_idx, idx.numpy())
+        np.testing.assert_array_equal(fractional_max_pool2d(x, (2, 3), samples=samples,
+                                                            **kwargs), want.numpy())
+
+
 def test_unbatched_input_takes_torchs_samples_shape():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((3, 11, 9))

@@ -1,0 +1,38 @@
+"""Output row bands for the variants' passes over kernel offsets.
+
+A pass over kernel offsets touches every output cell once per offset. Done on the whole
+output, each of its NumPy calls streams arrays far larger than a core's cache; done a
+band of output rows at a time (the same offset views, sliced), the band's buffers stay
+in the cache between the calls. The loops run over bands and offsets, never over
+output positions.
+"""
+from __future__ import annotations
+
+from math import prod
+
+#: Output cells per band: with a handful of float64 buffers, a few hundred KiB, which a
+#: core's 2 MiB L2 cache holds with room for the input rows the band reads.
+BAND_CELLS = 1 << 15
+
+
+def row_bands(shape, cells: int = BAND_CELLS):
+    """Slices of the second-to-last axis of an array of ``shape`` (the output rows), each
+    holding about ``cells`` cells (at least one row).
+
+    >>> [(s.start, s.stop) for s in row_bands((3, 10, 1000), 6000)]
+    [(0, 2), (2, 4), (4, 6), (6, 8), (8, 10)]
+    """
+    rows = shape[-2]
+    per_row = max(1, prod(shape) // max(rows, 1))
+    step = max(1, cells // per_row)
+    for start in range(0, rows, step):
+        yield slice(start, min(rows, start + step))
+
+
+def band_rows(shape, cells: int = BAND_CELLS) -> int:
+    """Rows of the largest band :func:`row_bands` yields for ``shape`` (to size buffers).
+
+    >>> band_rows((3, 10, 1000), 6000)
+    2
+    """
+    return min(shape[-2], max(1, cells // max(1, prod(shape) // max(shape[-2], 1))))
