@@ -8,8 +8,8 @@ backward, animation and formula), :mod:`.reductions` (forward pooling),
 :mod:`.backward` (gradients, unpooling), :mod:`.explain` (the output-size
 formula in words), :mod:`.conventions` (what each framework does).
 
-Pooling variants, each built on the same windows: :mod:`.variants` (GeM, mixed
-pooling, SoftPool), :mod:`.blur` (BlurPool, MaxBlurPool), :mod:`.fractional`
+Pooling variants, each built on the same windows: :mod:`.gem` (GeM), :mod:`.variants`
+(mixed pooling, SoftPool), :mod:`.blur` (BlurPool, MaxBlurPool), :mod:`.fractional`
 (fractional max pooling), :mod:`.pyramid` (spatial pyramid pooling), :mod:`.roi`
 (ROI pool, ROI align) and :mod:`.variant_calls` (each framework's call for them).
 """
@@ -19,6 +19,7 @@ from .blur import (PADDING_MODES, binomial_filter, blur_pool2d, blur_pool2d_back
 from .explain import OutputSizeExplanation, explain_axes, explain_output_size
 from .fractional import (FractionalWindows, fractional_intervals, fractional_max_pool2d,
                          fractional_max_pool2d_backward, fractional_windows)
+from .gem import gem_pool2d, gem_pool2d_backward
 from .geometry import (GEOMETRY_KEYS, MAX_CELLS, MAX_DRAWN_CELLS, MAX_KERNEL_CELLS,
                        MAX_MEDIAN_KERNEL_CELLS, MAX_WORK, AxisPlan, WindowCells, coverage,
                        geometry_kwargs, normalize_tuple, output_size, plan_axes, window_cells)
@@ -28,8 +29,8 @@ from .pyramid import PyramidLevel, spatial_pyramid_bins, spatial_pyramid_pool2d
 from .roi import (RoiAlignSamples, RoiPoolBins, roi_align, roi_align_backward, roi_align_samples,
                   roi_pool, roi_pool_bins)
 from .variant_calls import VARIANTS, VariantCall, variant_calls, variant_frameworks
-from .variants import (gem_pool2d, gem_pool2d_backward, mixed_pool2d, mixed_pool2d_backward,
-                       softpool2d, softpool2d_backward, softpool_weights)
+from .variants import (mixed_pool2d, mixed_pool2d_backward, softpool2d, softpool2d_backward,
+                       softpool_weights)
 
 __all__ = [
     "MODES", "INDEX_MODES", "AxisPlan", "WindowCells", "OutputSizeExplanation",

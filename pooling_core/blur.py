@@ -20,7 +20,7 @@ from math import comb, prod
 
 import numpy as np
 
-from ._bands import band_rows, row_bands
+from ._offsets import band_rows, row_bands
 from .backward import pool2d_backward
 from .geometry import normalize_tuple, plan_axes
 from .reductions import _as_real_array, _check_input, _float_dtype, _offset_views, pool2d

@@ -1,4 +1,5 @@
-"""Output row bands for the variants' passes over kernel offsets.
+"""What the variants' passes over kernel offsets share: their plans, the padded gradient
+frame, and output row bands.
 
 A pass over kernel offsets touches every output cell once per offset. Done on the whole
 output, each of its NumPy calls streams arrays far larger than a core's cache; done a
@@ -9,6 +10,38 @@ output positions.
 from __future__ import annotations
 
 from math import prod
+
+import numpy as np
+
+from .geometry import plan_axes
+from .reductions import _as_real_array
+
+
+def plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work=None):
+    """The axis plans of a 2-D variant (validating every geometry argument)."""
+    return plan_axes(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode,
+                     planes=prod(x.shape[:-2]), work=work)
+
+
+def grad_input(grad_output, out_shape):
+    """``grad_output`` as float64, or ValueError if it is not shaped like the output."""
+    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
+    if g.shape != tuple(out_shape):
+        raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape "
+                         f"{tuple(out_shape)}")
+    return g
+
+
+def padded_zeros(shape, plans):
+    """A zero gradient over the padded frame of an input of ``shape``."""
+    lead = shape[: len(shape) - len(plans)]
+    return np.zeros(lead + tuple(p.pad_before + p.n + p.extra_after for p in plans))
+
+
+def crop_frame(padded, plans):
+    """The input's cells of a padded frame."""
+    return padded[(Ellipsis,) + tuple(slice(p.pad_before, p.pad_before + p.n) for p in plans)]
+
 
 #: Output cells per band: with a handful of float64 buffers, a few hundred KiB, which a
 #: core's 2 MiB L2 cache holds with room for the input rows the band reads.
