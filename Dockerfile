@@ -1,5 +1,4 @@
-# Poolscope as a container: `streamlit run app.py` on port 8501 (see README, "Deployment
-# for a bigger class").
+# Poolscope as a container: `streamlit run app.py` on port 8501 (see docs/deployment.md).
 #   docker build -t poolscope .
 #   docker run -d -p 8501:8501 --name poolscope poolscope
 FROM python:3.11-slim

@@ -5,10 +5,10 @@ pooling settings live here; each page is a short script in ``pages/``.
 """
 import streamlit as st
 
-from ui import imageio, state
+from ui import imageio, sidebar, startup
 
 imageio.keep_uploads_in_memory()  # uploads never touch the disk (see its docstring)
-state.freeze_startup_objects()  # full garbage collections skip the imported libraries
+startup.freeze_startup_objects()  # full garbage collections skip the imported libraries
 st.set_page_config(page_title="Poolscope", page_icon=":material/grid_view:", layout="wide")
 
 # Each url_path equals its file's name: a first visit to a page's link on a fresh server
@@ -24,5 +24,6 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
-state.sidebar()
+startup.mark_app_run()  # read by each page's startup.require_navigation()
+sidebar.sidebar()
 page.run()

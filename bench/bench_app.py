@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 from apptiming import load_average, median_time, time_reruns  # noqa: E402
 from pooling_core import plan_axes, geometry_kwargs  # noqa: E402
-from ui import figures, state  # noqa: E402
+from ui import figures, pool_settings, widgets  # noqa: E402
 
 PLAYGROUND = "pages/playground.py"
 BUDGET_CHANGE = 0.150  # s, playground control change
@@ -161,7 +161,7 @@ def part_b(quick: bool) -> dict:
     import plotly.io as pio
     from ui.gif import animation_gif
 
-    x = state.random_matrix(SIZE, SIZE, 0)
+    x = widgets.random_matrix(SIZE, SIZE, 0)
     print(f"\nB. Figure builders alone, {SIZE}×{SIZE} random matrix (ms: median of 5; "
           f"JSON engine '{pio.json.config.default_engine}' → "
           f"{'orjson' if _has_orjson() else 'json'})")
@@ -211,7 +211,7 @@ def largest_json(x) -> dict:
     for k in range(1, 9):
         for p in range(0, 5):
             for d in range(1, 5):
-                s = state.PoolSettings(kernel=(k, k), stride=(1, 1), padding=(p, p),
+                s = pool_settings.PoolSettings(kernel=(k, k), stride=(1, 1), padding=(p, p),
                                        dilation=(d, d))
                 try:
                     kw = s.pool_kwargs(x.shape)

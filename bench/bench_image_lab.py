@@ -22,7 +22,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from pooling_core import MODES, pool2d  # noqa: E402
-from ui import figures, imageio, state  # noqa: E402
+from ui import figures, imageio, pool_settings  # noqa: E402
 from ui import imagelab as lab  # noqa: E402
 from apptiming import median_time, photo, time_reruns  # noqa: E402
 
@@ -55,7 +55,7 @@ def part1(lab, jpeg: bytes, png: bytes) -> None:
     row("screen preview -> PNG (what st.image sends)", median_time(lambda: lab.png(screen)))
     row("grayscale version (toggle, once per image)",
         median_time(lambda: imageio.to_grayscale(array), 3))
-    settings = state.PoolSettings(kernel=(3, 3), stride=(2, 2))
+    settings = pool_settings.PoolSettings(kernel=(3, 3), stride=(2, 2))
     small, _ = lab.compare_copy(array)
     row("mode grid: downscaled copy (once per image)", median_time(lambda: lab.compare_copy(array)))
     row("mode grid: 6 modes on the copy", median_time(

@@ -636,7 +636,7 @@ class User:
                 self.errors.append("open: the page drew no widgets")
             elif "kh" not in self.last.widgets:
                 # the page without the shared sidebar: first visits racing on a fresh server
-                # did this before ui/state.require_navigation read a per-run mark
+                # did this before ui/startup.require_navigation read a per-run mark
                 self.errors.append("open: the page came without the sidebar")
             await self.think()
             if self.page == "image_lab":

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, state
+from ui import figures, lessons, pool_settings, startup, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -75,7 +75,7 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
                           "the estimate then splits the gradient between them, while PyTorch "
                           "(and the core) give all of it to the first.")
     xc = lessons.tie_break(x, int(st.session_state.get("bp_seed", 0))) if which == "jitter" else x
-    result, error = state.guard("bp_check", lessons.gradient_check, xc, g, kwargs)
+    result, error = pool_settings.guard("bp_check", lessons.gradient_check, xc, g, kwargs)
     if result is None or error:
         return
     c1, c3 = st.columns([4, 1.3])
@@ -107,14 +107,14 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
             st.error("The estimate differs from the backward pass; see the outlined cells.")
 
 
-def unpool_panel(x: np.ndarray, settings: state.PoolSettings) -> None:
+def unpool_panel(x: np.ndarray, settings: pool_settings.PoolSettings) -> None:
     st.subheader("Unpooling: the max indices put the values back")
     mode = settings.mode if settings.mode in ("max", "min", "median") else "max"
     s = replace(settings, mode=mode)
-    kwargs, error = state.guard("bp_unpool_kwargs", s.pool_kwargs, x.shape)
+    kwargs, error = pool_settings.guard("bp_unpool_kwargs", s.pool_kwargs, x.shape)
     if kwargs is None or error:
         return
-    fig, error = state.guard("bp_unpool_fig", figures.unpool_figure, x, kwargs)
+    fig, error = pool_settings.guard("bp_unpool_fig", figures.unpool_figure, x, kwargs)
     if fig is None or error:
         return
     note = "" if mode == settings.mode else f" (the sidebar's {settings.mode} picks no single " \
@@ -131,14 +131,14 @@ def unpool_panel(x: np.ndarray, settings: state.PoolSettings) -> None:
 
 
 def main() -> None:
-    state.require_navigation()
+    startup.require_navigation()
     st.title("Backprop & unpooling")
     st.caption("Where does the gradient go? The forward pass (left) picks or averages each "
                "window; the backward pass (right) sends each output's gradient back to the "
                "cells that made it. Press ▶ Play under each figure.")
-    settings = state.current()
-    x, settings, kwargs = state.with_input(
-        "bp", state.random_matrix_input("bp", MAX_SIDE), settings)
+    settings = pool_settings.current()
+    x, settings, kwargs = pool_settings.with_input(
+        "bp", widgets.random_matrix_input("bp", MAX_SIDE), settings)
     if kwargs is None:
         return
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
@@ -148,12 +148,12 @@ def main() -> None:
     left, right = st.columns(2)
     with left:
         st.markdown("**Forward**: input x → output")
-        fwd, _ = state.guard("bp_forward", build_forward, x, kwargs)
+        fwd, _ = pool_settings.guard("bp_forward", build_forward, x, kwargs)
         if fwd is not None:
             st.plotly_chart(fwd, width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
-        bwd, bwd_error = state.guard("bp_backward", build_backward, x, kwargs, g)
+        bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
             st.plotly_chart(bwd, width="stretch", key="bp_backward_fig")
     if bwd_error:

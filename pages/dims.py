@@ -6,7 +6,7 @@ import streamlit as st
 
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool2d)
-from ui import figures, lessons, state
+from ui import figures, lessons, parsing, pool_settings, startup, widgets
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
 VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
@@ -49,7 +49,7 @@ def build_adaptive(x: np.ndarray, output_size: tuple, mode: str):
 # ----------------------------------------------------------------------------- sections
 
 
-def one_d_section(settings: state.PoolSettings) -> None:
+def one_d_section(settings: pool_settings.PoolSettings) -> None:
     st.caption("A signal is a 1-D feature map (audio, a sensor, a time series). pool1d slides a "
                "window along it. The sidebar's **height (H) values** are used: kernel, stride, "
                "padding, dilation, mode.")
@@ -62,17 +62,17 @@ def one_d_section(settings: state.PoolSettings) -> None:
         ss.setdefault("d1_text", "1, 3, 2, 5, 4, 4, 0, 2, 7, 1, 3, 6")
         text = st.text_area("Numbers", key="d1_text", height=80,
                             help="Separated by commas, spaces or new lines.")
-        x = state.guard("d1_signal", lessons.parse_numbers, text)[0]
+        x = pool_settings.guard("d1_signal", parsing.parse_numbers, text)[0]
         if x is None:
             return
     else:
         length = c2.slider("Length", 4, 64, 24, key="d1_len")
         seed = c3.number_input("Seed", 0, 99_999, 0, key="d1_seed")
         x = lessons.make_signal(kind, int(length), int(seed))
-    x, settings, kwargs = state.with_input("d1", x, settings, lessons.nd_pool_kwargs)
+    x, settings, kwargs = pool_settings.with_input("d1", x, settings, lessons.nd_pool_kwargs)
     if kwargs is None:
         return
-    fig, fig_error = state.guard("d1_fig", build_signal, x, kwargs, 600)
+    fig, fig_error = pool_settings.guard("d1_fig", build_signal, x, kwargs, 600)
     if fig is None:
         return
     (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
@@ -80,10 +80,10 @@ def one_d_section(settings: state.PoolSettings) -> None:
     st.markdown(f"**{x.size} samples → {plan.out} outputs.** Each orange step is one output, "
                 f"drawn over the samples its window reads. Press ▶ Play: the red band is the "
                 f"window, the star the sample that max/min/median picked.")
-    state.formula(x.shape, kwargs, ["L"])
+    widgets.formula(x.shape, kwargs, ["L"])
 
 
-def three_d_section(settings: state.PoolSettings) -> None:
+def three_d_section(settings: pool_settings.PoolSettings) -> None:
     st.caption("A volume (a CT scan, a video clip as frames × rows × cols) is pooled with pool3d: "
                "the window is a small box. The sidebar's **height (H) values** are used on all "
                "three axes (a k×k×k window).")
@@ -93,7 +93,7 @@ def three_d_section(settings: state.PoolSettings) -> None:
     w = c3.slider("Width W", 2, 12, 8, key="d3_w")
     seed = c4.number_input("Seed", 0, 99_999, 0, key="d3_seed")
     vol = lessons.make_volume((int(d), int(h), int(w)), int(seed))
-    vol, settings, kwargs = state.with_input("d3", vol, settings, lessons.nd_pool_kwargs)
+    vol, settings, kwargs = pool_settings.with_input("d3", vol, settings, lessons.nd_pool_kwargs)
     if kwargs is None:
         return
     out_shape = tuple(p.out for p in plan_axes(vol.shape, **geometry_kwargs(kwargs)))
@@ -111,23 +111,23 @@ def three_d_section(settings: state.PoolSettings) -> None:
             voxel.append(int(col.number_input(label, 0, n - 1, key=key,
                                               help="Pick the output voxel whose box is drawn.")))
         voxel = tuple(voxel)
-        fig, _ = state.guard("d3_slices", build_slices, vol, kwargs, voxel)
+        fig, _ = pool_settings.guard("d3_slices", build_slices, vol, kwargs, voxel)
         if fig is not None:
             st.caption("Top: the input, one depth slice per panel. Bottom: the output slices. "
                        "Red: the box the chosen output voxel reads — the same rows and columns "
                        "in every slice it spans (framed).")
             st.plotly_chart(fig, width="stretch", key="d3_slices_fig")
     else:
-        fig, _ = state.guard("d3_points", build_points, vol, kwargs)
+        fig, _ = pool_settings.guard("d3_points", build_points, vol, kwargs)
         if fig is not None:
             st.caption("Drag to rotate. Small blue points: input voxels. Orange diamonds: output "
                        "voxels, each at the centre of the box it reads.")
             st.plotly_chart(fig, width="stretch", key="d3_points_fig")
     st.markdown("**Output size per axis** (the same formula on each axis)")
-    state.formula(vol.shape, kwargs, ["D", "H", "W"])
+    widgets.formula(vol.shape, kwargs, ["D", "H", "W"])
 
 
-def adaptive_section(settings: state.PoolSettings) -> None:
+def adaptive_section(settings: pool_settings.PoolSettings) -> None:
     st.caption("Adaptive pooling fixes the **output** size and works out the windows: bin i of "
                "n cells into out spans floor(i·n/out) to ceil((i+1)·n/out). Any input size gives "
                "the same output size — how a classifier head accepts any image size. The "
@@ -142,14 +142,14 @@ def adaptive_section(settings: state.PoolSettings) -> None:
     ow = c4.slider("Output W", 1, 8, 3, key="ad_ow", disabled=glob)
     seed = c5.number_input("Seed", 0, 99_999, 0, key="ad_seed")
     size = (1, 1) if glob else (int(oh), int(ow))
-    x = state.random_matrix(int(h), int(w), int(seed))
+    x = widgets.random_matrix(int(h), int(w), int(seed))
     mode = settings.mode if settings.mode in ADAPTIVE_MODES else "max"
     if mode != settings.mode:
         st.caption(f"Adaptive pooling here takes {', '.join(ADAPTIVE_MODES)} "
                    f"(PyTorch's AdaptiveMaxPool2d / AdaptiveAvgPool2d and their kin); "
                    f"the sidebar's {settings.mode} is shown as max.")
     out = adaptive_pool2d(x, size, mode)
-    fig, _ = state.guard("ad_fig", build_adaptive, x, size, mode)
+    fig, _ = pool_settings.guard("ad_fig", build_adaptive, x, size, mode)
     if fig is not None:
         st.plotly_chart(fig, width="stretch", key="ad_fig_chart")
     (r0, r1), (c0, c1_) = adaptive_bins(int(h), size[0]), adaptive_bins(int(w), size[1])
@@ -173,12 +173,12 @@ def adaptive_section(settings: state.PoolSettings) -> None:
 
 
 def main() -> None:
-    state.require_navigation()
+    startup.require_navigation()
     st.title("1-D, 3-D & adaptive pooling")
     st.caption("Pooling is the same idea on any number of axes: a window slides along a signal "
                "(1-D), over an image (2-D) or through a volume (3-D). Adaptive pooling turns it "
                "around: you choose the output size.")
-    settings = state.current()
+    settings = pool_settings.current()
     tab1, tab3, tab_ad = st.tabs(["1-D signal", "3-D volume", "Adaptive & global"])
     with tab1:
         one_d_section(settings)

@@ -1,9 +1,9 @@
 """Home: what pooling is, in two sentences, and a link to every page."""
 import streamlit as st
 
-from ui import state
+from ui import startup
 
-state.require_navigation()
+startup.require_navigation()
 
 st.title("Poolscope")
 st.markdown(

@@ -15,7 +15,7 @@ import streamlit as st
 
 
 from pooling_core.conventions import FRAMEWORKS
-from ui import figures, imageio, state
+from ui import figures, imageio, pool_settings, startup, widgets
 from ui import imagelab as lab
 
 
@@ -63,7 +63,7 @@ def compare_cached(key: str, settings_dict: dict, _array: np.ndarray):
     mode and the core pooled it with the framework's max windows.
     """
     small, shrunk = compare_copy_cached(key, _array)
-    settings = state.PoolSettings(**settings_dict)
+    settings = pool_settings.PoolSettings(**settings_dict)
     results, notes = {}, {}
     for mode in lab.COMPARE_MODES:
         try:
@@ -166,7 +166,7 @@ def side_by_side_section(original, levels, kwargs_list, stop, src_dtype, key, ti
         st.warning(f"{share:.0%} of the pooled values are outside 0–255 and are drawn clipped "
                    f"(Sum and Lp add up the window). The .npy download keeps the exact values.")
     with st.expander("Output size: the formula with this image's numbers", expanded=times == 1):
-        state.formula(original.shape[-2:], kwargs_list[0])
+        widgets.formula(original.shape[-2:], kwargs_list[0])
     if len(levels) > 1:
         st.markdown("**Pyramid: the same pooling applied again and again**")
         cols = st.columns(len(levels) + 1)
@@ -257,7 +257,7 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
 def compare_section(array, settings, key, src_dtype) -> None:
     """All modes side by side, and where two of them differ."""
     # the sidebar's mode does not change this grid, so it is not part of the cache key
-    sd = state.settings_dict(replace(settings, mode="max"))
+    sd = pool_settings.settings_dict(replace(settings, mode="max"))
     shape, shrunk, results, notes = compare_cached(key, sd, array)
     st.caption(f"For speed this grid pools a copy downscaled to {lab.size_text(shape)}; the result "
                f"above uses every pixel." if shrunk else
@@ -268,7 +268,7 @@ def compare_section(array, settings, key, src_dtype) -> None:
     for row in (lab.COMPARE_MODES[:3], lab.COMPARE_MODES[3:]):
         cols = st.columns(3)
         for col, mode in zip(cols, row):
-            label = state.MODE_LABELS.get(mode, mode)
+            label = pool_settings.MODE_LABELS.get(mode, mode)
             if isinstance(thumbs[mode], str):
                 col.warning(f"{label}: {thumbs[mode]}")
                 continue
@@ -277,7 +277,7 @@ def compare_section(array, settings, key, src_dtype) -> None:
             clip = f" — {share:.0%} above 255, drawn white" if share else ""
             col.image(data, output_format="PNG", width="stretch",
                       caption=f"{label}{star}: {lab.size_text(out_shape)}{clip}")
-    starred = [state.MODE_LABELS.get(m, m) for m in lab.COMPARE_MODES if notes.get(m)]
+    starred = [pool_settings.MODE_LABELS.get(m, m) for m in lab.COMPARE_MODES if notes.get(m)]
     if starred:
         st.caption(f"† {FRAMEWORKS[settings.framework].name} has no {' / '.join(starred)} "
                    f"pooling; Poolscope's core pools {'it' if len(starred) == 1 else 'them'} "
@@ -287,9 +287,9 @@ def compare_section(array, settings, key, src_dtype) -> None:
         return
     c1, c2, c3 = st.columns([1, 1, 2])
     a = c1.selectbox("Difference between", ok, index=0, key="cmp_a",
-                     format_func=state.MODE_LABELS.get)
+                     format_func=pool_settings.MODE_LABELS.get)
     b = c2.selectbox("and", ok, index=min(1, len(ok) - 1), key="cmp_b",
-                     format_func=state.MODE_LABELS.get)
+                     format_func=pool_settings.MODE_LABELS.get)
     data, stats = difference_cached(key, sd, a, b, target, array)
     c3.image(data, output_format="PNG", width="stretch",
              caption=f"|{a} − {b}| (white = largest difference)")
@@ -314,7 +314,7 @@ def open_section(key: str):
 
 
 def main() -> None:
-    state.require_navigation()
+    startup.require_navigation()
     for key in SECTIONS:  # a run that stops early (a refused file) must not close them
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
@@ -348,10 +348,10 @@ def main() -> None:
     src_dtype = array.dtype
     hw = array.shape[-2:]
     target = lab.screen_target(hw)
-    current = state.current()
+    current = pool_settings.current()
     # keyed per image and colour: when the current settings are rejected, this image keeps
     # its last valid settings (then `settings is not current`) and the page offers advice
-    _, settings, first = state.with_input(f"image_lab|{key}", array, current)
+    _, settings, first = pool_settings.with_input(f"image_lab|{key}", array, current)
     if settings is not current:
         advice = lab.padding_advice(current, hw)
         if advice:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import figures, lessons, state
+from ui import figures, links, parsing, pool_settings, startup, widgets
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -31,7 +31,7 @@ def preset_matrix(name: str, rows: int, cols: int) -> np.ndarray:
 
 
 def encode_matrix(m: np.ndarray) -> str:
-    """The matrix as ``1,2;3,4``, exactly (read back by ``lessons.parse_matrix``)."""
+    """The matrix as ``1,2;3,4``, exactly (read back by ``parsing.parse_matrix``)."""
     return ";".join(",".join(figures.exact(v) for v in row) for row in m)
 
 
@@ -70,7 +70,7 @@ def input_controls() -> np.ndarray:
     if src == "random":
         seed = c2.number_input("Seed", 0, 99_999, d["rseed"], key="rseed",
                                help="Same seed, same matrix.", **bind)
-        return state.random_matrix(rows, cols, int(seed))
+        return widgets.random_matrix(rows, cols, int(seed))
     if src == "preset":
         return preset_matrix(pattern, rows, cols)
     return edited_matrix(rows, cols)
@@ -82,9 +82,9 @@ def load_linked_matrix() -> None:
     if "edited" in ss or "m" not in st.query_params:
         return
     try:
-        ss["edited"] = lessons.parse_matrix(st.query_params["m"], "The matrix in the link")
+        ss["edited"] = parsing.parse_matrix(st.query_params["m"], "The matrix in the link")
     except ValueError as exc:
-        st.warning(f"Ignored the matrix in the link: {state.code(str(exc), 80)}.")
+        st.warning(f"Ignored the matrix in the link: {links.code(str(exc), 80)}.")
 
 
 def edited_matrix(rows: int, cols: int) -> np.ndarray:
@@ -92,7 +92,7 @@ def edited_matrix(rows: int, cols: int) -> np.ndarray:
     ss = st.session_state
     base = ss.get("edited")
     if base is None:
-        base = ss.get("shown_matrix", state.random_matrix(rows, cols, 0))
+        base = ss.get("shown_matrix", widgets.random_matrix(rows, cols, 0))
     grid = np.zeros((rows, cols))
     h, w = min(rows, base.shape[0]), min(cols, base.shape[1])
     grid[:h, :w] = base[:h, :w]
@@ -183,7 +183,7 @@ def code_panel(comparisons, kwargs: dict) -> None:
 
 
 def main() -> None:
-    state.require_navigation()
+    startup.require_navigation()
     st.title("Matrix playground")
     st.caption("Change the settings in the sidebar; the window, the values and the formula "
                "follow. Press ▶ Play under the figure to watch the window slide over every "
@@ -196,8 +196,8 @@ def main() -> None:
         st.query_params["m"] = encode_matrix(matrix)
     elif "m" in st.query_params:
         del st.query_params["m"]
-    settings = state.current()
-    matrix, settings, kwargs = state.with_input("playground", matrix, settings)
+    settings = pool_settings.current()
+    matrix, settings, kwargs = pool_settings.with_input("playground", matrix, settings)
     if kwargs is None:
         return
 
@@ -205,7 +205,7 @@ def main() -> None:
         "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
         help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
-    fig_result, fig_error = state.guard("playground_fig", build_animation, matrix, kwargs,
+    fig_result, fig_error = pool_settings.guard("playground_fig", build_animation, matrix, kwargs,
                                         frame_ms)
     if fig_result is None:
         return
@@ -231,7 +231,7 @@ def main() -> None:
     left, right = st.columns(2)
     with left:
         st.subheader("Output size")
-        state.formula(matrix.shape, kwargs)
+        widgets.formula(matrix.shape, kwargs)
     with right:
         cov, cov_fig = build_coverage(matrix.shape, geometry_kwargs(kwargs))
         st.plotly_chart(cov_fig, width="stretch", key="coverage")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, state
+from ui import figures, lessons, pool_settings, startup, widgets
 
 MAX_SIDE = 16
 KERNELS = {"avg": "Averaging", "edge": "Edge filter", "random": "Random", "typed": "Type it in"}
@@ -36,7 +36,7 @@ def kernel_controls(shape) -> np.ndarray | None:
             text = st.text_area("Kernel (rows separated by ;)", key="pc_text", height=90,
                                 help="e.g. 1,0,-1; 2,0,-2; 1,0,-1 for a 3×3 kernel. Fractions "
                                      "such as 1/9 are fine.")
-            kernel = state.guard("pc_typed", lessons.parse_kernel, text, shape)[0]
+            kernel = pool_settings.guard("pc_typed", lessons.parse_kernel, text, shape)[0]
             if kernel is None or kernel.shape != tuple(shape):
                 st.info(f"Type a {shape[0]}×{shape[1]} kernel to see the convolution.")
                 return None
@@ -53,10 +53,10 @@ def size_panel(shape, kwargs: dict) -> None:
     out = [p.out for p in plan_axes(tuple(shape), **geometry_kwargs(kwargs))]
     st.markdown(f"**Output size — one formula for all three** (same kernel, stride, padding "
                 f"and dilation): {out[0]}×{out[1]}")
-    state.formula(shape, kwargs)
+    widgets.formula(shape, kwargs)
 
 
-def costs_panel(settings: state.PoolSettings) -> None:
+def costs_panel(settings: pool_settings.PoolSettings) -> None:
     st.subheader("Parameters and memory, in plain numbers")
     st.caption("A layer with C input and C output channels on an H×W feature map, float32 "
                "(4 bytes per value), per image. The sidebar gives the kernel k and stride s.")
@@ -64,7 +64,7 @@ def costs_panel(settings: state.PoolSettings) -> None:
     h = c1.number_input("H", 1, 4096, 112, key="pc_H")
     w = c2.number_input("W", 1, 4096, 112, key="pc_W")
     c = c3.number_input("Channels C", 1, 4096, 64, key="pc_C")
-    kwargs, error = state.guard("pc_cost_kwargs", settings.pool_kwargs, (int(h), int(w)))
+    kwargs, error = pool_settings.guard("pc_cost_kwargs", settings.pool_kwargs, (int(h), int(w)))
     if kwargs is None or error:
         return
     plans = plan_axes((int(h), int(w)), **geometry_kwargs(kwargs))
@@ -107,7 +107,7 @@ def build_conv_animation(x: np.ndarray, kwargs: dict, weight: np.ndarray, conv_o
                                   right_title="Convolution output")
 
 
-def average_kwargs(settings: state.PoolSettings, kw_max: dict, shape):
+def average_kwargs(settings: pool_settings.PoolSettings, kw_max: dict, shape):
     """Average pooling on max pooling's windows: the framework's own average when it can
     express these settings, otherwise the core's average on the same windows (and a note)."""
     try:
@@ -126,14 +126,14 @@ def average_kwargs(settings: state.PoolSettings, kw_max: dict, shape):
 
 
 def main() -> None:
-    state.require_navigation()
+    startup.require_navigation()
     st.title("Pooling vs strided convolution")
     st.caption("A convolution with stride s slides its window exactly like pooling and gives an "
                "output of exactly the same size. Pooling applies a fixed rule and learns nothing; "
                "the convolution applies k·k weights — learned in a network, chosen here.")
-    settings = state.current()
-    x, settings, kw_max = state.with_input(
-        "pc", state.random_matrix_input("pc", MAX_SIDE), settings,
+    settings = pool_settings.current()
+    x, settings, kw_max = pool_settings.with_input(
+        "pc", widgets.random_matrix_input("pc", MAX_SIDE), settings,
         lambda s, shape: replace(s, mode="max").pool_kwargs(shape))
     if kw_max is None:
         return
@@ -151,7 +151,7 @@ def main() -> None:
     av, _ = figures.pooled(x, kw_avg)
     conv = None
     if kernel is not None:
-        conv, conv_error = state.guard("pc_conv", lessons.strided_conv2d, x, kernel,
+        conv, conv_error = pool_settings.guard("pc_conv", lessons.strided_conv2d, x, kernel,
                                        **{k: v for k, v in geometry_kwargs(kw_max).items()
                                           if k != "kernel_size"})
         if conv_error or conv is None or conv.shape != mx.shape:
@@ -189,7 +189,7 @@ def main() -> None:
                        "of every window. A strided convolution can learn averaging, edges, or "
                        "anything linear — but not max.")
         with st.expander("Watch the convolution slide", expanded=False):
-            fig, _ = state.guard("pc_anim", build_conv_animation, x,
+            fig, _ = pool_settings.guard("pc_anim", build_conv_animation, x,
                                  {**geometry_kwargs(kw_max), "mode": "avg"}, kernel, conv)
             if fig is not None:
                 st.plotly_chart(fig, width="stretch", key="pc_anim_fig")

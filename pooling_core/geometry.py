@@ -50,8 +50,8 @@ MAX_CELLS = 250_000_000
 #: Most steps of a call that visits every tap of every window, one kernel offset at a time
 #: (return_indices, median, stochastic, the backward pass, adaptive indices): output
 #: cells × kernel cells, leading axes included (median: × the comparators of its sorting
-#: network per cell, not × kernel cells). Measured at 2 (median) to 12 (indices) ns a step
-#: on one core: at most about 5 to 40 seconds. A 40 MP RGB image with a 15×15 median at
+#: network per cell, not × kernel cells). At the rates measured on the project machine
+#: (docs/performance.md) that is well under a minute. A 40 MP RGB image with a 15×15 median at
 #: stride 15 is 2.0e9 steps; with indices or stochastic at stride 4, 1.7e9.
 MAX_WORK = 3_000_000_000
 #: Most kernel cells for those calls: each kernel offset is one round of NumPy calls from

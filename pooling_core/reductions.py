@@ -8,10 +8,11 @@
 Max, min, sum, avg and lp without indices take the fast path of
 :mod:`~pooling_core.separable`: one 1-D pass per axis, ``O(N * log2(k))`` per
 axis for max/min, padding only one band at a time, so the extra memory is the
-output plus band buffers of at most 0.18x its size. Indices, median and
-stochastic pad the input once and loop over the ``prod(kernel_size)`` kernel
-offsets, ``O(N * K)`` time and about two output-sized arrays (median keeps a
-bounded stack). No loop runs over output positions.
+output plus small band buffers (bounded in :mod:`~pooling_core.separable`).
+Indices, median and stochastic pad the input once and loop over the
+``prod(kernel_size)`` kernel offsets, ``O(N * K)`` time and about two
+output-sized arrays (median keeps a bounded stack). No loop runs over output
+positions.
 """
 from __future__ import annotations
 
@@ -590,11 +591,10 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     -----
     Max, min, sum, avg and lp (without indices) cost ``O(N * (log2 kH + log2 kW))``
     for max/min and a few more passes for sums: separable passes over
-    bands (:mod:`~pooling_core.separable`), extra memory the output plus band
-    buffers of at most 0.18x its size or 16 KiB (large inputs share their bands among
-    threads). On a 2-core machine, at 1024 and 4096 px, max pooling is 5-97x faster than
-    ``torch.nn.functional.max_pool2d`` on the CPU (``bench/bench_core.py``; at
-    256 px, with padding, torch is faster).
+    bands (:mod:`~pooling_core.separable`), extra memory the output plus small band
+    buffers (bounded there; large inputs share their bands among threads).
+    ``bench/bench_core.py`` times it against ``torch.nn.functional.max_pool2d`` on
+    the CPU; docs/performance.md has the figures.
     With indices, and for median and stochastic, the cost is
     ``O(N * kH * kW)`` through ``kH * kW`` strided views of the padded input;
     median stacks the window values in bounded chunks.

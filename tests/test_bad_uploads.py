@@ -30,7 +30,7 @@ from test_image_lab import captions, image_captions, open_page, open_sections, u
 from ui import imageio
 from ui import imagelab as lab
 from ui.imageio import ImageError, load_image
-from ui.state import PoolSettings
+from ui.pool_settings import PoolSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 import make_bad  # noqa: E402

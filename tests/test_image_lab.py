@@ -19,7 +19,7 @@ from PIL import Image
 
 from pooling_core import MODES, output_size, pool2d
 from ui import imageio
-from ui.state import PoolSettings
+from ui.pool_settings import PoolSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)

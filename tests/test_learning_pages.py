@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import ROOT
 from pooling_core import (adaptive_bins, adaptive_pool2d, plan_axes, pool1d, pool2d,
                           pool2d_backward, pool3d, unpool2d)
-from ui import figures, lessons, state
-from ui.state import PoolSettings
+from ui import figures, lessons, parsing, widgets
+from ui.pool_settings import PoolSettings
 
 APP = str(ROOT / "app.py")
 
@@ -143,7 +143,7 @@ def test_numeric_gradient_of_known_functions():
        seed=st.integers(0, 99))
 def test_gradient_check_passes_on_tie_broken_integer_inputs(geom, mode, h, w, seed):
     kw = make_kwargs(geom, mode)
-    x = lessons.tie_break(state.random_matrix(h, w, seed), seed)
+    x = lessons.tie_break(widgets.random_matrix(h, w, seed), seed)
     try:
         out = pool2d(x, **kw)
     except ValueError:
@@ -353,11 +353,11 @@ def test_signals_volumes_and_parsing():
     assert len(np.unique(lessons.make_signal("steps", 30, 3))) <= 5
     v = lessons.make_volume((8, 8, 8), 0)
     assert v.shape == (8, 8, 8) and v.min() >= 0 and v.max() > 5
-    np.testing.assert_array_equal(lessons.parse_numbers("1, 2;3\n4  -5e-1"), [1, 2, 3, 4, -0.5])
+    np.testing.assert_array_equal(parsing.parse_numbers("1, 2;3\n4  -5e-1"), [1, 2, 3, 4, -0.5])
     with pytest.raises(ValueError, match=r"Value 3: 'abc' is not a number"):
-        lessons.parse_numbers("1, 2, abc, 4")
+        parsing.parse_numbers("1, 2, abc, 4")
     with pytest.raises(ValueError, match="No numbers"):
-        lessons.parse_numbers("  ")
+        parsing.parse_numbers("  ")
     assert lessons.fixed_equivalent((6, 8), (3, 4)) == ((2, 2), (2, 2))
     assert lessons.fixed_equivalent((7, 8), (3, 4)) is None
 

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from pooling_core import coverage, plan_axes, pool2d, window_cells
-from ui import figures, state
+from ui import figures, pool_settings, startup, widgets
 from ui.gif import animation_gif
 
 SEED = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -53,7 +53,7 @@ def trace_index(spec, name):
 
 
 def boxes(update):
-    """The rectangles ``(x0, x1, y0, y1)`` of a trace drawn by ``figures._boxes``."""
+    """The rectangles ``(x0, x1, y0, y1)`` of a trace drawn by ``ui.figures.sliding._boxes``."""
     xs, ys = update["x"], update["y"]
     out = []
     for k in range(0, len(xs), 6):
@@ -140,12 +140,12 @@ def test_the_app_freezes_its_startup_objects_once():
 
     import streamlit
     at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception and state._STARTUP_FROZEN
+    assert not at.exception and startup._STARTUP_FROZEN
     frozen = gc.get_freeze_count()
     assert frozen > 10_000  # Streamlit, Plotly, pandas, NumPy
     keep = [[] for _ in range(1000)]  # new container objects: collectable, not frozen
     open_playground()
-    state.freeze_startup_objects()
+    startup.freeze_startup_objects()
     assert gc.get_freeze_count() <= frozen  # nothing more frozen (some frozen ones freed)
     collectable = {id(obj) for obj in gc.get_objects()}  # generations 0-2, not the frozen
     assert all(id(k) in collectable for k in keep)
@@ -221,7 +221,7 @@ def test_bad_combination_shows_error_keeps_last_result():
 
 
 def test_error_slot_names_the_control_at_fault():
-    from ui.state import error_slot
+    from ui.pool_settings import error_slot
     assert error_slot("padding=3 is more than half of kernel_size=4") == "padding"
     assert error_slot("framework=PyTorch: nn.AvgPool2d in PyTorch has no dilation (here ...") \
         == "dilation"
@@ -354,7 +354,7 @@ def test_every_frame_matches_the_core(kwargs):
 
 def test_a_32x32_matrix_animates_every_cell_in_under_5_mb():
     """The issue's worst case for the animation: 2×2 stride 1 on 32×32, 961 output cells."""
-    x = state.random_matrix(32, 32, 0)
+    x = widgets.random_matrix(32, 32, 0)
     kwargs = dict(kernel_size=2, stride=1)
     fig, note = figures.animation_figure(x, kwargs)
     assert note == "" and len(fig.frames) == 961
@@ -368,7 +368,7 @@ def test_a_32x32_matrix_animates_every_cell_in_under_5_mb():
 
 
 def test_frames_do_not_grow_with_the_step_number():
-    x = state.random_matrix(32, 32, 0)
+    x = widgets.random_matrix(32, 32, 0)
     frames = figures.animation_figure(x, dict(kernel_size=2, stride=1))[0].frames
     sizes = [len(json.dumps(f)) for f in frames]
     assert max(sizes) - min(sizes) < 200  # the longest caption and box list, not the output
@@ -505,7 +505,7 @@ def test_framework_padding_side_is_drawn():
 def test_lp_on_a_framework_without_lp_still_divides_by_the_whole_window():
     # TensorFlow has no Lp pooling: the core computes it on TF's SAME windows. A corner window
     # of a 5×5 array of ones reads 4 real cells: (1+1+1+1) ** (1/2) = 2.
-    s = state.PoolSettings(kernel=(3, 3), stride=(2, 2), padding="same", mode="lp",
+    s = pool_settings.PoolSettings(kernel=(3, 3), stride=(2, 2), padding="same", mode="lp",
                            framework="tensorflow")
     kwargs, note = s.resolve((5, 5))
     assert note.startswith("TensorFlow has no lp pooling")

@@ -3,7 +3,7 @@
 A shared link (``?kh=3&mode=Average``) sets the sidebar and the pages' own bound widgets
 (Streamlit's ``bind="query-params"``) and the playground's matrix ``m``. Streamlit drops
 a bound value it cannot use without a word, and takes a few it should not (``rseed=3.5``
-as 3, the last of repeated keys). ``ui.state.check_link`` checks every value first: a
+as 3, the last of repeated keys). ``ui.links.check_link`` checks every value first: a
 bad one falls back to its default with one warning naming it, the link's other values
 still apply, and the value is shown as inline code, never rendered.
 """
@@ -13,11 +13,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ui import state
+from ui.links import LINK_NOTICE, LINK_PARAMS, code
+from ui.pool_settings import DEFAULTS
 
 APP = str(ROOT / "app.py")
 PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims")
-SIDEBAR = [k for k in state.LINK_PARAMS if k in state.DEFAULTS]
+SIDEBAR = [k for k in LINK_PARAMS if k in DEFAULTS]
 PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m"),
              "backprop": ("bp_rows", "bp_cols", "bp_seed"),
              "pool_vs_conv": ("pc_rows", "pc_cols", "pc_seed")}
@@ -119,13 +120,13 @@ def assert_nothing_raw(at, payloads=MARKUP):
 
 
 def link_warning(at):
-    (notice,) = [w.value for w in at.warning if w.value.startswith(state.LINK_NOTICE)]
+    (notice,) = [w.value for w in at.warning if w.value.startswith(LINK_NOTICE)]
     return notice
 
 
 def assert_named(notice, key):
     """The warning's line for ``key`` names it, shows the value as code and what is used."""
-    spec = state.LINK_PARAMS[key]
+    spec = LINK_PARAMS[key]
     (line,) = [x for x in notice.splitlines() if x.startswith(f"- {spec.label}: `{key}")]
     assert re.match(rf"- {re.escape(spec.label)}: `{key}(=|`)", line), line
     used = ("the link's matrix is not used." if key == "m"
@@ -136,7 +137,7 @@ def assert_named(notice, key):
 
 # ---------------------------------------------------------------- one bad value in a link
 
-KEYS = list(state.LINK_PARAMS)
+KEYS = list(LINK_PARAMS)
 
 
 def page_of(key):
@@ -182,7 +183,7 @@ def test_a_bad_value_falls_back_to_its_default_and_is_named(key, payload):
     assert len(notice) < 1500  # a 100 KB value is cut, not echoed
     assert_nothing_raw(at)
 
-    spec = state.LINK_PARAMS[key]
+    spec = LINK_PARAMS[key]
     if key == "m":  # the grid starts from the usual matrix; the page writes that one back
         assert re.fullmatch(r"[-0-9.,;e]+", at.query_params.get("m", "0"))
         assert at.data_editor, "the editable grid is missing"
@@ -220,7 +221,7 @@ def test_every_field_hostile_at_once(page, payload):
     for key in hostile:
         assert key not in at.query_params or key == "m"
         if key in at.session_state and key != "m":
-            assert at.session_state[key] == state.LINK_PARAMS[key].default, key
+            assert at.session_state[key] == LINK_PARAMS[key].default, key
     assert at.query_params["kh"] == "3"
     assert_main_result(at, page, 3)
 
@@ -231,7 +232,7 @@ def test_every_field_hostile_at_once(page, payload):
 def test_a_clean_link_shows_no_warning_and_nothing_raw():
     for page in PAGES:
         at = open_page(page, {"kh": "3", "mode": "Average"})
-        assert not any(w.value.startswith(state.LINK_NOTICE) for w in at.warning)
+        assert not any(w.value.startswith(LINK_NOTICE) for w in at.warning)
         assert_nothing_raw(at)  # the check itself finds none of its markers on a clean page
         assert_main_result(at, page, 3)
 
@@ -247,7 +248,7 @@ def test_a_good_value_spelled_differently_is_taken_and_rewritten(key, text, valu
     at = open_page(page, {key: text})
     assert at.session_state[key] == value
     assert at.query_params[key] == written
-    assert not any(w.value.startswith(state.LINK_NOTICE) for w in at.warning)
+    assert not any(w.value.startswith(LINK_NOTICE) for w in at.warning)
 
 
 def test_the_warning_stays_until_a_setting_changes():
@@ -256,7 +257,7 @@ def test_the_warning_stays_until_a_setting_changes():
     at.run()  # a rerun that changes no setting (e.g. another widget of the page)
     assert link_warning(at)
     at.slider(key="kh").set_value(4).run()
-    assert not any(w.value.startswith(state.LINK_NOTICE) for w in at.warning)
+    assert not any(w.value.startswith(LINK_NOTICE) for w in at.warning)
     assert not at.exception
 
 
@@ -284,7 +285,7 @@ def bound_widgets(at):
 
 
 def test_every_bound_widget_follows_the_link_table():
-    """Ranges, options and defaults of each bound widget equal ``state.LINK_PARAMS``."""
+    """Ranges, options and defaults of each bound widget equal ``ui.links.LINK_PARAMS``."""
     links = [{"sq": "false", "sk": "false", "mode": "Lp norm"},
              {"mode": "Stochastic (Caffe)"}, {"mode": "Average", "ph": "1", "src": "Preset"}]
     seen = set()
@@ -292,7 +293,7 @@ def test_every_bound_widget_follows_the_link_table():
         for link in links if page == "playground" else links[:1]:
             at = open_page(page, link)
             for kind, proto in bound_widgets(at):
-                spec = state.LINK_PARAMS[proto.query_param_key]
+                spec = LINK_PARAMS[proto.query_param_key]
                 seen.add(spec.key)
                 if kind in ("slider", "number_input"):
                     assert (proto.min, proto.max) == (spec.lo, spec.hi), spec.key
@@ -305,7 +306,7 @@ def test_every_bound_widget_follows_the_link_table():
                     assert proto.options[index] == spec.text(spec.default), spec.key
                 else:
                     assert spec.kind == "bool" and proto.default == spec.default, spec.key
-    assert seen == set(state.LINK_PARAMS) - {"m"}  # m is the playground's own parameter
+    assert seen == set(LINK_PARAMS) - {"m"}  # m is the playground's own parameter
 
 
 # ---------------------------------------------------------------- inline code
@@ -314,7 +315,7 @@ def test_every_bound_widget_follows_the_link_table():
 @pytest.mark.parametrize("text", [SCRIPT, IMG, JS, MD_LINK, "a`b``c", "`x`", "a\n\n[x](javascript:alert(1))",
                                   "**bold** $x^2$ :red[red] \\", "\u202e\x00\t", UNICODE])
 def test_code_spans_hold_any_text(text):
-    shown = state.code(text)
+    shown = code(text)
     assert outside_code(shown).strip() == "", shown
     assert "\n" not in shown
     fence = re.match("`+", shown).group()
@@ -322,4 +323,4 @@ def test_code_spans_hold_any_text(text):
 
 
 def test_code_cuts_long_text():
-    assert state.code(LONG) == f"`{'A' * 40}…` (100,000 characters)"
+    assert code(LONG) == f"`{'A' * 40}…` (100,000 characters)"

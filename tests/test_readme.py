@@ -1,4 +1,5 @@
-"""The README's two set-up commands stay true, and CI runs the test command."""
+"""The README stays true: its two set-up commands (CI runs the test command), its example
+and its links."""
 import re
 
 from conftest import ROOT
@@ -24,3 +25,24 @@ def test_requirements_are_the_four_runtime_dependencies():
              (ROOT / "requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
     assert names == ["streamlit", "numpy", "plotly", "pillow"]
+
+
+def test_readme_core_example_gives_what_it_shows():
+    import doctest
+
+    (block,) = re.findall(r"```pycon\n(.+?)```", (ROOT / "README.md").read_text(), re.S)
+    test = doctest.DocTestParser().get_doctest(block, {}, "README.md", "README.md", 0)
+    assert len(test.examples) == 6
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
+
+
+def test_readme_links_and_screenshot_exist():
+    text = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)#]+)\)", text)
+    assert {"assets/playground.png", "docs/performance.md", "docs/deployment.md"} <= set(targets)
+    for target in targets:
+        if "://" not in target:
+            assert (ROOT / target).is_file(), target
+    assert (ROOT / "assets" / "playground.png").stat().st_size < 200_000

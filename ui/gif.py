@@ -51,8 +51,8 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
 
     The picture is drawn once; each frame adds the step's output cell to what
     the previous frames filled in and draws the window, the chosen cell and the
-    caption on a copy. All frames share one palette, made once, so a frame costs a
-    few milliseconds; the GIF stores only what changed from the previous frame
+    caption on a copy. All frames share one palette, made once, so a frame costs one
+    copy and a few drawings; the GIF stores only what changed from the previous frame
     (Pillow's ``optimize``: unchanged pixels are transparent).
     """
     x2d = np.asarray(x2d, dtype=float)

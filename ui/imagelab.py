@@ -18,7 +18,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pooling_core import geometry_kwargs, plan_axes, pool2d
-from ui import figures, imageio, state
+from ui import figures, imageio
+from ui.pool_settings import MODE_LABELS
 
 SCREEN = 600          # on-screen size (longer side, px) of the side-by-side images
 THUMB = 300           # on-screen size of the mode-comparison thumbnails
@@ -42,9 +43,8 @@ def pool_image(array: np.ndarray, kwargs: dict) -> np.ndarray:
     """``pool2d(array, **kwargs)`` for a ``(C, H, W)`` image, channels on parallel threads.
 
     Channels are independent, so pooling them separately gives exactly the same
-    array (NumPy releases the GIL). Only the compute-bound modes gain (measured on
-    2 cores: lp 0.30 → 0.18 s, median 0.24 → 0.18 s on 12 MP); avg/sum are
-    memory-bound, and stochastic draws one random stream for the whole array, so
+    array (NumPy releases the GIL). Only the compute-bound modes gain (timings in
+    docs/performance.md); avg/sum are memory-bound, and stochastic draws one random stream for the whole array, so
     those are pooled in a single call.
     """
     workers = min(array.shape[0], os.cpu_count() or 1)
@@ -163,7 +163,7 @@ def to_screen(img: np.ndarray, target: tuple[int, int]) -> np.ndarray:
 def screen_view(chw: np.ndarray, source_dtype, target: tuple[int, int]) -> np.ndarray:
     """What the screen shows of a ``(C, H, W)`` image: :func:`display_hwc` then
     :func:`to_screen`. Float results larger than the screen are area-averaged as
-    float32 first and rounded after (the same picture, ~10× faster than converting
+    float32 first and rounded after (the same picture, far cheaper than converting
     every pixel); the downloads never go through here."""
     h, w = chw.shape[-2:]
     th, tw = target
@@ -188,7 +188,7 @@ def settings_text(kwargs: dict, passes: int = 1) -> str:
         return square(h) if h == w else f"{h}×{w}"
     k = kwargs.get("kernel_size", 2)
     mode = kwargs.get("mode", "max")
-    return (f"{state.MODE_LABELS.get(mode, mode)}, {pair(k, lambda n: f'{n}×{n}')} window, "
+    return (f"{MODE_LABELS.get(mode, mode)}, {pair(k, lambda n: f'{n}×{n}')} window, "
             f"stride {pair(kwargs.get('stride') or k, str)}"
             + (f", {passes} passes" if passes > 1 else ""))
 
@@ -385,6 +385,6 @@ def side_by_side_bytes(original_hwc: np.ndarray, pooled_hwc: np.ndarray,
 
 # ----------------------------------------------------------------------------- cached work
 # Full-size arrays live in st.cache_resource as read-only arrays: st.cache_data would
-# pickle and copy 36–72 MB on every rerun (~0.2 s). Everything derived (screen PNGs,
+# pickle and copy 36–72 MB on every rerun. Everything derived (screen PNGs,
 # the mode grid) is small and uses st.cache_data. Keys are the image's content hash
 # plus the settings; "_"-arguments are not hashed (callables are only called on a miss).

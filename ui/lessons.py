@@ -1,22 +1,26 @@
 """Pure helpers of the learning pages (backprop, pooling vs strided convolution,
 1-D/3-D/adaptive): gradients checked by finite differences, a strided convolution on
-pooling's own windows, layer costs, signals and volumes, and the parsers for typed
-numbers. No Streamlit calls; the pages in ``pages/`` draw them.
+pooling's own windows, layer costs, signals and volumes, and the typed kernel. No
+Streamlit calls; the pages in ``pages/`` draw them (typed numbers are read by
+:mod:`ui.parsing`).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from math import comb
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from pooling_core import plan_axes, pool2d, pool2d_backward
-from ui import figures, state
+from ui import figures
+from ui.parsing import parse_matrix
+
+if TYPE_CHECKING:  # the sidebar's settings; importing them would bring in Streamlit
+    from ui.pool_settings import PoolSettings
 
 FD_STEP = 1e-4    # central-difference step h
 CHECK_TOL = 1e-6  # relative tolerance of the gradient check's ✓
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 # ----------------------------------------------------------------------------- backprop
@@ -148,37 +152,6 @@ def kernel_preset(name: str, shape, seed: int = 0) -> np.ndarray:
     return np.round(np.random.default_rng(seed).normal(size=shape), 1)
 
 
-def parse_number(token: str, where: str) -> float:
-    """One typed number (``1/9`` allowed); ValueError says ``where`` it is and what is wrong."""
-    parts = token.split("/")
-    if len(parts) > 2 or not all(_NUMBER.match(p) for p in parts):
-        raise ValueError(f"{where}: {token!r} is not a number")
-    if len(parts) == 2 and float(parts[1]) == 0:
-        raise ValueError(f"{where}: {token!r} divides by zero")
-    value = float(parts[0]) / float(parts[1]) if len(parts) == 2 else float(parts[0])
-    if not np.isfinite(value):
-        raise ValueError(f"{where}: {token!r} is not a finite number")
-    return value
-
-
-def parse_matrix(text: str, what: str = "The matrix") -> np.ndarray:
-    """Parse ``"1,0,-1; 2,0,-2"``: rows by ``;`` or new lines, values by ``,`` or spaces.
-
-    >>> parse_matrix("1, 2; 3 1/2").tolist()
-    [[1.0, 2.0], [3.0, 0.5]]
-    """
-    rows = [r for r in re.split(r"[;\n]", text) if r.strip()]
-    if not rows:
-        raise ValueError(f"{what} is empty: type rows of numbers such as 1,0,-1; 2,0,-2; 1,0,-1")
-    values = [[parse_number(t, f"Row {i}, value {j}")
-               for j, t in enumerate((t for t in re.split(r"[,\s]+", row.strip()) if t), 1)]
-              for i, row in enumerate(rows, 1)]
-    if len({len(r) for r in values}) != 1:
-        raise ValueError(f"The rows have different lengths ({', '.join(str(len(r)) for r in values)}); "
-                         f"every row needs the same number of values")
-    return np.array(values)
-
-
 def parse_kernel(text: str, shape=None) -> np.ndarray:
     """A typed convolution kernel (see :func:`parse_matrix`), checked against ``shape``."""
     kernel = parse_matrix(text, "The kernel")
@@ -244,7 +217,7 @@ def conv_steps(x, kwargs: dict, weight, conv_out) -> list[figures.Step]:
 # ----------------------------------------------------------------------------- 1-D, 3-D, adaptive
 
 
-def nd_pool_kwargs(settings: state.PoolSettings, spatial) -> dict:
+def nd_pool_kwargs(settings: PoolSettings, spatial) -> dict:
     """``pool1d``/``pool3d`` keyword arguments from the sidebar, using its H values on every axis.
 
     Each axis of size ``n`` gets what the chosen framework does on an ``n×n``
@@ -282,17 +255,6 @@ def make_signal(kind: str, length: int, seed: int) -> np.ndarray:
         return np.round(levels[np.searchsorted(edges, t, side="right")].astype(float), 2)
     return np.round(np.sin(2 * np.pi * t / max(length / 2, 2)) * 3
                     + rng.normal(scale=0.6, size=length), 2)
-
-
-def parse_numbers(text: str) -> np.ndarray:
-    """Numbers separated by commas, semicolons, spaces or new lines; ValueError names the bad one."""
-    tokens = [t for t in re.split(r"[,;\s]+", text.strip()) if t]
-    if not tokens:
-        raise ValueError("No numbers: paste a list such as 1, 3, 2, 5, 4")
-    values = np.array([parse_number(t, f"Value {i}") for i, t in enumerate(tokens, 1)])
-    if values.size > 512:
-        raise ValueError(f"{values.size} numbers is too many to draw; paste at most 512")
-    return values
 
 
 def make_volume(shape, seed: int) -> np.ndarray:

@@ -1,0 +1,61 @@
+"""Figure builders: plain functions that return Plotly figures (no Streamlit).
+
+Every window drawn here comes from the core's geometry (``plan_axes`` /
+``window_cells``) and every value from the core's pooling, so the pictures show
+exactly what the numbers are. Pages import the package (``from ui import figures``)
+and call the builders by the names re-exported below; the modules are split by what
+they draw:
+
+- ``common``: what every figure shares: colours, ``fmt``/``exact`` and ``cell_text``
+  (numbers as a student reads them), ``value_range``, matrix axes (``grid_axes``),
+  the Play/Pause controls (``play_controls``) and ``AnimatedFigure``.
+- ``windows``: the window each output cell reads: ``Step`` and ``animation_steps``,
+  the input grid with its padding (``grid_layers``), a window's outline and hover.
+- ``sliding``: the forward animation (``sliding_figure``, ``animation_figure``) and
+  reading a click on it back.
+- ``backward``: the backward pass step by step, and max unpooling.
+- ``dims``: the 1-D signal, the 3-D volume, and adaptive pooling's bins.
+- ``panels``: still pictures of small matrices (annotated heatmaps, coverage, panels
+  side by side).
+
+New kinds of figure get a module of their own here (quiz figures in ``quiz``,
+network figures in ``network``, figures of pooling variants in ``variants``), built
+from ``common`` and ``windows``, and re-exported below. A module imports its
+siblings directly (``from .common import fmt``), never this package, and stays
+under about 500 lines.
+"""
+# pandas before plotly: Plotly looks pandas up in sys.modules without importing it, and
+# sessions run in parallel threads, so on a fresh server a figure could meet the half-imported
+# pandas of another session's page (AttributeError on pandas.Series; bench/load.py, 30 users).
+# Importing any module of this package runs this file first.
+import pandas  # noqa: F401  (isort: skip)
+
+from .backward import (INDEX_WORD, BackStep, backward_contributions, backward_figure,
+                       backward_steps, unpool_figure)
+from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, MODE_WORD, OVERHANG_COLOR, PAD_COLOR,
+                     WINDOW_COLOR, AnimatedFigure, exact, fmt)
+from .dims import adaptive_figure, signal_figure, volume_scatter_figure, volume_slices_figure
+from .panels import coverage_figure, matrix_figure, panels_figure
+from .sliding import (ANIMATED_TRACES, CLICK_TARGETS, MAX_ANIMATED_CELLS, animation_figure,
+                      clicked_cell, clicked_step, open_at, sliding_figure)
+from .windows import (Step, animation_steps, grid_layers, pad_value_text, pooled,
+                      window_hover, window_shapes)
+
+__all__ = [
+    # common
+    "WINDOW_COLOR", "CHOSEN_COLOR", "PAD_COLOR", "OVERHANG_COLOR", "MODE_WORD",
+    "GRAD_COLORSCALE", "AnimatedFigure", "fmt", "exact",
+    # windows
+    "Step", "pooled", "pad_value_text", "animation_steps", "grid_layers", "window_shapes",
+    "window_hover",
+    # sliding
+    "ANIMATED_TRACES", "CLICK_TARGETS", "MAX_ANIMATED_CELLS", "sliding_figure",
+    "animation_figure", "open_at", "clicked_cell", "clicked_step",
+    # backward
+    "INDEX_WORD", "BackStep", "backward_contributions", "backward_steps", "backward_figure",
+    "unpool_figure",
+    # dims
+    "signal_figure", "volume_slices_figure", "volume_scatter_figure", "adaptive_figure",
+    # panels
+    "coverage_figure", "matrix_figure", "panels_figure",
+]

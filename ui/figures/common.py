@@ -1,0 +1,174 @@
+"""What every figure of this package shares: colours, number formatting, the axes of
+matrix panels, the Play/Pause controls, and :class:`AnimatedFigure`.
+
+Nothing here draws a pooling step; the builders of the other modules use these
+pieces so that a cell, a window and a slider look the same on every page.
+"""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+WINDOW_COLOR = "#d62728"
+CHOSEN_COLOR = "#ffd400"
+PAD_COLOR = "#c8c8c8"
+OVERHANG_COLOR = "#efefef"
+MODE_WORD = {"max": "max", "min": "min", "avg": "avg", "sum": "sum", "lp": "lp",
+             "median": "median", "stochastic": "sample"}
+# gradients and signed values (use with zmid=0 or a symmetric range): red negative,
+# light grey zero (visible on white), blue positive
+GRAD_COLORSCALE = [[0.0, "#b2182b"], [0.25, "#ef8a62"], [0.5, "#ececec"], [0.75, "#67a9cf"],
+                   [1.0, "#2166ac"]]
+
+
+def fmt(v) -> str:
+    """A cell value as a student reads it: ints plain, floats to 3 significant places."""
+    v = float(v)
+    if np.isnan(v):
+        return "NaN"
+    if np.isinf(v):
+        return "−∞" if v < 0 else "+∞"
+    if v == int(v) and abs(v) < 1e9:
+        return str(int(v))
+    return f"{v:.3g}" if abs(v) >= 1e-3 else f"{v:.2e}"
+
+
+def exact(v) -> str:
+    """A value written so that it reads back exactly (CSV cells, links): ``4.444444444444445``."""
+    v = float(v)
+    if not np.isfinite(v):
+        return "nan" if np.isnan(v) else "inf" if v > 0 else "-inf"
+    return str(int(v)) if v == int(v) and abs(v) < 2**53 else repr(v)
+
+
+def cell_text(values) -> np.ndarray:
+    """:func:`fmt` of every value; whole numbers (most matrices here) without a Python call
+    each."""
+    v = np.asarray(values, dtype=float)
+    whole = np.isfinite(v) & (v == np.trunc(v)) & (np.abs(v) < 1e9)
+    if whole.all():
+        return v.astype(np.int64).astype(str)
+    text = np.empty(v.shape, dtype=object)
+    text[whole] = v[whole].astype(np.int64).astype(str)
+    text[~whole] = [fmt(a) for a in v[~whole]]
+    return text.astype(str)
+
+
+def value_range(*arrays):
+    """``(lo, hi)`` of the finite values of all ``arrays``, a colour range panels can share;
+    ``(0, 1)`` when there are none, and ``hi > lo`` always."""
+    finite = np.concatenate([np.asarray(a, float)[np.isfinite(np.asarray(a, float))].ravel()
+                             for a in arrays])
+    if finite.size == 0:
+        return 0.0, 1.0
+    lo, hi = float(finite.min()), float(finite.max())
+    return (lo, hi if hi > lo else lo + 1.0)
+
+
+class AnimatedFigure(go.Figure):
+    """A ``go.Figure`` whose animation (frames and slider steps) stays as plain dicts.
+
+    Plotly validates every frame that joins a figure and deep-copies frames and
+    layout in ``to_dict``: for an animation of hundreds of frames that is most of
+    the time of a page run (docs/performance.md). The builders that use it
+    (:func:`~ui.figures.sliding.sliding_figure`) write their animations as JSON-ready
+    dicts of plain lists, checked against Plotly's schema by the tests, so this
+    figure takes them as they are: data and layout unvalidated, and the parts that
+    grow with the number of frames (the frames and the sliders with one step per
+    frame) kept aside, uncopied. :attr:`frames` and :attr:`sliders` return them;
+    :meth:`to_dict` (what ``st.plotly_chart`` and ``to_json`` send) adds them to the
+    figure's dict by reference. Treat them as read-only: copies (``AnimatedFigure(fig)``,
+    :func:`~ui.figures.sliding.open_at`) share them.
+
+    Build the frames' data of tuples and dict literals, not lists: Python's garbage
+    collector stops scanning those once it has seen them hold no containers, so a
+    cached animation adds only a few objects to every later full collection (JSON
+    would make them lists).
+    """
+
+    def __init__(self, data=None, layout=None, frames=None, **kwargs):
+        if isinstance(data, go.Figure):  # a copy: frames and sliders shared
+            data = data.to_dict()
+        if isinstance(data, dict):  # a figure dict (copies, pickling)
+            frames = data.get("frames") if frames is None else frames
+            layout = data.get("layout") if layout is None else layout
+            data = data.get("data")
+        sliders = None
+        if isinstance(layout, dict) and "sliders" in layout:
+            layout = dict(layout)
+            sliders = layout.pop("sliders")
+        kwargs.setdefault("_validate", False)
+        super().__init__(data, layout, **kwargs)
+        self._plain_frames = []
+        self._plain_sliders = list(sliders or ())
+        self.frames = frames
+
+    @property
+    def frames(self):
+        """The animation frames, as plain dicts (``name``, ``data``, ``traces``, ``layout``)."""
+        return tuple(self._plain_frames)
+
+    @frames.setter
+    def frames(self, new_frames):
+        frame_type = go.Frame
+        self._plain_frames = [f.to_plotly_json() if isinstance(f, frame_type) else f
+                              for f in new_frames or ()]
+
+    @property
+    def sliders(self):
+        """The layout's sliders, as plain dicts (``active``, ``steps``, ...)."""
+        return tuple(self._plain_sliders)
+
+    def to_dict(self):
+        res = super().to_dict()
+        if self._plain_sliders:
+            res["layout"]["sliders"] = list(self._plain_sliders)
+        if self._plain_frames:
+            res["frames"] = list(self._plain_frames)
+        return res
+
+
+def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0):
+    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider on frame ``active``.
+
+    Past 40 steps the slider's own labels would overlap: they are hidden, and the
+    current step's label shows above the slider as always.
+    """
+    if not labels:
+        return [], []
+    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+                transition=dict(duration=0), mode="immediate")
+    menus = [dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
+                  yanchor="top", showactive=False, buttons=[
+                      dict(label="▶ Play", method="animate", args=[None, play]),
+                      dict(label="❚❚ Pause", method="animate",
+                           args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                              mode="immediate")])])]
+    jump = dict(mode="immediate", transition=dict(duration=0),
+                frame=dict(duration=0, redraw=True))
+    slider = dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
+                  currentvalue=dict(prefix=prefix), pad=dict(t=30),
+                  steps=tuple(dict(method="animate", label=str(label),
+                                   args=((str(t),), jump)) for t, label in enumerate(labels)))
+    if len(labels) > 40:
+        slider.update(font=dict(color="rgba(0,0,0,0)"), ticklen=3, minorticklen=0,
+                      currentvalue=dict(prefix=prefix, font=dict(color="#444")))
+    return menus, [slider]
+
+
+def grid_axes(fig, panels, first_auto=True):
+    """Matrix axes for side-by-side panels, cells the same size in every panel (as
+    :func:`sliding_figure`). ``panels``: ``(rows, cols)`` per panel; with
+    ``first_auto`` the first panel keeps autorange (its padding ring sets its extent)."""
+    span_r = max(r for r, _ in panels)
+    for c, (rows, cols) in enumerate(panels, 1):
+        key = "" if c == 1 else str(c)
+        if c == 1 and first_auto:
+            fig.update_yaxes(autorange="reversed", row=1, col=c)
+        else:
+            fig.update_yaxes(range=[span_r - 0.5, -0.5], row=1, col=c)
+            fig.update_xaxes(range=[-0.5, max(cols, 1) - 0.5], row=1, col=c)
+        fig.update_yaxes(scaleanchor=f"x{key}", constrain="domain", dtick=1, row=1, col=c,
+                         showgrid=False, zeroline=False)
+        fig.update_xaxes(dtick=1, constrain="domain", row=1, col=c, showgrid=False,
+                         zeroline=False)

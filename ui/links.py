@@ -1,0 +1,264 @@
+"""Shareable links: every value a URL's query string may carry, and how it is checked.
+
+Every widget of the sidebar and of the pages' inputs is bound to a query parameter
+(:func:`bound`), so a copied URL reopens the same view. A link is untrusted input:
+:func:`check_link` reads every value it carries (:data:`LINK_PARAMS`, one
+:class:`LinkParam` each) before any widget does, and a bad one falls back to its
+default with one warning (:func:`link_notice`). :func:`code` quotes a link's text in
+Markdown so that it is shown, never rendered.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from pooling_core import MODES
+from pooling_core.conventions import FRAMEWORKS
+from ui.parsing import parse_matrix
+from ui.pool_settings import DEFAULTS, MODE_LABELS, PAD_KINDS
+
+
+@dataclass(frozen=True)
+class LinkParam:
+    """A value a shared link (the URL's query string) may carry, and the rule it follows.
+
+    ``kind`` is ``"int"`` or ``"float"`` (a number in ``lo..hi``), ``"bool"`` (``true`` or
+    ``false``), ``"choice"`` (one of ``options``, written as the label the widget shows)
+    or ``"matrix"`` (rows of numbers, at most ``hi`` rows and columns). A link is typed
+    or edited by people: every value is untrusted until :meth:`parse` accepts it.
+    """
+
+    key: str
+    label: str
+    kind: str
+    default: object = None
+    lo: float | None = None
+    hi: float | None = None
+    options: dict = field(default_factory=dict)  # value -> label
+
+    def parse(self, text: str):
+        """The value ``text`` stands for; ``ValueError`` says what is wrong with it.
+
+        Choices also accept the value's name or any letter case (``mode=avg`` is
+        Average); :meth:`text` gives the spelling the widget itself writes.
+
+        >>> spec = LINK_PARAMS["kh"]
+        >>> spec.parse("3"), spec.parse("3.0")
+        (3, 3)
+        >>> spec.parse("99999")
+        Traceback (most recent call last):
+        ValueError: is out of range (1–8)
+        >>> LINK_PARAMS["mode"].parse("avg")
+        'avg'
+        """
+        if not text.strip():
+            raise ValueError("is empty")
+        if self.kind == "bool":
+            if text.lower() not in ("true", "false"):
+                raise ValueError("is neither true nor false")
+            return text.lower() == "true"
+        if self.kind == "choice":
+            names = {str(label).lower(): v for v, label in self.options.items()}
+            names.update({str(v).lower(): v for v in self.options})
+            if text.lower() not in names:
+                raise ValueError("is not one of " + ", ".join(map(str, self.options.values())))
+            return names[text.lower()]
+        if self.kind == "matrix":
+            return _link_matrix(text, int(self.hi))
+        try:
+            number = float(text)  # too many digits for an int still parse (as inf)
+        except ValueError:
+            raise ValueError("is not a number") from None
+        if math.isnan(number):
+            raise ValueError("is not a number")
+        if not self.lo <= number <= self.hi:
+            raise ValueError(f"is out of range ({self.text(self.lo)}–{self.text(self.hi)})")
+        if self.kind == "int":
+            if not number.is_integer():
+                raise ValueError("is not a whole number")
+            return int(number)
+        return number
+
+    def text(self, value) -> str:
+        """``value`` as the widget writes it in the link (``Average``, ``true``, ``2.5``)."""
+        if self.kind == "choice":
+            return str(self.options[value])
+        if self.kind == "bool":
+            return "true" if value else "false"
+        if self.kind == "int" or (isinstance(value, float) and value.is_integer()):
+            return str(int(value))
+        return repr(float(value))
+
+
+def _link_matrix(text: str, most: int):
+    """The matrix a link's ``m`` holds, at most ``most`` × ``most`` (the grid's limit)."""
+    if len(text) > most * most * 32:
+        raise ValueError(f"is too long for a matrix of at most {most}×{most} numbers")
+    try:
+        m = parse_matrix(text, "The matrix")
+    except ValueError as exc:  # the message quotes the link's text: shown as code
+        raise ValueError(f"cannot be read: {code(str(exc), 80)}") from None
+    if m.shape[0] > most or m.shape[1] > most:
+        raise ValueError(f"is {m.shape[0]}×{m.shape[1]}; the grid holds at most {most}×{most}")
+    return m
+
+
+def _link_params() -> dict[str, LinkParam]:
+    """Every value a link may carry: the sidebar's, and the pages' own (one key, one page).
+
+    The pages' widgets must use the same ranges, options and defaults;
+    tests/test_query_params.py checks every bound widget of every page against this table.
+    """
+    params = [
+        LinkParam("fw", "Framework", "choice", DEFAULTS["fw"],
+                  options={k: f.name for k, f in FRAMEWORKS.items()}),
+        LinkParam("sq", "Same value for both axes", "bool", DEFAULTS["sq"]),
+        LinkParam("glob", "Global pooling", "bool", DEFAULTS["glob"]),
+        LinkParam("sk", "Stride = kernel size", "bool", DEFAULTS["sk"]),
+        LinkParam("pad", "Padding", "choice", DEFAULTS["pad"], options=PAD_KINDS),
+        LinkParam("mode", "Mode", "choice", DEFAULTS["mode"],
+                  options={m: MODE_LABELS[m] for m in MODES}),
+        LinkParam("p", "p (Lp norm)", "float", DEFAULTS["p"], 0.5, 16.0),
+        LinkParam("seed", "Seed (stochastic)", "int", DEFAULTS["seed"], 0, 10_000),
+        LinkParam("train", "Training (sample)", "bool", DEFAULTS["train"]),
+        LinkParam("ceil", "ceil_mode", "bool", DEFAULTS["ceil"]),
+        LinkParam("cip", "count_include_pad", "bool", DEFAULTS["cip"]),
+    ]
+    for name, (h, w), lo, hi in (("Kernel size", ("kh", "kw"), 1, 8), ("Stride", ("sh", "sw"), 1, 8),
+                                 ("Padding", ("ph", "pw"), 0, 4), ("Dilation", ("dh", "dw"), 1, 4)):
+        params += [LinkParam(h, f"{name} H", "int", DEFAULTS[h], lo, hi),
+                   LinkParam(w, f"{name} W", "int", DEFAULTS[w], lo, hi)]
+    # the matrix playground (pages/playground.py)
+    params += [
+        LinkParam("src", "Input", "choice", "random",
+                  options={"random": "Random", "preset": "Preset", "edit": "Edit the grid"}),
+        LinkParam("in_preset", "Pattern", "choice", "Seed example (4×4)",
+                  options={p: p for p in ("Seed example (4×4)", "Ramp", "Checkerboard",
+                                          "One hot spot")}),
+        LinkParam("rows", "Rows", "int", 6, 2, 32),
+        LinkParam("cols", "Columns", "int", 6, 2, 32),
+        LinkParam("rseed", "Seed", "int", 0, 0, 99_999),
+        LinkParam("m", "Matrix", "matrix", None, hi=32),
+    ]
+    # the pages that call random_matrix_input (backprop: bp, pooling vs conv: pc)
+    for prefix, most in (("bp", 12), ("pc", 16)):
+        params += [LinkParam(f"{prefix}_rows", "Rows", "int", 6, 2, most),
+                   LinkParam(f"{prefix}_cols", "Columns", "int", 6, 2, most),
+                   LinkParam(f"{prefix}_seed", "Seed", "int", 0, 0, 99_999)]
+    return {p.key: p for p in params}
+
+
+LINK_PARAMS = _link_params()
+SIDEBAR_KEYS = tuple(DEFAULTS)
+LINK_NOTICE = ("**This link has settings Poolscope cannot use.** Each is listed with the value "
+               "used instead; the link's other settings apply.")
+
+
+def code(text: str, limit: int = 40, prefix: str = "") -> str:
+    """``text`` as Markdown inline code, shown literally whatever it holds.
+
+    Links, HTML, emphasis, ``$math$`` and ``:color[...]`` inside a code span are plain
+    text. Control characters (a blank line would end the span) are escaped, the
+    fence is longer than any run of backticks inside, and long text is cut (its
+    length follows). ``prefix`` (our own text, e.g. ``"kh="``) goes inside the span.
+
+    >>> code("<b>x</b>")
+    '`<b>x</b>`'
+    >>> code("a`b"), code("a\\n\\nb")
+    ('``a`b``', '`a\\\\n\\\\nb`')
+    >>> code("x" * 50, limit=4, prefix="kh=")
+    '`kh=xxxx…` (50 characters)'
+    """
+    short = text if len(text) <= limit else text[:limit] + "…"
+    if not short.isprintable():
+        short = repr(short)[1:-1]
+    fence = "`" * (max(map(len, re.findall("`+", short)), default=0) + 1)
+    pad = " " if (prefix + short).startswith("`") or short.endswith("`") else ""
+    more = f" ({len(text):,} characters)" if len(text) > limit else ""
+    return f"{fence}{pad}{prefix}{short}{pad}{fence}{more}"
+
+
+def bound(key: str) -> dict:
+    """Keyword arguments that bind a widget to the URL with the project default.
+
+    The widget's own default must be the project's default: ``bind`` leaves a
+    parameter out of the URL when the value equals the widget's default.
+    """
+    return dict(key=key, bind="query-params")
+
+
+def _set_param(key: str, text: str | None) -> bool:
+    """Replace (``text``) or drop (``None``) a value in the URL; False when Streamlit
+    refuses because a widget is already bound to it (the widget then ignores the URL)."""
+    try:
+        if text is None:
+            del st.query_params[key]
+        else:
+            st.query_params[key] = text
+    except StreamlitAPIException:
+        return False
+    return True
+
+
+def check_link() -> None:
+    """Check every value the link carries before any widget reads it.
+
+    Streamlit drops a bound widget's URL value it cannot use without a word, and
+    takes some it should not (``rseed=3.5`` as 3, the last of repeated keys). Here a
+    bad value is removed from the URL and listed in one warning (see
+    :func:`link_notice`) naming the setting, its value (as inline code, never
+    rendered) and the default used instead; other values of the link still apply.
+    A good value spelled unusually (``mode=avg``, ``kh=3.0``) is rewritten the way
+    the widget writes it. Then the script reruns once, so that the widgets read the
+    cleaned URL.
+    """
+    ss = st.session_state
+    problems, rerun = [], False
+    for key, spec in LINK_PARAMS.items():
+        values = st.query_params.get_all(key)
+        if not values:
+            continue
+        try:
+            if len(values) > 1:
+                shown = ", ".join(code(v, 20) for v in values[:3]) + (", …" if values[3:] else "")
+                raise ValueError(f"is given {len(values)} times ({shown}); a link holds one "
+                                 f"value per setting")
+            value = spec.parse(values[0])
+        except ValueError as exc:
+            what = code(key) if len(values) > 1 else code(values[0], prefix=f"{key}=")
+            if spec.kind == "matrix":
+                used = "the link's matrix is not used"
+            elif key in ss:
+                used = f"keeping {spec.text(ss[key])}"
+            else:
+                used = f"using the default {spec.text(spec.default)}"
+            problems.append(f"- {spec.label}: {what} {exc}; {used}.")
+            fixed = _set_param(key, None)
+        else:
+            if spec.kind == "matrix" or spec.text(value) == values[0]:
+                continue
+            fixed = _set_param(key, spec.text(value))
+        rerun |= fixed and spec.kind != "matrix"
+    if problems:
+        ss["_link_notice"] = {"problems": problems, "values": None}
+    if rerun:
+        st.rerun()
+
+
+def link_notice(slot) -> None:
+    """Show the warning of :func:`check_link` in ``slot`` until a sidebar setting changes."""
+    ss = st.session_state
+    notice = ss.get("_link_notice")
+    if not notice:
+        return
+    values = {key: ss.get(key) for key in SIDEBAR_KEYS}
+    if notice["values"] is None:
+        notice["values"] = values
+    elif notice["values"] != values:
+        del ss["_link_notice"]
+        return
+    slot.warning("\n".join([LINK_NOTICE, "", *notice["problems"]]), icon="⚠️")

@@ -1,0 +1,59 @@
+"""Widgets the pages share below the sidebar: the random matrix input, the formula.
+
+:func:`random_matrix_input` draws rows, columns and seed controls bound to the URL
+(``<prefix>_rows`` ..., listed in :data:`ui.links.LINK_PARAMS`); :func:`formula` writes
+the output-size formula with the user's numbers, from the core's ``explain_axes``.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pooling_core import explain_axes, geometry_kwargs
+from ui.links import bound
+
+
+def formula(shape, kwargs: dict, names=None):
+    """The output-size formula once, then each axis with its numbers, from the core.
+
+    Axes with the same arithmetic share one line (``H_out = W_out = ...``). Each
+    axis's plain-text working and notes (the ceil-mode clip, cells never read,
+    SAME) follow as captions. Returns the core's explanations.
+    """
+    explained = explain_axes(tuple(shape), **geometry_kwargs(kwargs))
+    names = list(names or ("D", "H", "W")[-len(explained):])
+    st.latex(explained[0].general_latex)
+    if len(explained) > 1 and len({e.substituted_latex for e in explained}) == 1:
+        groups = [(names, explained[0], shape[0])]
+    else:
+        groups = [([name], e, n) for name, e, n in zip(names, explained, shape)]
+    for group, e, n in groups:
+        lhs = " = ".join(rf"{name}_\text{{out}}" for name in group)
+        st.latex(f"{lhs} = {e.substituted_latex}")
+        label = " = ".join(group)
+        st.caption(e.substituted_text)
+        valid = e.valid_out if e.valid_out is not None else "none (window larger than input)"
+        st.caption(f"{label}: n = {n}, padding {e.pad_before} before / {e.pad_after} after "
+                   f"({e.padding_kind}), {e.rounding} rounding. TensorFlow/Keras would give "
+                   f"SAME: {e.same_out}, VALID: {valid}.")
+        for note in e.notes:
+            (st.warning if "never read" in note else st.info)(f"{label}: {note}")
+    return explained
+
+
+def random_matrix(rows: int, cols: int, seed: int) -> np.ndarray:
+    """The pages' random input: integers 0–9, the same for the same seed."""
+    return np.random.default_rng(seed).integers(0, 10, size=(rows, cols))
+
+
+def random_matrix_input(prefix: str, max_side: int = 12, rows: int = 6, cols: int = 6):
+    """Rows, columns and seed controls (bound to the URL as ``<prefix>_rows`` …) and the
+    random integer matrix they give."""
+    c1, c2, c3 = st.columns(3)
+    r = c1.slider("Rows", 2, max_side, rows, help=f"Input height (2–{max_side}).",
+                  **bound(f"{prefix}_rows"))
+    c = c2.slider("Columns", 2, max_side, cols, help=f"Input width (2–{max_side}).",
+                  **bound(f"{prefix}_cols"))
+    seed = c3.number_input("Seed", 0, 99_999, 0, help="Same seed, same matrix (as in the "
+                           "matrix playground).", **bound(f"{prefix}_seed"))
+    return random_matrix(int(r), int(c), int(seed))
