@@ -11,7 +11,7 @@ formula in words), :mod:`.conventions` (what each framework does).
 Pooling variants, each built on the same windows: :mod:`.gem` (GeM), :mod:`.variants`
 (mixed pooling, SoftPool), :mod:`.blur` (BlurPool, MaxBlurPool), :mod:`.fractional`
 (fractional max pooling), :mod:`.pyramid` (spatial pyramid pooling), :mod:`.roi`
-(ROI pool, ROI align) and :mod:`.variant_calls` (each framework's call for them).
+(ROI pool, ROI align) and :mod:`.calls` (each framework's call for them).
 """
 from .backward import pool2d_backward, pool_nd_backward, unpool2d, unpool_nd
 from .blur import (PADDING_MODES, binomial_filter, blur_pool2d, blur_pool2d_backward,
@@ -28,7 +28,7 @@ from .reductions import (INDEX_MODES, MODES, adaptive_bins, adaptive_pool2d, ada
 from .pyramid import PyramidLevel, spatial_pyramid_bins, spatial_pyramid_pool2d
 from .roi import (RoiAlignSamples, RoiPoolBins, roi_align, roi_align_backward, roi_align_samples,
                   roi_pool, roi_pool_bins)
-from .variant_calls import VARIANTS, VariantCall, variant_calls, variant_frameworks
+from .calls import VARIANTS, VariantCall, variant_calls, variant_frameworks
 from .variants import (mixed_pool2d, mixed_pool2d_backward, softpool2d, softpool2d_backward,
                        softpool_weights)
 

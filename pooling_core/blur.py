@@ -45,10 +45,18 @@ def binomial_filter(kernel_size) -> np.ndarray:
     kernel_size : int or (int, int)
         The filter's size (taps per axis), at least 1.
 
+    Returns
+    -------
+    ndarray of float64, shape ``(kH, kW)``: ``outer(C(kH-1, i), C(kW-1, j)) / 2**(kH+kW-2)``.
+
     Raises
     ------
     ValueError
         ``kernel_size`` is not a positive int or pair of them.
+
+    Notes
+    -----
+    Exact binomial coefficients (``math.comb``), ``O(kH * kW)``.
 
     Examples
     --------
@@ -227,6 +235,11 @@ def blur_pool2d_backward(grad_output, x, kernel_size, stride=2, *, padding_mode=
     -------
     ndarray of float64, shape of ``x``.
 
+    Raises
+    ------
+    ValueError
+        As :func:`blur_pool2d`, or a ``grad_output`` not shaped like its output.
+
     Notes
     -----
     The two passes in reverse, ``O(N * (kH + kW))``.
@@ -307,8 +320,26 @@ def max_blur_pool2d_backward(grad_output, x, kernel_size, stride=2, max_pool_siz
                              padding_mode="zeros"):
     """Gradient of :func:`max_blur_pool2d`: the blur's, then the dense max's.
 
-    Parameters as :func:`max_blur_pool2d`; returns float64 shaped like ``x``.
-    Ties in the max go to the first cell, as PyTorch's ``max_pool2d`` picks it.
+    Parameters
+    ----------
+    grad_output : array_like, shape of ``max_blur_pool2d(x, ...)``
+    x, kernel_size, stride, max_pool_size, padding_mode
+        As :func:`max_blur_pool2d`.
+
+    Returns
+    -------
+    ndarray of float64, shape of ``x``. Ties in the max go to the first cell, as
+    PyTorch's ``max_pool2d`` picks it.
+
+    Raises
+    ------
+    ValueError
+        As :func:`max_blur_pool2d`, or a ``grad_output`` not shaped like its output.
+
+    Notes
+    -----
+    The blur's backward, then the core's max backward (one pass per offset of the
+    dense max's window), ``O(N * (kH + kW + mH * mW))``.
 
     Examples
     --------

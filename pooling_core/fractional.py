@@ -69,6 +69,11 @@ def fractional_intervals(n: int, kernel: int, out: int, sample, dtype=np.float64
     -------
     int64 array, shape ``np.shape(sample) + (out,)``.
 
+    Notes
+    -----
+    ``O(out)`` per sample, vectorized over the samples. No argument checks: it is the
+    rule itself; :func:`fractional_windows` validates.
+
     Examples
     --------
     >>> fractional_intervals(10, 2, 6, 0.5).tolist()    # alpha = 8/5: steps of 1 and 2
@@ -150,6 +155,15 @@ def fractional_windows(input_shape, kernel_size, output_size=None, output_ratio=
     Returns
     -------
     FractionalWindows
+
+    Raises
+    ------
+    ValueError
+        As :func:`fractional_max_pool2d`.
+
+    Notes
+    -----
+    ``O(planes * (H_out + W_out))``: one start per window row and column of each plane.
 
     Examples
     --------
@@ -329,6 +343,16 @@ def fractional_max_pool2d_backward(grad_output, x, kernel_size, output_size=None
     Returns
     -------
     ndarray of float64, shape of ``x``; overlapping windows add up (``np.bincount``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`fractional_max_pool2d`; no ``samples`` and no integer seed; or a
+        ``grad_output`` not shaped like its output.
+
+    Notes
+    -----
+    The forward pass with indices, then one ``np.bincount``: ``O(N * kW + N_out * kH)``.
 
     Examples
     --------

@@ -242,6 +242,11 @@ def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0
     grad_x : ndarray of float64, shape of ``x``
     grad_p : float, only if ``grad_p`` (finite ``p`` only)
 
+    Raises
+    ------
+    ValueError
+        As :func:`gem_pool2d`; also ``grad_p=True`` with ``p = inf``, or a ``grad_output`` not shaped like its output.
+
     Notes
     -----
     One pass per kernel offset, ``O(N * kH * kW)``: the ratios ``c_i / y`` are at

@@ -62,6 +62,15 @@ def spatial_pyramid_bins(input_shape, levels=(1, 2, 4)) -> list[PyramidLevel]:
     -------
     list of PyramidLevel, one per level, in order.
 
+    Raises
+    ------
+    ValueError
+        ``input_shape`` not ``(H, W)``, or ``levels`` as :func:`spatial_pyramid_pool2d`.
+
+    Notes
+    -----
+    ``O(sum of bins)``; no pooling is done.
+
     Examples
     --------
     >>> level = spatial_pyramid_bins((5, 4), (2,))[0]

@@ -458,6 +458,11 @@ def roi_align_backward(grad_output, x, boxes, output_size, spatial_scale=1.0,
     -------
     ndarray of float64, shape of ``x``.
 
+    Raises
+    ------
+    ValueError
+        As :func:`roi_align`, or a ``grad_output`` not shaped like its output.
+
     Notes
     -----
     The forward's two matrix products transposed, per chunk of boxes, then one

@@ -123,6 +123,15 @@ def roi_pool_bins(input_shape, boxes, output_size, spatial_scale=1.0, *,
     -------
     RoiPoolBins
 
+    Raises
+    ------
+    ValueError
+        As :func:`~pooling_core.roi_pool`.
+
+    Notes
+    -----
+    ``O(K * (out_h + out_w))``, every box at once.
+
     Examples
     --------
     A box from (0.5, 0.5) to (3.2, 3.7) snaps to columns 1..3 and rows 1..4:
@@ -180,6 +189,15 @@ def roi_align_samples(input_shape, boxes, output_size, spatial_scale=1.0, sampli
     Returns
     -------
     RoiAlignSamples
+
+    Raises
+    ------
+    ValueError
+        As :func:`~pooling_core.roi_align`.
+
+    Notes
+    -----
+    ``O(K * (out_h * G_h + out_w * G_w))``, every box at once; ``G`` is the largest grid.
 
     Examples
     --------

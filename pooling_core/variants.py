@@ -122,6 +122,11 @@ def mixed_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, d
     grad_x : ndarray of float64, shape of ``x``
     grad_alpha : ndarray shaped like ``alpha``, only if ``grad_alpha``
 
+    Raises
+    ------
+    ValueError
+        As :func:`mixed_pool2d`, or a ``grad_output`` not shaped like its output.
+
     Notes
     -----
     Two backward passes of the core (:func:`~pooling_core.pool2d_backward`), ``O(N * kH * kW)``.
@@ -272,6 +277,11 @@ def softpool_weights(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     ValueError
         As :func:`softpool2d`; also past ``MAX_DRAWN_CELLS`` window taps.
 
+    Notes
+    -----
+    One ``exp`` per tap, ``O(N_out * kH * kW)`` cells returned: meant for the small
+    inputs a picture shows.
+
     Examples
     --------
     >>> softpool_weights(np.array([[0., 0., 5.]]), (1, 2), 1).round(3).tolist()
@@ -306,6 +316,11 @@ def softpool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dil
     Returns
     -------
     ndarray of float64, shape of ``x``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`softpool2d`, or a ``grad_output`` not shaped like its output.
 
     Notes
     -----
