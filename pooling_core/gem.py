@@ -116,6 +116,11 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     """
     if kernel_size is None and isinstance(padding, (int, np.integer)) and padding == 0:
         return _gem_global(x, p, eps)
+    if _check_gem(p, eps)[0] == np.inf:  # the max of max(x, eps) is max(max x, eps)
+        x = _check_input(x, 2, "gem_pool2d")
+        top = pool2d(x, x.shape[-2:] if kernel_size is None else kernel_size, stride, padding,
+                     dilation, ceil_mode=ceil_mode).astype(_float_dtype(x))
+        return np.maximum(top, eps, out=top)
     quick = _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode,
                              count_include_pad, p, eps)
     if quick is not None:
@@ -123,8 +128,6 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d")
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
-    if p == np.inf:
-        return pool2d(c, kernel_size, mode="max", **geometry)
     # Every window's mean of (c/M)**p is at least (window max / M)**p / cells: while that
     # stays above the smallest normal float (with a full mantissa to spare), scaling by
     # the plane's max M is exact; else each window is scaled by its own max.
@@ -191,8 +194,9 @@ def _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode, count
     total = pool2d(x, kernel_size, mode="lp", p=p, **geometry).astype(np.float64, copy=False)
     np.power(total, p, out=total)
     total *= divisor / cells                              # sum over the window of x**p
-    if eps > 0:
-        total += eps ** p * pool2d(x == 0, kernel_size, mode="sum", **geometry)
+    zeros = x == 0
+    if eps > 0 and zeros.any():  # (a bool array read as uint8: no copy)
+        total += eps ** p * pool2d(zeros.view(np.uint8), kernel_size, mode="sum", **geometry)
     total /= divisor
     return np.power(total, 1.0 / p, out=total)
 
