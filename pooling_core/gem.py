@@ -94,7 +94,8 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     the core's separable average (``O(N log k)``, one float copy of ``x``). A window whose values are so small against ``M`` that the
     average underflows (float64: ``p * ln(M / window max) > ~670``) makes the call
     rescale every window by its own max instead, one pass per kernel offset,
-    ``O(N * kH * kW)``. ``p = inf`` is the core's max pooling of ``c``.
+    ``O(N * kH * kW)`` (in logs: an ``exp`` per tap). ``p = inf`` is the core's max
+    pooling, clamped.
 
     Examples
     --------
@@ -125,22 +126,28 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
                              count_include_pad, p, eps)
     if quick is not None:
         return quick
-    x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d")
+    x = _check_input(x, 2, "gem_pool2d")
+    p, eps = _check_gem(p, eps)
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
+    dtype = np.dtype(_float_dtype(x))
     # Every window's mean of (c/M)**p is at least (window max / M)**p / cells: while that
     # stays above the smallest normal float (with a full mantissa to spare), scaling by
     # the plane's max M is exact; else each window is scaled by its own max.
-    window_max = pool2d(c, kernel_size, mode="max", **geometry)
-    top = c.max(axis=(-2, -1), keepdims=True)
+    window_max = np.maximum(pool2d(x, kernel_size, mode="max", **geometry).astype(dtype), eps)
+    top = np.maximum(x.max(axis=(-2, -1), keepdims=True).astype(dtype), eps)
     smallest = np.divide(window_max, top, out=np.ones_like(window_max),
                          where=window_max > 0).min(initial=1.0)  # windows of 0: GeM 0
-    limit = -np.log(np.finfo(c.dtype).tiny / np.finfo(c.dtype).eps)
+    limit = -np.log(np.finfo(dtype).tiny / np.finfo(dtype).eps)
     if p * -np.log(smallest) + np.log(prod(pl.kernel for pl in plans)) >= limit:
-        return _gem_by_window_max(c, plans, p, count_include_pad, window_max, kernel_size,
+        return _gem_by_window_max(x, plans, p, eps, count_include_pad, window_max, kernel_size,
                                   geometry)
+    c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d")[-1]
     top = np.where(top > 0, top, 1)  # eps = 0 and a plane of zeros
     np.divide(c, top, out=c)
+    flush = np.finfo(dtype).tiny ** (1.0 / p)  # (c/M)**p below the smallest normal float:
+    if eps / top.max() < flush:                 # 0 (subnormal powers are 100x slower, and
+        np.multiply(c, c >= flush, out=c)       # add nothing at this precision)
     np.power(c, p, out=c)
     mean = pool2d(c, kernel_size, mode="avg", count_include_pad=count_include_pad, **geometry)
     np.power(mean, 1.0 / p, out=mean)
@@ -201,25 +208,42 @@ def _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode, count
     return np.power(total, 1.0 / p, out=total)
 
 
-def _gem_by_window_max(c, plans, p, count_include_pad, window_max, kernel_size, geometry):
-    """GeM with each window rescaled by its own max (every power is at most 1), a band of
-    output rows at a time: ``m * (sum (c/m)**p / D) ** (1/p)``."""
-    plans_2d(c, kernel_size, geometry["stride"], geometry["padding"], geometry["dilation"],
-           geometry["ceil_mode"], work="scan")  # the work limits of a pass per offset
-    views = [view for _, _, view in _offset_views(_pad(c, plans, 0), plans)]
+def _gem_by_window_max(x, plans, p, eps, count_include_pad, window_max, kernel_size,
+                       geometry):
+    """GeM with each window rescaled by its own max ``m``, in logs, a band of output rows
+    at a time: ``m * (sum exp(p ln c - p ln m) / D) ** (1/p)``, every term at most 1.
+
+    One ``log`` per input cell, then a subtraction and an ``exp`` per tap: an ``exp`` is
+    several times cheaper than a large power. Terms below the smallest normal float are
+    raised to it (the window's own term is 1, so they add nothing at this precision,
+    and subnormal results make ``exp`` 15 times slower).
+    """
+    plans_2d(x, kernel_size, geometry["stride"], geometry["padding"], geometry["dilation"],
+             geometry["ceil_mode"], work="scan")  # the work limits of a pass per offset
+    dtype = window_max.dtype
+    logs = x.astype(dtype)  # (then in place: a casting np.maximum is 6x slower)
+    np.maximum(logs, eps, out=logs)
+    with np.errstate(divide="ignore"):  # ln 0 = -inf (eps = 0): a term of 0
+        np.log(logs, out=logs)
+        logs *= p
+        top = p * np.log(window_max)
+    views = [view for _, _, view in _offset_views(_pad(logs, plans, -np.inf), plans)]
     divisor = np.broadcast_to(_divisor(plans, count_include_pad, None), window_max.shape[-2:])
-    scale = np.where(window_max > 0, window_max, 1)
+    floor = np.log(np.finfo(dtype).tiny)
     out = np.zeros_like(window_max)
     term = np.empty(window_max.shape[:-2] + (band_rows(window_max.shape),
-                                             window_max.shape[-1]), dtype=c.dtype)
-    for band in row_bands(window_max.shape):
-        m, acc, t = scale[..., band, :], out[..., band, :], term[..., :band.stop - band.start, :]
-        for view in views:
-            np.divide(view[..., band, :], m, out=t)
-            acc += np.power(t, p, out=t)
-        acc /= divisor[band]
-        np.power(acc, 1.0 / p, out=acc)
-        acc *= m
+                                             window_max.shape[-1]), dtype=dtype)
+    with np.errstate(invalid="ignore"):  # -inf - -inf: windows of zeros, GeM 0 below
+        for band in row_bands(window_max.shape):
+            m, acc = top[..., band, :], out[..., band, :]
+            t = term[..., :band.stop - band.start, :]
+            for view in views:
+                np.subtract(view[..., band, :], m, out=t)
+                np.maximum(t, floor, out=t)
+                acc += np.exp(t, out=t)
+            acc /= divisor[band]
+    np.power(out, 1.0 / p, out=out)
+    out *= window_max
     return np.where(window_max > 0, out, 0)
 
 
