@@ -87,15 +87,16 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     ``1/N``, so it equals GeM times ``N ** (1/p)`` (``N`` the window's cell count)
     and grows with the window; GeM stays between the mean and the max.
 
-    An unsigned-integer input (a photo) takes the core's Lp pooling of ``x`` itself,
-    divided by ``N ** (1/p)``, plus ``eps**p`` for each zero the clamp lifts: no float
-    copy of the image. Otherwise, to keep ``c**p`` finite for any ``p``, each plane
-    is divided by its largest value ``M`` first: ``GeM = M * (mean (c/M)**p) ** (1/p)``,
-    the core's separable average (``O(N log k)``, one float copy of ``x``). A window whose values are so small against ``M`` that the
-    average underflows (float64: ``p * ln(M / window max) > ~670``) makes the call
-    rescale every window by its own max instead, one pass per kernel offset,
-    ``O(N * kH * kW)`` (in logs: an ``exp`` per tap). ``p = inf`` is the core's max
-    pooling, clamped.
+    How it is computed, cheapest first. ``p = inf``: the core's max pooling of ``x``,
+    clamped. The whole plane (``kernel_size=None``): one pass over the rows. An
+    unsigned-integer input (a photo) whose sums cannot overflow: the core's Lp pooling
+    of ``x`` itself over ``N ** (1/p)``, plus ``eps**p`` for each zero the clamp lifts
+    (no float copy). Otherwise ``GeM = M * (mean (c/M)**p) ** (1/p)`` with ``M`` the
+    plane's max, the core's separable average (``O(N log k)``, one float copy), as
+    long as no window's mean can underflow: ``p * ln(M / window max) + ln(N)`` below
+    ``-ln(tiny / eps)`` of the dtype (692 for float64, 71 for float32). Past that
+    (large ``p``, or windows far darker than the plane) each window is scaled by its
+    own max, in logs: one ``log`` per cell and an ``exp`` per tap, ``O(N * kH * kW)``.
 
     Examples
     --------

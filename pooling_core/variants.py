@@ -287,13 +287,15 @@ def softpool_weights(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     >>> softpool_weights(np.array([[0., 0., 5.]]), (1, 2), 1).round(3).tolist()
     [[[[0.5, 0.5]], [[0.007, 0.993]]]]
     """
+    x = _check_input(x, 2, "softpool_weights")
+    plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work="draw")
+    taps = prod(x.shape[:-2]) * prod(p.out for p in plans) * prod(p.kernel for p in plans)
+    if taps > MAX_DRAWN_CELLS:  # (checked before any pooling)
+        raise ValueError(f"softpool_weights: {taps:,} weights (windows × taps), more than the "
+                         f"limit of {MAX_DRAWN_CELLS:,} (MAX_DRAWN_CELLS); draw a smaller "
+                         f"input or a part of it")
     x, frame, plans, m, floor = _soft_parts(x, kernel_size, stride, padding, dilation,
                                             ceil_mode, "softpool_weights", work="draw")
-    taps = m.size * prod(p.kernel for p in plans)
-    if taps > MAX_DRAWN_CELLS:
-        raise ValueError(f"softpool_weights: {m.size:,} windows × {taps // max(m.size, 1):,} "
-                         f"taps = {taps:,} weights, more than the limit of {MAX_DRAWN_CELLS:,} "
-                         f"(MAX_DRAWN_CELLS); draw a smaller input or a part of it")
     weights = np.stack([e.copy() for e, _ in _soft_terms(frame, plans, m, floor)], axis=-1)
     with np.errstate(invalid="ignore"):
         weights /= weights.sum(axis=-1, keepdims=True)
