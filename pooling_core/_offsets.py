@@ -13,14 +13,21 @@ from math import prod
 
 import numpy as np
 
-from .geometry import plan_axes
-from .reductions import _as_real_array
+from .geometry import _check_flag, plan_axes
+from .reductions import _as_real_array, _count_include_pad
 
 
 def plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work=None):
     """The axis plans of a 2-D variant (validating every geometry argument)."""
     return plan_axes(x.shape[-2:], kernel_size, stride, padding, dilation, ceil_mode,
                      planes=prod(x.shape[:-2]), work=work)
+
+
+def average_counts_padding(value, plans) -> bool:
+    """``count_include_pad`` for a mean over these windows: ``None`` as the core's average
+    reads it (padding given as numbers counts, ``'same'``/``'valid'`` padding does not)."""
+    value = None if value is None else _check_flag(value, "count_include_pad")
+    return _count_include_pad(value, plans[0].padding_kind, "avg")
 
 
 def grad_input(grad_output, out_shape):

@@ -38,12 +38,19 @@ class VariantCall:
     call : the code, with the given parameters filled in.
     same : pooling_core gives exactly these numbers (``False``: see ``note``).
     note : what the call needs, or how its numbers differ.
+    key : the framework's key in :data:`~pooling_core.conventions.FRAMEWORKS` where it
+        has one (``'pytorch'``, ``'tensorflow'``, ``'onnx'``), else its name in lower case
+        (``'torchvision'``, ``'kornia'``, ...), so a framework selector can pick calls.
     """
 
     framework: str
     call: str
     same: bool
     note: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.framework.lower()
 
 
 def _pair(value, name, minimum=1):

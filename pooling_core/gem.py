@@ -14,7 +14,8 @@ from math import prod
 
 import numpy as np
 
-from ._offsets import band_rows, crop_frame, grad_input, padded_zeros, plans_2d, row_bands
+from ._offsets import (average_counts_padding, band_rows, crop_frame, grad_input, padded_zeros,
+                       plans_2d, row_bands)
 from .backward import pool2d_backward
 from .geometry import _check_flag
 from .reductions import (_check_input, _check_real, _divisor, _float_dtype, _offset_views, _pad,
@@ -47,7 +48,7 @@ def _gem_setup(x, kernel_size, p, eps, fn, dtype=None):
 
 
 def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mode=False,
-               count_include_pad=True, *, p=3.0, eps=1e-6):
+               count_include_pad=None, *, p=3.0, eps=1e-6):
     r"""Generalized-mean (GeM) pooling: ``(mean over the window of c**p) ** (1/p)``.
 
     ``c = max(x, eps)``, as in the reference GeM layer (cirtorch's
@@ -63,7 +64,8 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
         GeM layer of image retrieval; otherwise windows as :func:`~pooling_core.pool2d`.
     stride, padding, dilation, ceil_mode, count_include_pad
         As :func:`~pooling_core.pool2d` with ``mode='avg'``: padding counts as 0
-        in the sum, and in the divisor when ``count_include_pad``.
+        in the sum, and in the divisor when ``count_include_pad`` (``None``: when the
+        padding is given as numbers, as PyTorch; not for ``'same'``/``'valid'``).
     p : float, keyword-only
         The power, ``p > 0`` or ``numpy.inf``. Default 3, the paper's initial value.
     eps : float, keyword-only
@@ -130,6 +132,7 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     x = _check_input(x, 2, "gem_pool2d")
     p, eps = _check_gem(p, eps)
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    count_include_pad = average_counts_padding(count_include_pad, plans)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     dtype = np.dtype(_float_dtype(x))
     # Every window's mean of (c/M)**p is at least (window max / M)**p / cells: while that
@@ -193,6 +196,7 @@ def _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode, count
     if kernel_size is None:
         kernel_size = x.shape[-2:]
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+    count_include_pad = average_counts_padding(count_include_pad, plans)
     cells = prod(pl.kernel for pl in plans)
     if p * np.log(max(float(x.max()), 1.0)) + np.log(cells) >= 700:
         return None
@@ -249,7 +253,7 @@ def _gem_by_window_max(x, plans, p, eps, count_include_pad, window_max, kernel_s
 
 
 def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0, dilation=1,
-                        ceil_mode=False, count_include_pad=True, *, p=3.0, eps=1e-6,
+                        ceil_mode=False, count_include_pad=None, *, p=3.0, eps=1e-6,
                         grad_p=False):
     """Gradient of :func:`gem_pool2d` with respect to ``x`` (and ``p`` if ``grad_p``).
 
@@ -293,6 +297,7 @@ def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0
     x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d_backward",
                                            np.float64)
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work="scan")
+    count_include_pad = average_counts_padding(count_include_pad, plans)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     g = grad_input(grad_output, x.shape[:-2] + tuple(pl.out for pl in plans))
     passes = np.asarray(x) >= eps  # torch.clamp(min=eps): gradient where x >= eps

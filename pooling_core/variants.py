@@ -53,7 +53,7 @@ def _check_alpha(alpha, out_shape):
 
 
 def mixed_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                 count_include_pad=True, *, alpha=0.5):
+                 count_include_pad=None, *, alpha=0.5):
     r"""Mixed pooling: ``alpha * max + (1 - alpha) * avg`` over the same windows.
 
     Parameters
@@ -61,7 +61,7 @@ def mixed_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     x : array_like, shape ``(..., H, W)``
     kernel_size, stride, padding, dilation, ceil_mode, count_include_pad
         As :func:`~pooling_core.pool2d` (the average's padding and divisor as its
-        ``mode='avg'``; the max never picks padding).
+        ``mode='avg'``, ``None`` included; the max never picks padding).
     alpha : float or array_like, keyword-only
         The max's share, in ``[0, 1]``: ``0`` is average pooling, ``1`` max
         pooling. An array broadcasts against the output (one per channel:
@@ -104,7 +104,7 @@ def mixed_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
 
 
 def mixed_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
-                          ceil_mode=False, count_include_pad=True, *, alpha=0.5,
+                          ceil_mode=False, count_include_pad=None, *, alpha=0.5,
                           grad_alpha=False):
     """Gradient of :func:`mixed_pool2d`: ``alpha`` times max's plus ``1 - alpha`` times avg's.
 

@@ -145,6 +145,13 @@ def test_the_table_lists_each_variants_frameworks():
         assert re.search(rf"pooling_core\.{fn}\(", variant_calls(variant)[0].call)
 
 
+def test_call_keys_name_the_conventions_frameworks():
+    from pooling_core.conventions import FRAMEWORKS
+    keys = {c.key for v in VARIANTS for c in variant_calls(v)}
+    assert {"pytorch", "tensorflow", "onnx"} <= keys <= set(FRAMEWORKS) | {
+        "poolscope", "kornia", "antialiased_cnns", "torchvision", "cirtorch", "softpool"}
+
+
 def test_unknown_variants_and_parameters_raise():
     with pytest.raises(ValueError, match="variant='lp' is unknown"):
         variant_calls("lp")

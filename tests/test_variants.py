@@ -33,7 +33,8 @@ F = torch.nn.functional
 
 from pooling_core import (binomial_filter, blur_pool2d, blur_pool2d_backward, gem_pool2d,
                           gem_pool2d_backward, max_blur_pool2d, max_blur_pool2d_backward,
-                          mixed_pool2d, mixed_pool2d_backward, pool2d, softpool2d,
+                          mixed_pool2d, mixed_pool2d_backward, pool2d, pool2d_backward,
+                          softpool2d,
                           softpool2d_backward, softpool_weights, spatial_pyramid_bins,
                           spatial_pyramid_pool2d)
 
@@ -95,6 +96,26 @@ def test_gem_of_an_unsigned_image_takes_the_lp_path_exactly(dtype):
                                                .clamp(min=1e-6).pow(p), (9, 11)).pow(1 / p))
     big = np.full((1, 1, 4, 4), 60000, dtype=np.uint16)  # 60000**70 overflows: the other path
     np.testing.assert_allclose(gem_pool2d(big, 2, p=70.0), 60000.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+def test_count_include_pad_default_reads_the_padding_as_the_core_does(dtype):
+    """None (the default): numeric padding counts (PyTorch), 'same' padding does not
+    (TensorFlow), exactly as pool2d's average."""
+    x = (np.random.default_rng(11).random((2, 7, 9)) * 100).astype(dtype)
+    for padding, counted in ((1, True), ("same", False)):
+        for p in (1.0, 3.0):
+            np.testing.assert_allclose(gem_pool2d(x, 3, 2, padding, p=p),
+                                       gem_pool2d(x, 3, 2, padding, p=p,
+                                                  count_include_pad=counted), rtol=1e-12)
+        np.testing.assert_allclose(gem_pool2d(x, 3, 2, padding, p=1.0),
+                                   pool2d(np.maximum(x, 1e-6), 3, 2, padding, mode="avg"),
+                                   rtol=1e-12)
+        np.testing.assert_array_equal(mixed_pool2d(x, 3, 2, padding, alpha=0.0),
+                                      pool2d(x, 3, 2, padding, mode="avg"))
+        np.testing.assert_array_equal(
+            mixed_pool2d_backward(np.ones((2, 4, 5)), x, 3, 2, padding, alpha=0.0),
+            pool2d_backward(np.ones((2, 4, 5)), x, 3, 2, padding, mode="avg"))
 
 
 def test_gem_default_is_the_global_gem_layer():
