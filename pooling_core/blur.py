@@ -74,7 +74,8 @@ def binomial_filter(kernel_size) -> np.ndarray:
 def _binomial_row(k: int) -> np.ndarray:
     if k > 1024:
         raise ValueError(f"kernel_size={k} is more than 1024 taps; a binomial filter that "
-                         f"long is a Gaussian of sigma {np.sqrt(k - 1) / 2:.0f}: blur first")
+                         f"long is a Gaussian of sigma {float(k - 1) ** 0.5 / 2:.3g}: blur with "
+                         f"that instead")
     return np.array([comb(k - 1, i) for i in range(k)], dtype=np.float64) / 2.0 ** (k - 1)
 
 

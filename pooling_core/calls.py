@@ -12,7 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import normalize_tuple
+from .blur import PADDING_MODES
+from .gem import _check_gem
+from .geometry import _check_flag, normalize_tuple
+from .pyramid import SPP_MODES, _check_levels
+from .reductions import _as_real_array, _check_real
+from .roi import ALIGN_MODES
 
 __all__ = ["VARIANTS", "VariantCall", "variant_calls", "variant_frameworks"]
 
@@ -59,12 +64,37 @@ def _pair(value, name, minimum=1):
 
 
 def _ratio(value):
-    r = np.broadcast_to(np.asarray(value, dtype=float), (2,))
+    """``output_ratio``: a number or a pair, each in (0, 1)."""
+    try:
+        r = np.broadcast_to(_as_real_array(value, "output_ratio").astype(float), (2,))
+    except ValueError:
+        raise ValueError(f"output_ratio={value!r} must be a number or a pair of numbers in "
+                         f"(0, 1)") from None
+    if isinstance(value, (bool, np.bool_)) or not np.all((r > 0) & (r < 1)):
+        raise ValueError(f"output_ratio={value!r} must lie in (0, 1)")
     return float(r[0]) if r[0] == r[1] else (float(r[0]), float(r[1]))
+
+
+def _real(value, name, low, high=np.inf, *, low_open=False):
+    """A real number in ``[low, high]`` (``(low, high]`` with ``low_open``), as a float."""
+    value = float(_check_real(value, name))
+    if np.isnan(value) or value > high or value < low or (low_open and value == low):
+        raise ValueError(f"{name}={value!r} must lie in {'(' if low_open else '['}{low}, "
+                         f"{high}]")
+    return value
+
+
+def _choice(value, name, options):
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name}={value!r} must be one of {', '.join(options)}")
+    return value
 
 
 def _fractional(kernel_size=2, output_size=None, output_ratio=0.5, return_indices=False):
     k = _pair(kernel_size, "kernel_size")
+    return_indices = _check_flag(return_indices, "return_indices")
+    if output_size is None:
+        _ratio(output_ratio)
     size = f"output_size={_pair(output_size, 'output_size')!r}" if output_size is not None \
         else f"output_ratio={_ratio(output_ratio)!r}"
     # F.fractional_max_pool2d takes len() of output_ratio: a pair, never one float
@@ -73,8 +103,8 @@ def _fractional(kernel_size=2, output_size=None, output_ratio=0.5, return_indice
     ri = f", return_indices={bool(return_indices)}" if return_indices else ""
     ours = f"pooling_core.fractional_max_pool2d(x, {k!r}, {size}{ri}, samples=samples)"
     torch_fn = f"F.fractional_max_pool2d(x, {k!r}, {pair}{ri}, _random_samples=samples)"
-    rh, rw = np.broadcast_to(np.asarray(output_ratio if output_ratio is not None else 0.5,
-                                        dtype=float), (2,))
+    rh, rw = (1.0, 1.0) if output_size is not None else \
+        np.broadcast_to(np.asarray(_ratio(output_ratio), dtype=float), (2,))
     return [
         VariantCall("Poolscope", ours, True, "samples: (N, C, 2) in [0, 1), [..., 0] for the "
                     "columns; leave it out (rng=seed) to draw them"),
@@ -92,6 +122,7 @@ def _fractional(kernel_size=2, output_size=None, output_ratio=0.5, return_indice
 
 def _blur(kernel_size=3, stride=2, padding_mode="zeros", max_pool_size=None):
     k, s = _pair(kernel_size, "kernel_size"), _pair(stride, "stride")
+    _choice(padding_mode, "padding_mode", PADDING_MODES)
     pad_type = {"zeros": "zero", "reflect": "reflect", "replicate": "repl"}[padding_mode]
     square = isinstance(k, int)
     if max_pool_size is None:
@@ -120,6 +151,7 @@ def _blur(kernel_size=3, stride=2, padding_mode="zeros", max_pool_size=None):
 
 
 def _gem(kernel_size=None, stride=None, p=3.0, eps=1e-6):
+    p, eps = _check_gem(p, eps)
     window = "(x.size(-2), x.size(-1))" if kernel_size is None else repr(_pair(kernel_size,
                                                                              "kernel_size"))
     st = "" if stride is None else f", stride={_pair(stride, 'stride')!r}"
@@ -144,6 +176,7 @@ def _gem(kernel_size=None, stride=None, p=3.0, eps=1e-6):
 
 
 def _mixed(kernel_size=2, stride=None, padding=0, alpha=0.5):
+    alpha = _real(alpha, "alpha", 0.0, 1.0)
     k = _pair(kernel_size, "kernel_size")
     s = k if stride is None else _pair(stride, "stride")
     p = _pair(padding, "padding", minimum=0)
@@ -178,7 +211,8 @@ def _softpool(kernel_size=2, stride=None):
 
 
 def _spp(levels=(1, 2, 4), mode="max"):
-    levels = tuple(levels)
+    levels = tuple(v[0] if v[0] == v[1] else v for v in _check_levels(levels))
+    _choice(mode, "mode", SPP_MODES)
     fn = "adaptive_max_pool2d" if mode == "max" else "adaptive_avg_pool2d"
     return [
         VariantCall("Poolscope", f"pooling_core.spatial_pyramid_pool2d(x, levels={levels!r}, "
@@ -190,6 +224,13 @@ def _spp(levels=(1, 2, 4), mode="max"):
 
 def _roi(kind, output_size=7, spatial_scale=1.0, sampling_ratio=-1, aligned=False, mode="avg"):
     size = _pair(output_size, "output_size")
+    spatial_scale = _real(spatial_scale, "spatial_scale", 0.0, low_open=True)
+    if isinstance(sampling_ratio, (bool, np.bool_)) or not isinstance(
+            sampling_ratio, (int, np.integer)) or not -1 <= sampling_ratio <= 1024:
+        raise ValueError(f"sampling_ratio={sampling_ratio!r} must be an int from -1 to 1024")
+    sampling_ratio = int(sampling_ratio)
+    aligned = _check_flag(aligned, "aligned")
+    mode = _choice(mode, "mode", ALIGN_MODES)
     h, w = normalize_tuple(output_size, 2, "output_size")
     if kind == "roi_pool":
         return [
@@ -269,7 +310,7 @@ def variant_calls(variant: str, **params) -> list[VariantCall]:
     >>> [c.framework for c in variant_calls("fractional_max", output_ratio=0.7)]
     ['Poolscope', 'PyTorch', 'PyTorch', 'TensorFlow']
     """
-    if variant not in _BUILDERS:
+    if not isinstance(variant, str) or variant not in _BUILDERS:
         raise ValueError(f"variant={variant!r} is unknown; choose one of {', '.join(VARIANTS)}")
     try:
         return _BUILDERS[variant](**params)

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .backward import _scatter_indices
-from .geometry import MAX_CELLS, _check_flag, _check_limits, normalize_tuple
+from .geometry import MAX_CELLS, _check_flag, _check_limits, _shape, normalize_tuple
 from .reductions import _as_real_array, _check_input, _check_rng, pool2d
 
 __all__ = ["FractionalWindows", "fractional_intervals", "fractional_windows",
@@ -49,8 +49,20 @@ class FractionalWindows(NamedTuple):
 
 def _interval_dtype(dtype) -> np.dtype:
     """ATen computes the sequence in the input's dtype; integers (not in torch) in float64."""
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"dtype={dtype!r} is not a NumPy dtype; give the input's, e.g. "
+                         f"np.float32") from None
     return dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def _check_count(value, name: str, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
+            or not minimum <= value <= MAX_CELLS:
+        raise ValueError(f"{name}={value!r} must be an int from {minimum} to {MAX_CELLS:,} "
+                         f"(MAX_CELLS)")
+    return int(value)
 
 
 def fractional_intervals(n: int, kernel: int, out: int, sample, dtype=np.float64) -> np.ndarray:
@@ -69,10 +81,15 @@ def fractional_intervals(n: int, kernel: int, out: int, sample, dtype=np.float64
     -------
     int64 array, shape ``np.shape(sample) + (out,)``.
 
+    Raises
+    ------
+    ValueError
+        ``n``, ``kernel`` or ``out`` not a positive int, ``out + kernel - 1 > n``, or a
+        sample outside ``[0, 1)``.
+
     Notes
     -----
-    ``O(out)`` per sample, vectorized over the samples. No argument checks: it is the
-    rule itself; :func:`fractional_windows` validates.
+    ``O(out)`` per sample, vectorized over the samples.
 
     Examples
     --------
@@ -81,8 +98,19 @@ def fractional_intervals(n: int, kernel: int, out: int, sample, dtype=np.float64
     >>> fractional_intervals(10, 2, 6, [0.0, 0.9]).tolist()
     [[0, 1, 3, 4, 6, 8], [0, 2, 3, 5, 6, 8]]
     """
+    n, kernel, out = (_check_count(v, name) for v, name in ((n, "n"), (kernel, "kernel"),
+                                                             (out, "out")))
+    if out + kernel - 1 > n:
+        raise ValueError(f"out={out} windows of kernel={kernel} need {out + kernel - 1} cells "
+                         f"(out + kernel - 1), more than n={n}")
     dtype = _interval_dtype(dtype)
-    u = np.asarray(sample, dtype=dtype)
+    u = _as_real_array(sample, "sample")
+    if not np.all((u >= 0) & (u < 1)):
+        raise ValueError("sample must lie in [0, 1), as torch.rand draws it")
+    if u.size * out > MAX_CELLS:
+        raise ValueError(f"{u.size:,} samples × out={out:,} starts is more than {MAX_CELLS:,} "
+                         f"(MAX_CELLS)")
+    u = u.astype(dtype)
     starts = np.empty(u.shape + (out,), dtype=np.int64)
     if out > 1:
         alpha = dtype.type(n - kernel) / dtype.type(out - 1)
@@ -101,9 +129,9 @@ def _output_size(spatial, kernel, output_size, output_ratio):
         size = normalize_tuple(output_size, 2, "output_size")
     else:
         try:
-            ratio = tuple(float(r) for r in np.broadcast_to(np.asarray(output_ratio,
-                                                                       dtype=float), (2,)))
-        except (TypeError, ValueError):
+            ratio = tuple(float(r) for r in np.broadcast_to(
+                _as_real_array(output_ratio, "output_ratio").astype(float), (2,)))
+        except ValueError:
             raise ValueError(f"output_ratio={output_ratio!r} must be a number or a pair of "
                              f"numbers in (0, 1)") from None
         if isinstance(output_ratio, (bool, np.bool_)) or not all(0 < r < 1 for r in ratio):
@@ -116,19 +144,17 @@ def _output_size(spatial, kernel, output_size, output_ratio):
     for axis, (n, k, o) in enumerate(zip(spatial, kernel, size)):
         if o + k - 1 > n:
             raise ValueError(
-                f"output size {size} with kernel_size={kernel} needs {o + k - 1} cells on "
-                f"axis {axis} (output + kernel - 1), but the input has {n}; use a smaller "
-                f"kernel or output (PyTorch: 'pool too large relative to input')")
+                f"an output of {size} (from output_size or output_ratio) with kernel_size="
+                f"{kernel} needs {o + k - 1} cells on axis {axis} (output + kernel - 1), but "
+                f"the input has {n}; use a smaller kernel or output (PyTorch: 'pool too large "
+                f"relative to input')")
     return size
 
 
 def _samples(samples, lead, dtype, rng):
     if samples is None:
         return _check_rng(rng).random(lead + (2,)).astype(dtype)
-    try:
-        s = np.asarray(samples, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError("samples must be an array of numbers in [0, 1)") from None
+    s = _as_real_array(samples, "samples").astype(np.float64)
     if s.shape == (1,) + lead + (2,) and len(lead) == 1:  # torch's (1, C, 2) for (C, H, W)
         s = s[0]
     if s.shape != lead + (2,):
@@ -136,7 +162,7 @@ def _samples(samples, lead, dtype, rng):
                          f"shape {lead + (2,)} (PyTorch's _random_samples, (N, C, 2))")
     if not np.all((s >= 0) & (s < 1)):
         raise ValueError("samples must lie in [0, 1), as torch.rand draws them")
-    return np.asarray(samples, dtype=dtype).reshape(s.shape)
+    return np.asarray(samples).astype(dtype).reshape(s.shape)
 
 
 def fractional_windows(input_shape, kernel_size, output_size=None, output_ratio=None,
@@ -171,10 +197,12 @@ def fractional_windows(input_shape, kernel_size, output_size=None, output_ratio=
     >>> w.rows.tolist(), w.cols.tolist()
     ([[[0, 1, 3, 5]]], [[[0, 2, 3, 5]]])
     """
-    shape = tuple(int(n) for n in input_shape)
-    if len(shape) < 2 or min(shape[-2:]) < 1:
+    shape = _shape(input_shape, "input_shape")
+    if len(shape) < 2 or min(shape[-2:]) < 1 or min(shape) < 0:
         raise ValueError(f"input_shape={input_shape!r} must end with (H, W), both positive")
     lead, spatial = shape[:-2], shape[-2:]
+    if prod(lead) > MAX_CELLS or max(spatial) > MAX_CELLS:
+        raise ValueError(f"input_shape={input_shape!r} is larger than MAX_CELLS ({MAX_CELLS:,})")
     kernel = normalize_tuple(kernel_size, 2, "kernel_size")
     size = _output_size(spatial, kernel, output_size, output_ratio)
     dtype = _interval_dtype(dtype)

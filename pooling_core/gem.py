@@ -26,13 +26,15 @@ __all__ = ["gem_pool2d", "gem_pool2d_backward"]
 
 
 def _check_gem(p, eps):
-    p = _check_real(p, "p")
+    given_p, given_eps = p, eps
+    p = float(_check_real(p, "p"))
     if np.isnan(p) or p <= 0:
-        raise ValueError(f"p={p!r} must be positive (p = 1 is the average, p = inf the max); "
-                         f"GeM's power mean is undefined for p <= 0")
-    eps = _check_real(eps, "eps")
+        raise ValueError(f"p={given_p!r} must be positive (p = 1 is the average, p = inf the "
+                         f"max); GeM's power mean is undefined for p <= 0")
+    eps = float(_check_real(eps, "eps"))
     if not (np.isfinite(eps) and eps >= 0):
-        raise ValueError(f"eps={eps!r} must be a finite number >= 0 (the floor x is clamped to)")
+        raise ValueError(f"eps={given_eps!r} must be a finite number >= 0 (the floor x is "
+                         f"clamped to)")
     return float(p), float(eps)
 
 
@@ -135,6 +137,8 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     count_include_pad = average_counts_padding(count_include_pad, plans)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
     dtype = np.dtype(_float_dtype(x))
+    if not x.size:  # no planes
+        return np.zeros(x.shape[:-2] + tuple(pl.out for pl in plans), dtype=dtype)
     # Every window's mean of (c/M)**p is at least (window max / M)**p / cells: while that
     # stays above the smallest normal float (with a full mantissa to spare), scaling by
     # the plane's max M is exact; else each window is scaled by its own max.
@@ -166,6 +170,8 @@ def _gem_global(x, p, eps):
     p, eps = _check_gem(p, eps)
     plans_2d(x, x.shape[-2:], None, 0, 1, False)  # the size checks and limits of one window
     dtype = np.dtype(_float_dtype(x))
+    if not x.size:  # no planes
+        return np.zeros(x.shape[:-2] + (1, 1), dtype=dtype)
     top = np.maximum(x.max(axis=(-2, -1), keepdims=True).astype(dtype), dtype.type(eps))
     if p == np.inf:
         return top

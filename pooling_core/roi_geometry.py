@@ -12,10 +12,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import _check_flag, normalize_tuple
+from .geometry import MAX_CELLS, _check_flag, _shape, normalize_tuple
 from .reductions import _as_real_array, _check_real
 
-__all__ = ["RoiPoolBins", "RoiAlignSamples", "roi_pool_bins", "roi_align_samples"]
+__all__ = ["MAX_SAMPLES", "RoiPoolBins", "RoiAlignSamples", "roi_pool_bins",
+           "roi_align_samples"]
+
+#: Most sample rows and columns ROI align places (boxes x (out_h x grid_h + out_w x grid_w)):
+#: a whole 12-megapixel image at 7 x 7 with sampling_ratio -1 takes 7,000.
+MAX_SAMPLES = 16_000_000
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -30,19 +35,27 @@ def _check_x(x, fn):
     return x
 
 
+def _is_table(value) -> bool:
+    """A 2-D array-like (one image's boxes in torchvision's list form)."""
+    try:
+        return np.ndim(value) == 2
+    except (TypeError, ValueError):  # ragged
+        return False
+
+
 def _check_boxes(boxes, input_shape, spatial_scale, dtype):
     """``boxes`` as a ``(K, 5)`` array in ``dtype``; ``input_shape`` is ``(N, C, H, W)``."""
     n, _, h, w = input_shape
-    if isinstance(boxes, (list, tuple)) and boxes and all(np.ndim(b) == 2 for b in boxes):
-        parts = [np.asarray(b, dtype=np.float64) for b in boxes]  # torchvision's List[Tensor[L, 4]]
+    if isinstance(boxes, (list, tuple)) and boxes and all(_is_table(b) for b in boxes):
+        parts = [_as_real_array(b, "boxes").astype(np.float64) for b in boxes]  # List[Tensor[L, 4]]
         if any(p.shape[1:] != (4,) for p in parts):
             raise ValueError("boxes given as a list need one (L, 4) array [x1, y1, x2, y2] per "
                              "image")
         boxes = np.concatenate([np.column_stack([np.full(len(p), i), p])
                                 for i, p in enumerate(parts)])
     try:
-        b = np.asarray(boxes, dtype=np.float64)
-    except (TypeError, ValueError):
+        b = _as_real_array(boxes, "boxes").astype(np.float64)
+    except ValueError:
         raise ValueError("boxes must be an array of numbers shaped (K, 5)") from None
     if b.ndim != 2 or b.shape[1] != 5:
         raise ValueError(f"boxes has shape {b.shape}; give (K, 5) rows [batch_index, x1, y1, "
@@ -52,26 +65,34 @@ def _check_boxes(boxes, input_shape, spatial_scale, dtype):
     bad = (b[:, 0] != np.round(b[:, 0])) | (b[:, 0] < 0) | (b[:, 0] >= n)
     if bad.any():
         k = int(np.argmax(bad))
-        raise ValueError(f"box {k} has batch index {b[k, 0]:g}; it must be an int from 0 to "
+        raise ValueError(f"boxes[{k}] has batch index {b[k, 0]:g}; it must be an int from 0 to "
                          f"{n - 1} (x has {n} images)")
     for k0, k1, name in ((1, 3, "x"), (2, 4, "y")):
         bad = b[:, k1] < b[:, k0]
         if bad.any():
             k = int(np.argmax(bad))
-            raise ValueError(f"box {k} = {b[k, 1:].tolist()} has {name}2 < {name}1; give "
+            raise ValueError(f"boxes[{k}] = {b[k, 1:].tolist()} has {name}2 < {name}1; give "
                              f"[x1, y1, x2, y2] with x1 <= x2 and y1 <= y2")
     scaled = b[:, 1:] * spatial_scale
     outside = (scaled[:, 2] < 0) | (scaled[:, 3] < 0) | (scaled[:, 0] > w) | (scaled[:, 1] > h)
     if outside.any():
         k = int(np.argmax(outside))
-        raise ValueError(f"box {k} = {b[k, 1:].tolist()} times spatial_scale={spatial_scale} "
+        raise ValueError(f"boxes[{k}] = {b[k, 1:].tolist()} times spatial_scale={spatial_scale} "
                          f"lies outside the {h}x{w} feature map ([0, {w}] x [0, {h}]); a box "
                          f"must overlap it (parts outside are clipped, as torchvision does)")
     return b.astype(dtype)
 
 
+def _input_shape(input_shape) -> tuple[int, int, int, int]:
+    shape = _shape(input_shape, "input_shape")
+    if len(shape) != 4 or min(shape) < 0 or min(shape[2:]) < 1 or max(shape) > MAX_CELLS:
+        raise ValueError(f"input_shape={input_shape!r} must be (N, C, H, W), H and W positive "
+                         f"and none above MAX_CELLS ({MAX_CELLS:,})")
+    return shape
+
+
 def _check_common(input_shape, boxes, output_size, spatial_scale, dtype):
-    spatial_scale = _check_real(spatial_scale, "spatial_scale")
+    spatial_scale = float(_check_real(spatial_scale, "spatial_scale"))
     if not (np.isfinite(spatial_scale) and spatial_scale > 0):
         raise ValueError(f"spatial_scale={spatial_scale!r} must be positive and finite (the "
                          f"feature map's size over the image's, e.g. 1/16)")
@@ -79,7 +100,12 @@ def _check_common(input_shape, boxes, output_size, spatial_scale, dtype):
     if max(size) > 4096:
         raise ValueError(f"output_size={output_size!r} has more than 4096 bins per axis; "
                          f"detectors use 7x7 or 14x14")
-    dtype = np.dtype(dtype if np.issubdtype(np.dtype(dtype), np.floating) else np.float64)
+    try:
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError):
+        raise ValueError(f"dtype={dtype!r} is not a NumPy dtype; give the input's, e.g. "
+                         f"np.float32") from None
+    dtype = dtype if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
     b = _check_boxes(boxes, input_shape, spatial_scale, dtype)
     return b, size, dtype.type(spatial_scale), dtype
 
@@ -140,9 +166,7 @@ def roi_pool_bins(input_shape, boxes, output_size, spatial_scale=1.0, *,
     >>> bins.rows[0].tolist(), bins.cols[0].tolist()
     ([[1, 3], [3, 5]], [[1, 3], [2, 4]])
     """
-    shape = tuple(int(v) for v in input_shape)
-    if len(shape) != 4:
-        raise ValueError(f"input_shape={input_shape!r} must be (N, C, H, W)")
+    shape = _input_shape(input_shape)
     b, (ph, pw), scale, dtype = _check_common(shape, boxes, output_size, spatial_scale, dtype)
     t = dtype.type
     start = _round_half_away(b[:, 1:3] * scale)        # (K, 2): x, y
@@ -210,9 +234,7 @@ def roi_align_samples(input_shape, boxes, output_size, spatial_scale=1.0, sampli
     ...                   aligned=True).y[0].tolist()       # half a cell earlier
     [[2.5, 4.5]]
     """
-    shape = tuple(int(v) for v in input_shape)
-    if len(shape) != 4:
-        raise ValueError(f"input_shape={input_shape!r} must be (N, C, H, W)")
+    shape = _input_shape(input_shape)
     if isinstance(sampling_ratio, (bool, np.bool_)) or not isinstance(
             sampling_ratio, (int, np.integer)) or not -1 <= sampling_ratio <= 1024:
         raise ValueError(f"sampling_ratio={sampling_ratio!r} must be an int: samples per bin "
@@ -229,7 +251,13 @@ def roi_align_samples(input_shape, boxes, output_size, spatial_scale=1.0, sampli
     if sampling_ratio > 0:
         grid = np.full(bin_size.shape, int(sampling_ratio), dtype=np.int64)
     else:
-        grid = np.ceil(bin_size).astype(np.int64)
+        grid = np.ceil(np.minimum(bin_size, MAX_SAMPLES)).astype(np.int64)
+    points = len(b) * int((grid.max(axis=0, initial=0) * np.array(size)).sum())
+    if points > MAX_SAMPLES:
+        raise ValueError(f"boxes with sampling_ratio={sampling_ratio} place {points:,} sample "
+                         f"rows and columns, more than {MAX_SAMPLES:,} (MAX_SAMPLES): the boxes "
+                         f"reach far past the map or are very many; give a sampling_ratio "
+                         f"such as 2, or fewer boxes")
     coords = []
     for axis, out in enumerate(size):
         g = int(grid[:, axis].max(initial=0))

@@ -22,7 +22,7 @@ import numpy as np
 from ._offsets import band_rows, crop_frame, grad_input, padded_zeros, plans_2d, row_bands
 from .backward import pool2d_backward
 from .geometry import MAX_DRAWN_CELLS, _check_flag
-from .reductions import _check_input, _float_dtype, _offset_views, _pad, pool2d
+from .reductions import _as_real_array, _check_input, _float_dtype, _offset_views, _pad, pool2d
 
 __all__ = ["mixed_pool2d", "mixed_pool2d_backward", "softpool2d", "softpool2d_backward",
            "softpool_weights"]
@@ -32,12 +32,14 @@ __all__ = ["mixed_pool2d", "mixed_pool2d_backward", "softpool2d", "softpool2d_ba
 
 
 def _check_alpha(alpha, out_shape):
+    if isinstance(alpha, (bool, np.bool_)):
+        raise ValueError(f"alpha={alpha!r} must lie in [0, 1], not be a bool")
     try:
-        a = np.asarray(alpha, dtype=np.float64)
-    except (TypeError, ValueError):
+        a = _as_real_array(alpha, "alpha").astype(np.float64)
+    except ValueError:
         raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] or an array of them") \
             from None
-    if isinstance(alpha, (bool, np.bool_)) or not np.all((a >= 0) & (a <= 1)):
+    if not np.all((a >= 0) & (a <= 1)):
         raise ValueError(f"alpha={alpha!r} must lie in [0, 1] (0 is average pooling, 1 is "
                          f"max pooling)")
     try:
