@@ -36,6 +36,7 @@ import asyncio
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -60,6 +61,11 @@ def parse_args(argv=None):
                    help="with --kill-after: start it again S seconds after the kill")
     p.add_argument("--round-robin", action="store_true",
                    help="plain round robin instead of the sticky cookie")
+    p.add_argument("--conf", type=Path, default=DEPLOY_CONF,
+                   help="another nginx site to try, written for replicas on ports 8501 and "
+                        "8502 (default: deploy/nginx.conf)")
+    p.add_argument("--keep-logs", type=Path,
+                   help="copy the replicas' and nginx's logs (access log included) here")
     p.add_argument("--quick", action="store_true", help="6 users, 8 s, a kill after 4 s")
     own, rest = p.parse_known_args(argv)
     if own.quick:
@@ -100,20 +106,55 @@ def misrouted(lines: list[str]) -> dict:
     return out
 
 
+class Chaos(threading.Thread):
+    """Kills a replica ``kill_after`` seconds from now, and starts it again ``restart_after``
+    seconds later. One thread that lives until :meth:`finish`: the replica it restarts gets
+    SIGTERM when the thread that started it ends (load.py's PR_SET_PDEATHSIG)."""
+
+    def __init__(self, server, sampler, kill_after, restart_after, record: dict):
+        super().__init__(daemon=True)
+        self.server, self.sampler, self.record = server, sampler, record
+        self.kill_after, self.restart_after = kill_after, restart_after
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        if self.done.wait(self.kill_after):
+            return
+        s = self.server
+        self.record.update(port=s.port, at=time.monotonic(), cpu=load.cpu_seconds(s.proc.pid))
+        s.kill_now()
+        print(f"replicas.py: killed replica {s.port} at {self.kill_after:g} s", file=sys.stderr)
+        if self.restart_after is None or self.done.wait(self.restart_after):
+            return
+        try:
+            s.start()
+        except RuntimeError as exc:
+            print(f"replicas.py: replica {s.port} did not restart: {exc}", file=sys.stderr)
+            return
+        self.sampler.pid = s.proc.pid
+        print(f"replicas.py: replica {s.port} is back "
+              f"{time.monotonic() - self.record['at']:.1f} s after the kill", file=sys.stderr)
+        self.done.wait()
+
+    def finish(self) -> None:
+        self.done.set()
+        self.join(120)
+
+
 def main(argv=None) -> int:
     own, args = parse_args(argv)
     tmp = tempfile.TemporaryDirectory(prefix="poolscope_replicas_")
     work = Path(tmp.name)
     servers = [load.Server(load.free_port(), work / f"replica{i}.log") for i in range(2)]
     nginx = None
-    timers: list[threading.Timer] = []
+    chaos = None
     killed = {"port": None, "at": None}
     try:
         try:
             for s in servers:
                 s.start()
             ports = dict(zip(SHIPPED_PORTS, (s.port for s in servers)))
-            nginx = Nginx(render(DEPLOY_CONF.read_text(), ports, round_robin=own.round_robin),
+            nginx = Nginx(render(own.conf.read_text(), ports, round_robin=own.round_robin),
                           work / "nginx")
             nginx.start()
         except RuntimeError as exc:
@@ -124,37 +165,18 @@ def main(argv=None) -> int:
             m.start()
         cpu0 = [load.cpu_seconds(s.proc.pid) for s in servers]
 
-        def kill():
-            victim = servers[0]
-            killed.update(port=victim.port, at=time.monotonic(),
-                          cpu=load.cpu_seconds(victim.proc.pid))
-            victim.kill_now()
-            print(f"replicas.py: killed replica {victim.port} at "
-                  f"{own.kill_after:g} s", file=sys.stderr)
-            if own.restart_after is not None:
-                def restart():
-                    victim.start()
-                    samplers[0].pid = victim.proc.pid
-                    print(f"replicas.py: replica {victim.port} is back "
-                          f"{time.monotonic() - killed['at']:.1f} s after the kill",
-                          file=sys.stderr)
-                timers.append(threading.Timer(own.restart_after, restart))
-                timers[-1].start()
-
-        if own.kill_after is not None:
-            timers.append(threading.Timer(own.kill_after, kill))
-            timers[-1].start()
         w, h = (int(v) for v in args.image_size.lower().split("x"))
         images = {i: load.make_jpeg(args.seed * 1000 + i, w, h)
                   for i, page in enumerate(load.assign_pages(args.users, args.upload_share))
                   if page == "image_lab"}
         loads = {"before": [round(x, 2) for x in os.getloadavg()]}
         c0 = resource.getrusage(resource.RUSAGE_SELF)
+        if own.kill_after is not None:
+            chaos = Chaos(servers[0], samplers[0], own.kill_after, own.restart_after, killed)
+            chaos.start()
         users, wall = asyncio.run(load.run_users(args, nginx.url, images))
         c1 = resource.getrusage(resource.RUSAGE_SELF)
         loads["after"] = [round(x, 2) for x in os.getloadavg()]
-        for t in timers:
-            t.join()
         for m in samplers:
             m.stop()
         cpu = []
@@ -181,12 +203,16 @@ def main(argv=None) -> int:
             Path(args.json).write_text(json.dumps(report, indent=2))
         return 0 if report["ok"] else 1
     finally:
-        for t in timers:
-            t.cancel()
+        if chaos is not None:
+            chaos.finish()
         if nginx is not None:
             nginx.stop()
         for s in servers:
             s.stop()
+        if own.keep_logs:
+            own.keep_logs.mkdir(parents=True, exist_ok=True)
+            for log in [*work.glob("*.log"), *work.glob("nginx/*.log")]:
+                shutil.copy(log, own.keep_logs / f"{log.parent.name}_{log.name}")
         tmp.cleanup()
 
 

@@ -224,9 +224,13 @@ def test_upload_limit_is_nginx_s_client_max_body_size(replicas, tmp_path):
 
 
 def test_a_killed_replica_costs_its_users_a_reconnect_and_no_one_else_an_error(tmp_path):
+    """Kill a replica under load and start it again (as Docker's restart policy would):
+    its users reconnect to the other one and stay there (their cookie moved), so when it
+    is back their uploads and images do not go to a replica without their session."""
     out = tmp_path / "replicas.json"
     cmd = [sys.executable, str(ROOT / "bench" / "replicas.py"), "--users", "4", "--seconds",
-           "7", "--think", "0.5", "--kill-after", "5", "--json", str(out), "--hard-timeout", "150"]
+           "12", "--think", "0.5", "--kill-after", "4", "--restart-after", "0.5",
+           "--json", str(out), "--hard-timeout", "150"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     try:
@@ -235,6 +239,7 @@ def test_a_killed_replica_costs_its_users_a_reconnect_and_no_one_else_an_error(t
         proc.send_signal(signal.SIGTERM)
         log, _ = proc.communicate(timeout=30)
         raise AssertionError(f"bench/replicas.py did not finish:\n{log}")
+    assert "is back" in log, log
     report = json.loads(out.read_text())
     killed = next(r["replica"] for r in report["replicas"] if r["killed"])
     victims = [u for u in report["users"] if u["replica"] == killed]
