@@ -97,10 +97,17 @@ def edited_matrix(rows: int, cols: int) -> np.ndarray:
     h, w = min(rows, base.shape[0]), min(cols, base.shape[1])
     grid[:h, :w] = base[:h, :w]
     frame = pd.DataFrame(grid, columns=[str(j) for j in range(cols)])
+    key = f"grid_{rows}x{cols}"
+    # non-numbers out of the browser's edits before the editor parses them (it would log a
+    # traceback on the server for each one, on every rerun)
+    refused = parsing.clean_grid_edits(ss.get(key), frame.columns)
     edited = st.data_editor(
-        frame, key=f"grid_{rows}x{cols}",
+        frame, key=key,
         column_config={str(j): st.column_config.NumberColumn(str(j), format="%g")
                        for j in range(cols)})
+    for message in refused:
+        st.error(f"{message}; type a number there. The cell keeps its last number until then.",
+                 icon="⚠️")
     values = edited.to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(values).any():
         r, c = np.argwhere(np.isnan(values))[0]
