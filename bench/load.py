@@ -307,6 +307,7 @@ class Run:
     images: list = field(default_factory=list)        # (url, caption)
     exceptions: list = field(default_factory=list)
     error_alerts: list = field(default_factory=list)
+    downloads: dict = field(default_factory=dict)     # user key -> (deferred file id, url)
     finished: asyncio.Future | None = None
 
     def new_script_run(self) -> None:
@@ -315,6 +316,14 @@ class Run:
         self.texts.clear()
         self.images.clear()
         self.error_alerts.clear()
+        self.downloads.clear()
+
+    def add_block(self, block) -> None:
+        """A keyed expander is a widget too (its open/closed state)."""
+        if block.WhichOneof("type") == "expandable" and block.expandable.id.startswith("$$ID-"):
+            key = block.expandable.id.split("-", 2)[2]
+            if key != "None":
+                self.widgets[key] = Widget(block.expandable.id, "expander")
 
     def add_element(self, el) -> None:
         kind = el.WhichOneof("type")
@@ -339,6 +348,8 @@ class Run:
                 self.texts.append(im.caption)
         elif kind == "plotly_chart":
             self.texts.append("plotly " + hashlib.sha1(proto.spec.encode()).hexdigest())
+        elif kind == "download_button" and proto.id.startswith("$$ID-"):
+            self.downloads[proto.id.split("-", 2)[2]] = (proto.deferred_file_id, proto.url)
         if "id" in proto.DESCRIPTOR.fields_by_name and proto.id.startswith("$$ID-"):
             key = proto.id.split("-", 2)[2]  # "$$ID-<hash>-<user key>"; "None" without a key
             if key == "None":
@@ -470,6 +481,8 @@ class User:
             self.query_string = msg.page_info_changed.query_string
         elif kind == "delta" and run and msg.delta.WhichOneof("type") == "new_element":
             run.add_element(msg.delta.new_element)
+        elif kind == "delta" and run and msg.delta.WhichOneof("type") == "add_block":
+            run.add_block(msg.delta.add_block)
         elif kind == "session_event" and run:
             if msg.session_event.HasField("script_compilation_exception"):
                 exc = msg.session_event.script_compilation_exception
@@ -480,6 +493,10 @@ class User:
             fut = self.url_requests.pop(msg.file_urls_response.response_id, None)
             if fut is not None and not fut.done():
                 fut.set_result(msg.file_urls_response)
+        elif kind == "backend_operation_response":
+            fut = self.url_requests.pop(msg.backend_operation_response.request_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg.backend_operation_response)
         elif kind == "script_finished" and run and msg.script_finished in FINAL:
             if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                 run.exceptions.append("script finished with a compile error")
@@ -499,9 +516,9 @@ class User:
             ws = WidgetState(id=w.id)
             if kind == "slider":
                 ws.double_array_value.data.extend([float(value)])
-            elif kind == "checkbox":
+            elif kind in ("checkbox", "expander"):
                 ws.bool_value = bool(value)
-            elif kind == "selectbox":
+            elif kind in ("selectbox", "radio"):
                 ws.string_value = str(value)
             elif kind == "file_uploader":
                 ws.file_uploader_state_value.uploaded_file_info.append(value)
@@ -554,6 +571,47 @@ class User:
                 self.media_bytes += len(body)
             except (OSError, urllib.error.HTTPError) as exc:
                 self.errors.append(f"image: {url} could not be fetched: {exc}")
+
+    async def download(self, key: str) -> int:
+        """Click the download button ``key`` of the last run, as the browser does: a button
+        whose file is made on the click (a callable) asks the server to run it
+        (``backend_operation_request``) and gets its URL; then GET the file. Records the
+        time as a ``download`` sample; returns the file's size (0 if it failed)."""
+        if key not in self.last.downloads:
+            self.errors.append(f"download: no button {key!r} on {self.page}")
+            return 0
+        deferred, url = self.last.downloads[key]
+        t0 = time.perf_counter()
+        if deferred:
+            request_id = uuid.uuid4().hex
+            fut = asyncio.get_running_loop().create_future()
+            self.url_requests[request_id] = fut
+            msg = BackMsg()
+            msg.backend_operation_request.request_id = request_id
+            msg.backend_operation_request.session_id = self.session_id
+            msg.backend_operation_request.deferred_file.file_id = deferred
+            try:
+                await self.ws.send(msg.SerializeToString())
+            except (ConnectionClosed, OSError) as exc:
+                raise UserStopped(f"send failed: {exc}") from exc
+            try:
+                response = await asyncio.wait_for(fut, self.args.rerun_timeout)
+            except TimeoutError:
+                self.errors.append(f"download: no answer for {key!r} within "
+                                   f"{self.args.rerun_timeout:g} s")
+                return 0
+            if response.error_msg:
+                self.errors.append(f"download: {key!r}: {response.error_msg}")
+                return 0
+            url = response.deferred_file.url
+        path = url if url.startswith("/") else "/" + url
+        try:
+            _, _, body = await asyncio.to_thread(self._http, "GET", path)
+        except (OSError, urllib.error.HTTPError) as exc:
+            self.errors.append(f"download: {key!r} could not be fetched: {exc}")
+            return 0
+        self.samples.append(Sample("download", self.page, time.perf_counter() - t0))
+        return len(body)
 
     async def upload(self) -> None:
         """The uploader's three steps: ask for a URL, PUT the file, rerun with its info."""
@@ -743,7 +801,8 @@ def build_report(args, users: list[User], mem: MemorySampler | None, started_her
                  loads: dict, wall: float, cpu: float) -> dict:
     rows = []
     for kind, label in (("open", "open the page"), ("upload", "upload + rerun"),
-                        ("change", "change a control"), ("reconnect", "drop → page again")):
+                        ("change", "change a control"), ("reconnect", "drop → page again"),
+                        ("download", "download a file")):
         for page, title in PAGES.items():
             values = [s.seconds for u in users for s in u.samples
                       if s.kind == kind and s.page == page]

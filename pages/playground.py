@@ -7,7 +7,7 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import figures, links, parsing, pool_settings, startup, widgets
+from ui import budget, figures, links, parsing, pool_settings, startup, widgets
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -256,7 +256,8 @@ def main() -> None:
         code_panel(comparisons, kwargs)
     with tab_export:
         st.download_button("Download the animation (GIF)",
-                           functools.partial(gif_bytes, matrix, kwargs, frame_ms, start),
+                           budget.deferred(functools.partial(gif_bytes, matrix, kwargs,
+                                                             frame_ms, start)),
                            "poolscope_animation.gif", "image/gif", key="dl_gif",
                            help=f"One frame per output cell from the one the animation shows "
                                 f"(click an output cell to choose), {MAX_GIF_FRAMES} at most; "
