@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 try:
-    from bench.load import HTTP, ROOT, _die_with_parent, free_port
+    from bench.load import HTTP, ROOT, _die_with_parent, free_port, stop_group
 except ImportError:  # run as a script from bench/
-    from load import HTTP, ROOT, _die_with_parent, free_port
+    from load import HTTP, ROOT, _die_with_parent, free_port, stop_group
 
 DEPLOY_CONF = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -145,16 +145,6 @@ class Nginx:
             return []
 
     def stop(self) -> None:
+        """Graceful (SIGQUIT), then SIGTERM, then SIGKILL."""
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGQUIT, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        stop_group(proc, ((signal.SIGQUIT, 5), (signal.SIGTERM, 5), (signal.SIGKILL, 5)))

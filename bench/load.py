@@ -158,18 +158,24 @@ class Server:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
+        stop_group(proc, ((signal.SIGTERM, 10), (signal.SIGKILL, 5)))
+
+
+def stop_group(proc: subprocess.Popen | None, steps) -> None:
+    """End ``proc``'s process group: each ``(signal, seconds to wait)`` in turn until it
+    has exited."""
+    if proc is None or proc.poll() is not None:
+        return
+    for sig, wait in steps:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
             return
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 # ----------------------------------------------------------------------------- memory
@@ -572,6 +578,20 @@ class User:
             except (OSError, urllib.error.HTTPError) as exc:
                 self.errors.append(f"image: {url} could not be fetched: {exc}")
 
+    async def ask(self, msg: BackMsg, request_id: str):
+        """Send ``msg`` and wait for the answer that carries ``request_id`` (an upload URL,
+        a download's URL); None when none came within ``--rerun-timeout``."""
+        fut = asyncio.get_running_loop().create_future()
+        self.url_requests[request_id] = fut
+        try:
+            await self.ws.send(msg.SerializeToString())
+        except (ConnectionClosed, OSError) as exc:
+            raise UserStopped(f"send failed: {exc}") from exc
+        try:
+            return await asyncio.wait_for(fut, self.args.rerun_timeout)
+        except TimeoutError:
+            return None
+
     async def download(self, key: str) -> int:
         """Click the download button ``key`` of the last run, as the browser does: a button
         whose file is made on the click (a callable) asks the server to run it
@@ -583,20 +603,12 @@ class User:
         deferred, url = self.last.downloads[key]
         t0 = time.perf_counter()
         if deferred:
-            request_id = uuid.uuid4().hex
-            fut = asyncio.get_running_loop().create_future()
-            self.url_requests[request_id] = fut
             msg = BackMsg()
-            msg.backend_operation_request.request_id = request_id
+            request_id = msg.backend_operation_request.request_id = uuid.uuid4().hex
             msg.backend_operation_request.session_id = self.session_id
             msg.backend_operation_request.deferred_file.file_id = deferred
-            try:
-                await self.ws.send(msg.SerializeToString())
-            except (ConnectionClosed, OSError) as exc:
-                raise UserStopped(f"send failed: {exc}") from exc
-            try:
-                response = await asyncio.wait_for(fut, self.args.rerun_timeout)
-            except TimeoutError:
+            response = await self.ask(msg, request_id)
+            if response is None:
                 self.errors.append(f"download: no answer for {key!r} within "
                                    f"{self.args.rerun_timeout:g} s")
                 return 0
@@ -616,21 +628,13 @@ class User:
     async def upload(self) -> None:
         """The uploader's three steps: ask for a URL, PUT the file, rerun with its info."""
         name = f"student{self.index:02d}.jpg"
-        request_id = uuid.uuid4().hex
-        fut = asyncio.get_running_loop().create_future()
-        self.url_requests[request_id] = fut
         msg = BackMsg()
-        msg.file_urls_request.request_id = request_id
+        request_id = msg.file_urls_request.request_id = uuid.uuid4().hex
         msg.file_urls_request.file_names.append(name)
         msg.file_urls_request.session_id = self.session_id
         t0 = time.perf_counter()
-        try:
-            await self.ws.send(msg.SerializeToString())
-        except (ConnectionClosed, OSError) as exc:
-            raise UserStopped(f"send failed: {exc}") from exc
-        try:
-            response = await asyncio.wait_for(fut, self.args.rerun_timeout)
-        except TimeoutError:
+        response = await self.ask(msg, request_id)
+        if response is None:
             self.errors.append("upload: no file_urls_response")
             return
         if response.error_msg or not response.file_urls:

@@ -154,14 +154,19 @@ def access(nginx: Nginx) -> list[dict]:
     return rows
 
 
-def test_sticky_cookie_keeps_every_session_on_its_replica(replicas, tmp_path):
-    nginx = nginx_for(replicas, tmp_path / "nginx")
+def load_through_nginx(replicas, tmp_path, seconds, round_robin=False):
+    """4 users of bench/load.py through nginx in front of ``replicas``; nginx always stopped."""
+    nginx = nginx_for(replicas, tmp_path / "nginx", round_robin)
     try:
         nginx.start()
-        code, log, report = run_load(tmp_path, nginx.url, "--users", "4", "--seconds", "5",
-                                     "--think", "0.5")
+        return nginx, *run_load(tmp_path, nginx.url, "--users", "4", "--seconds", str(seconds),
+                                "--think", "0.5")
     finally:
         nginx.stop()
+
+
+def test_sticky_cookie_keeps_every_session_on_its_replica(replicas, tmp_path):
+    nginx, code, log, report = load_through_nginx(replicas, tmp_path, 5)
     assert code == 0, log
     assert report["errors"]["total"] == 0, report["errors"]
     assert all(u["upload_ok"] for u in report["users"] if u["page"] == "image_lab")
@@ -185,13 +190,7 @@ def test_sticky_cookie_keeps_every_session_on_its_replica(replicas, tmp_path):
 
 
 def test_round_robin_makes_uploads_and_images_fail(replicas, tmp_path):
-    nginx = nginx_for(replicas, tmp_path / "nginx", round_robin=True)
-    try:
-        nginx.start()
-        code, log, report = run_load(tmp_path, nginx.url, "--users", "4", "--seconds", "4",
-                                     "--think", "0.5")
-    finally:
-        nginx.stop()
+    nginx, code, log, report = load_through_nginx(replicas, tmp_path, 4, round_robin=True)
     assert code == 1, log
     kinds = report["errors"]["by_kind"]
     assert kinds.get("upload", 0) + kinds.get("image", 0) > 0, report["errors"]
