@@ -27,7 +27,7 @@ import yaml
 
 from bench.balancer import DEPLOY_CONF, Nginx, render
 from bench.load import HTTP, Server, free_port
-from conftest import ROOT
+from conftest import ROOT, wait_for_app
 from ui import imageio
 
 DEPLOY = ROOT / "deploy"
@@ -254,3 +254,40 @@ def test_a_killed_replica_costs_its_users_a_reconnect_and_no_one_else_an_error(t
             assert outage["kept_upload"] is False and u["upload_ok"], u  # uploaded again
         for e in u["errors"]:  # at the moment of the kill, an image of the last run can 404
             assert e.startswith("image:") and "404" in e, u
+
+
+def test_a_browser_reconnects_to_the_other_replica_with_its_settings(browser, tmp_path):
+    """Debian's Chromium through nginx: kill the replica that serves the page; Streamlit's
+    page reconnects by itself, now to the other replica (the cookie moved), and shows the
+    page again with its settings."""
+    servers = [Server(free_port(), tmp_path / f"replica{i}.log") for i in range(2)]
+    nginx = nginx_for(servers, tmp_path / "nginx")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        for s in servers:
+            s.start(timeout=90)
+        nginx.start()
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(nginx.url + "/playground?kh=3")
+        wait_for_app(pg)
+
+        def replica():
+            return {c["name"]: c["value"] for c in context.cookies()}.get("poolscope_replica")
+
+        first = replica()
+        victim = next(s for s in servers if str(s.port) == first)
+        victim.kill_now()
+        for _ in range(300):  # the page reconnects through nginx to the other replica
+            if replica() not in (None, first):
+                break
+            pg.wait_for_timeout(100)
+        assert replica() == str(next(s.port for s in servers if s is not victim))
+        wait_for_app(pg)
+        assert pg.locator("[data-testid='stMain'] h1").first.inner_text() == "Matrix playground"
+        assert "out[0, 0] = max(8, 6, 5, 0, 0, 1, 5, 6, 9) = 9" in pg.content()  # 3×3, as set
+    finally:
+        context.close()
+        nginx.stop()
+        for s in servers:
+            s.stop()
