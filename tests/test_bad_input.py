@@ -223,7 +223,12 @@ def test_jpeg_scans_counts_the_scans_of_the_first_image_only():
     # an APP segment holding the bytes FF DA (as an EXIF thumbnail does) is skipped
     app = b"\xff\xe1" + (2 + 6).to_bytes(2, "big") + b"\xff\xda\xff\xda\xff\xda"
     assert imageio.jpeg_scans(base[:2] + app + base[2:]) == 10
-    assert imageio.jpeg_scans(base + jpeg(rgb, progressive=True)) == 10  # data after EOI
+    assert imageio.jpeg_scans(base + jpeg(rgb)) == 11  # a preview stored after the image
+    # bytes FF D9 (an end-of-image marker) hidden in a comment after the first scan do not
+    # hide the scans that follow it
+    first_scan_end = base.index(b"\xff\xc4", base.index(b"\xff\xda"))
+    com = b"\xff\xfe" + (2 + 2).to_bytes(2, "big") + b"\xff\xd9"
+    assert imageio.jpeg_scans(base[:first_scan_end] + com + base[first_scan_end:]) == 10
     assert imageio.jpeg_scans(b"\x89PNG\r\n\x1a\n") == 0
     assert imageio.jpeg_scans(b"\xff\xd8\x00\x00") == 0
 

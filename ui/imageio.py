@@ -120,13 +120,15 @@ _FORMATS_TEXT = ", ".join(_FORMAT_NAMES.get(f, f) for f in FORMATS)
 
 
 def jpeg_scans(data: bytes) -> int:
-    """How many scans (SOS segments) the first image of a JPEG file has; 0 if not a JPEG.
+    """How many scans (SOS markers) a JPEG file has, counted from its first scan; 0 if the
+    file is not a JPEG.
 
-    Reads the segment headers up to the first scan (skipping their contents, where an
-    EXIF thumbnail has scans of its own), then counts the scan markers up to the end of
-    the image: inside a scan's data a 0xFF byte is always followed by 0x00 or a restart
-    marker, so ``FF DA`` there is a real scan (the count is never too small). O(file
-    size), in C (``bytes.find``/``count``).
+    Reads the segment headers up to the first scan, as the decoder does (skipping their
+    contents, where an EXIF thumbnail has a scan of its own), then counts every scan
+    marker to the end of the file: inside a scan's data a 0xFF byte is always followed
+    by 0x00 or a restart marker, so every scan the decoder would read is counted (never
+    too few; a preview a phone stores after the image adds its own one). O(file size),
+    in C (``bytes.count``).
 
     >>> buf = io.BytesIO()
     >>> Image.new("RGB", (16, 16)).save(buf, "JPEG", progressive=True)
@@ -144,8 +146,7 @@ def jpeg_scans(data: bytes) -> int:
             i += 1
             continue
         if marker == 0xDA:
-            end = data.find(b"\xff\xd9", i)
-            return data.count(b"\xff\xda", i, end if end > 0 else len(data))
+            return data.count(b"\xff\xda", i)
         if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
             i += 2
             continue
@@ -263,8 +264,8 @@ def load_image(data: bytes, name: str = "") -> LoadedImage:
             f"{label} is a JPEG stored in {scans} scans (progressive); ordinary ones have "
             f"about 10, and this page takes at most {MAX_JPEG_SCANS}. Each scan makes the "
             f"decoder go over all {w}×{h} pixels again, so this file would keep the server "
-            f"busy for seconds while everyone else using it waits. Open it in an image editor, save it "
-            f"again as JPEG or PNG, and upload that file.")
+            f"busy for seconds while everyone else using it waits. Open it in an image "
+            f"editor, save it again as JPEG or PNG, and upload that file.")
     fmt, mode_in, notes = img.format or "", img.mode, []
     try:
         with warnings.catch_warnings():
