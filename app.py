@@ -21,6 +21,8 @@ PAGES = [
     st.Page("pages/pool_vs_conv.py", title="Pooling vs strided conv", icon=":material/compare:",
             url_path="pool_vs_conv"),
     st.Page("pages/dims.py", title="1-D, 3-D & adaptive", icon=":material/view_in_ar:", url_path="dims"),
+    st.Page("pages/network.py", title="Pooling inside a network", icon=":material/hub:",
+            url_path="network"),
 ]
 
 page = st.navigation(PAGES)

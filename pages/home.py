@@ -27,6 +27,8 @@ LINKS = [
      "Same size, different numbers, zero parameters."),
     ("pages/dims.py", ":material/view_in_ar:", "1-D, 3-D & adaptive",
      "Signals, volumes, and pooling to a fixed output size."),
+    ("pages/network.py", ":material/hub:", "Pooling inside a network",
+     "Train a tiny CNN on handwritten digits with each kind of downsampling, and compare."),
 ]
 for path, icon, title, blurb in LINKS:
     st.page_link(path, label=f"**{title}** — {blurb}", icon=icon)

@@ -13,7 +13,8 @@ import pytest
 from conftest import ROOT
 
 # ui modules whose docstrings promise plain functions without Streamlit
-NO_STREAMLIT = ("ui.figures", "ui.gif", "ui.imageio", "ui.imagelab", "ui.lessons", "ui.parsing")
+NO_STREAMLIT = ("ui.figures", "ui.gif", "ui.imageio", "ui.imagelab", "ui.lessons", "ui.parsing",
+                "ui.training")
 MAX_UI_LINES = 500  # "none over about 500 lines" (issue 20): a module past it wants splitting
 
 

@@ -17,9 +17,11 @@ they draw:
 - ``dims``: the 1-D signal, the 3-D volume, and adaptive pooling's bins.
 - ``panels``: still pictures of small matrices (annotated heatmaps, coverage, panels
   side by side).
+- ``network``: the tiny CNN of ``pooling_core.network``: training curves, feature
+  maps, the cells max pooling kept, class probabilities.
 
 New kinds of figure get a module of their own here (quiz figures in ``quiz``,
-network figures in ``network``, figures of pooling variants in ``variants``), built
+figures of pooling variants in ``variants``), built
 from ``common`` and ``windows``, and re-exported below. A module imports its
 siblings directly (``from .common import fmt``), never this package, and stays
 under about 500 lines.
@@ -35,6 +37,8 @@ from .backward import (INDEX_WORD, BackStep, backward_contributions, backward_fi
 from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, MODE_WORD, OVERHANG_COLOR, PAD_COLOR,
                      WINDOW_COLOR, AnimatedFigure, exact, fmt)
 from .dims import adaptive_figure, signal_figure, volume_scatter_figure, volume_slices_figure
+from .network import (feature_maps_figure, kept_cells_figure, probabilities_figure,
+                      training_figure)
 from .panels import coverage_figure, matrix_figure, panels_figure
 from .sliding import (ANIMATED_TRACES, CLICK_TARGETS, MAX_ANIMATED_CELLS, animation_figure,
                       clicked_cell, clicked_step, open_at, sliding_figure)
@@ -58,4 +62,6 @@ __all__ = [
     "signal_figure", "volume_slices_figure", "volume_scatter_figure", "adaptive_figure",
     # panels
     "coverage_figure", "matrix_figure", "panels_figure",
+    # network
+    "training_figure", "feature_maps_figure", "kept_cells_figure", "probabilities_figure",
 ]

@@ -1,0 +1,34 @@
+"""Real browser: the "Pooling inside a network" page trains a run, fills the table and shows
+the network inside, without an error (screenshots in tests/_artifacts/)."""
+from conftest import wait_for_app
+from test_browser_learning import _check_clean, _screenshot
+
+
+def test_network_page_trains_and_shows_the_inside(page, app_url):
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{app_url}/network")
+    wait_for_app(page)
+    page.get_by_role("heading", name="Pooling inside a network").wait_for()
+    page.get_by_role("button", name="Train", exact=True).click()
+    # the default run (max pooling, seed 0, 5 epochs) takes seconds; its row and the
+    # server's count appear when it has finished
+    page.get_by_text("This server has trained").wait_for(timeout=120_000)
+    wait_for_app(page)
+    _check_clean(page)
+    cells = page.locator("[data-testid='stDataFrame']").filter(has_text="Max pool 2×2")
+    assert cells.count() >= 1
+    page.get_by_role("heading", name="Inside a trained network").wait_for()
+    page.wait_for_function(
+        "() => document.querySelectorAll(\"[data-testid='stPlotlyChart'] .main-svg\").length >= 5",
+        timeout=60_000)
+    # the window animation plays: its caption (the figure's title) moves on
+    chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="▶ Play").first
+    title = chart.locator(".gtitle").first
+    before = title.text_content()
+    chart.get_by_text("▶ Play").click()
+    page.wait_for_timeout(1800)
+    assert title.text_content() != before and "max(" in title.text_content()
+    _check_clean(page)
+    _screenshot(page, "network")
+    assert not errors, errors
