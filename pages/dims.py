@@ -6,6 +6,7 @@ import streamlit as st
 
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool2d)
+from pooling_core.conventions import FRAMEWORKS, adaptive_args
 from ui import figures, lessons, parsing, pool_settings, startup, widgets
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
@@ -170,6 +171,16 @@ def adaptive_section(settings: pool_settings.PoolSettings) -> None:
         st.caption(f"{h}×{w} does not divide evenly into {size[0]}×{size[1]}: the bins have "
                    f"sizes {sizes}{' and neighbours overlap' if overlap else ''} — no single "
                    f"kernel and stride does this.")
+    with st.expander("The same in each framework"):
+        for key, fw in FRAMEWORKS.items():
+            call = adaptive_args((int(h), int(w)), size, mode, key)
+            if call.ok:
+                st.markdown(f"**{fw.name}**")
+                st.code(call.code, language="python")
+                for note in call.notes:
+                    st.caption(note)
+            else:
+                st.caption(f"**{fw.name}**: {call.reason}.")
 
 
 def main() -> None:

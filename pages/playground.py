@@ -165,6 +165,9 @@ def frameworks_panel(comparisons) -> None:
                      "Padding (top, bottom / left, right)": f"{t}, {b} / {left}, {right}",
                      "Values vs PyTorch": verdict})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    for c in comparisons:  # how a framework departs from the settings (or from its spec)
+        for note in c.call.notes:
+            st.caption(f"**{FRAMEWORKS[c.framework].name}**: {note}")
     differing = [c for c in comparisons if c.call.ok and c.diff_mask is not None
                  and c.diff_mask.any()]
     if differing:

@@ -14,8 +14,8 @@ from math import prod
 import numpy as np
 
 from .geometry import _check_limits, _shape
-from .reductions import (INDEX_MODES, _as_real_array, _divisor, _offset_views, _pool_args,
-                         _pool_options, pool_nd)
+from .reductions import (INDEX_MODES, _as_real_array, _check_absolute, _divisor,
+                         _offset_views, _pool_args, _pool_options, pool_nd)
 
 __all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
 
@@ -47,7 +47,7 @@ def _scatter_windows(weights, plans, x_shape):
 
 
 def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, dilation=1,
-                     mode="max", ceil_mode=False, count_include_pad=True,
+                     mode="max", ceil_mode=False, count_include_pad=None,
                      divisor_override=None, p=2.0, rng=None, **options):
     """Gradient of :func:`~pooling_core.pool_nd` with respect to ``x``."""
     options = _pool_options(options, f"pool{ndim}d_backward")
@@ -57,6 +57,7 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
         options.get("ceil_clip", True), options.get("check_half_kernel", True),
         options.get("training", True), fn=f"pool{ndim}d_backward", backward=True)
     ndim = int(ndim)
+    absolute = _check_absolute(options.get("absolute", False), mode)
     out_shape = x.shape[: x.ndim - ndim] + tuple(pl.out for pl in plans)
     g = _as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != out_shape:
@@ -74,15 +75,20 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
     if mode == "avg":
         return _scatter_windows(g / divisor, plans, x.shape)
     # lp: out = (K/D * sum x**p) ** (1/p)  =>  d out / d x_i = K/D * x_i**(p-1) * out**(1-p)
+    # (absolute: x_i is |x_i|, and the chain rule adds sign(x_i))
     out = pool_nd(x, ndim, *args, rng=rng, **options).astype(np.float64)
     kernel_cells = prod(pl.kernel for pl in plans)
+    base = x.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         weight = np.where(out > 0, g * (kernel_cells / divisor) * np.power(out, 1.0 - p), 0.0)
-        return _scatter_windows(weight, plans, x.shape) * np.power(x.astype(np.float64), p - 1)
+        grad = _scatter_windows(weight, plans, x.shape)
+        if absolute:
+            return grad * np.power(np.abs(base), p - 1) * np.sign(base)
+        return grad * np.power(base, p - 1)
 
 
 def pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilation=1,
-                    mode="max", ceil_mode=False, count_include_pad=True,
+                    mode="max", ceil_mode=False, count_include_pad=None,
                     divisor_override=None, p=2.0, rng=None, **options):
     """Gradient each input cell of ``x`` receives from ``grad_output``.
 

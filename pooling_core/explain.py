@@ -24,7 +24,7 @@ class OutputSizeExplanation:
         right padding or beyond.
     unread : input positions (0-based) that no window reads.
     pad_before, pad_after : padding on each side as applied.
-    padding_kind : ``'symmetric'``, ``'explicit'``, ``'same'`` or ``'valid'``.
+    padding_kind : ``'symmetric'``, ``'explicit'``, ``'same'``, ``'same_lower'`` or ``'valid'``.
     same_out, valid_out : what TensorFlow's 'SAME' and 'VALID' would give.
     notes : plain sentences for the UI (the clip rule, dropped cells, ...).
     """
@@ -54,7 +54,7 @@ def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilati
     ----------
     n : input length.
     kernel_size, stride, dilation : ints (``stride=None`` means ``kernel_size``).
-    padding : int, ``(before, after)``, ``'same'`` or ``'valid'``.
+    padding : int, ``(before, after)``, ``'same'``, ``'same_lower'`` or ``'valid'``.
     ceil_mode, ceil_clip, check_half_kernel : as :func:`~pooling_core.pool2d`.
 
     Returns
@@ -134,10 +134,11 @@ def _explain_plan(plan, ceil_mode, ceil_clip) -> OutputSizeExplanation:
             f"{len(unread)} input position(s) {list(unread)[:8]}{'…' if len(unread) > 8 else ''} "
             f"are never read by any window: their values cannot affect the output."
         )
-    if kind == "same":
+    if kind in ("same", "same_lower"):
         notes.append(
-            f"SAME: out = ceil(n / s) = ceil({n} / {s}) = {plan.out}; total padding "
-            f"max((out - 1)·s + (k - 1)·d + 1 - n, 0) = {pb + pa}, {pb} before and {pa} after."
+            f"{kind.upper()}: out = ceil(n / s) = ceil({n} / {s}) = {plan.out}; total padding "
+            f"max((out - 1)·s + (k - 1)·d + 1 - n, 0) = {pb + pa}, {pb} before and {pa} after"
+            f" (the odd cell {'after' if kind == 'same' else 'before'})."
         )
     same_out = -(-n // s)
     valid_out, _ = _axis_out(n, k, s, d, 0, 0, False, True)

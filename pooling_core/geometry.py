@@ -229,7 +229,7 @@ class AxisPlan:
         towards an average's divisor when ``count_include_pad``).
     out : number of windows (output length).
     padding_kind : how the padding was given: ``'symmetric'``, ``'explicit'``
-        (before, after), ``'same'`` or ``'valid'``.
+        (before, after), ``'same'``, ``'same_lower'`` or ``'valid'``.
     """
 
     n: int
@@ -315,16 +315,17 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
         key = padding.lower()
         if key == "valid":
             return tuple((0, 0) for _ in range(ndim)), "valid"
-        if key == "same":
+        if key in ("same", "same_lower"):  # same_lower: ONNX's SAME_LOWER, odd cell first
             pads = []
             for n, k, s, d in zip(spatial, kernel, stride, dilation):
                 out = -(-n // s)
                 total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-                pads.append((total // 2, total - total // 2))
-            return tuple(pads), "same"
+                small, large = total // 2, total - total // 2
+                pads.append((small, large) if key == "same" else (large, small))
+            return tuple(pads), key
         raise ValueError(
             f"padding={padding!r} is not understood; use an int, a tuple, "
-            f"((before, after), ...) or 'valid' / 'same'"
+            f"((before, after), ...) or 'valid' / 'same' / 'same_lower'"
         )
     if isinstance(padding, (int, np.integer)) and not isinstance(padding, (bool, np.bool_)):
         p = normalize_tuple(padding, ndim, "padding", minimum=0)
@@ -334,7 +335,7 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
             raise TypeError
         items = tuple(padding)
     except TypeError:
-        raise ValueError(f"padding={padding!r} must be an int, a tuple, or 'valid'/'same'") from None
+        raise ValueError(f"padding={padding!r} must be an int, a tuple, or 'valid'/'same'/'same_lower'") from None
     if len(items) == ndim and all(isinstance(v, (tuple, list)) or np.ndim(v) == 1 for v in items):
         pairs = []
         for v in items:
@@ -350,9 +351,7 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
 def _axis_out(n, k, s, d, before, after, ceil_mode, ceil_clip):
     """Output length of one axis (PyTorch's ``pooling_output_shape``)."""
     span = d * (k - 1) + 1
-    numer = n + before + after - span
-    if numer < 0:
-        return 0, False
+    numer = n + before + after - span  # may be < 0: ceil mode still keeps one window then
     out = (numer + (s - 1 if ceil_mode else 0)) // s + 1
     clipped = False
     if ceil_mode and ceil_clip and (out - 1) * s >= n + before:
@@ -383,7 +382,8 @@ def plan_axes(
         means ``stride = kernel_size``.
     padding : int or per-axis tuple (symmetric), ``((before, after), ...)``
         (explicit), or ``'valid'`` / ``'same'`` (TensorFlow: ``out = ceil(n/s)``,
-        total padding ``max((out-1)*s + (k-1)*d + 1 - n, 0)``, the odd cell after).
+        total padding ``max((out-1)*s + (k-1)*d + 1 - n, 0)``, the odd cell after)
+        / ``'same_lower'`` (ONNX's SAME_LOWER: the same total, the odd cell before).
     ceil_mode : round the output size up; the last window must still start
         inside the input or the left padding (``ceil_clip``).
     ceil_clip : apply that rule (Caffe applies it only when padding > 0).
@@ -473,7 +473,8 @@ def output_size(n: int, kernel_size: int, stride=None, padding=0, dilation: int 
 
     ``out = floor((n + 2p - d*(k-1) - 1) / s) + 1`` (``ceil`` in ceil mode, then
     one less if the last window would start past the input and left padding).
-    ``padding`` may be an int, ``(before, after)``, ``'same'`` or ``'valid'``.
+    ``padding`` may be an int, ``(before, after)``, ``'same'``, ``'same_lower'`` or
+    ``'valid'``.
 
     >>> output_size(4, 2)
     2

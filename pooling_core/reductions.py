@@ -444,7 +444,8 @@ def _pool_args(x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode,
     ndim = int(ndim)
     _check_mode(mode)
     return_indices = _check_flag(return_indices, "return_indices")
-    count_include_pad = _check_flag(count_include_pad, "count_include_pad")
+    if count_include_pad is not None:
+        count_include_pad = _check_flag(count_include_pad, "count_include_pad")
     training = _check_flag(training, "training")
     pad_value = _check_real(pad_value, "pad_value", allow_none=True)
     if return_indices and mode not in INDEX_MODES:
@@ -474,18 +475,46 @@ def _pool_args(x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode,
     plans = plan_axes(x.shape[x.ndim - ndim:], kernel_size, stride, padding, dilation,
                       ceil_mode, ceil_clip=ceil_clip, check_half_kernel=check_half_kernel,
                       planes=prod(x.shape[:x.ndim - ndim]), work=work)
+    count_include_pad = _count_include_pad(count_include_pad, plans[0].padding_kind, mode)
     return x, plans, (return_indices, count_include_pad, p, rng, pad_value, training)
 
 
+#: How ``padding`` given as a string reads: TensorFlow's and ONNX's names.
+_NAMED_PADDINGS = ("same", "same_lower", "valid")
+
+
+def _count_include_pad(value, padding_kind: str, mode: str) -> bool:
+    """``count_include_pad`` with ``None`` (the default) read for this padding and mode.
+
+    ``None`` means what the frameworks that name the padding do: an average
+    counts the padding when it is given as numbers (PyTorch's
+    ``count_include_pad=True``) and ignores it for ``'same'``, ``'same_lower'``
+    and ``'valid'`` (TensorFlow, Keras, ONNX ``auto_pad``). For ``'lp'`` it is
+    True whatever the padding: zero padding adds nothing to ``sum x**p``, so
+    the whole-window divisor keeps the plain p-norm (ONNX's ``LpPool``) and
+    rescales only PyTorch's ceil-mode edge windows. An explicit bool wins.
+
+    >>> _count_include_pad(None, "symmetric", "avg"), _count_include_pad(None, "same", "avg")
+    (True, False)
+    >>> _count_include_pad(None, "same", "lp"), _count_include_pad(True, "same", "avg")
+    (True, True)
+    """
+    if value is not None:
+        return value
+    return mode != "avg" or padding_kind not in _NAMED_PADDINGS
+
+
 def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode="max",
-            ceil_mode=False, count_include_pad=True, divisor_override=None, p=2.0,
+            ceil_mode=False, count_include_pad=None, divisor_override=None, p=2.0,
             return_indices=False, rng=None, *, pad_value=None, ceil_clip=True,
-            check_half_kernel=True, training=True):
+            check_half_kernel=True, training=True, absolute=False):
     """Pool the last ``ndim`` axes of ``x``; :func:`pool2d` documents every parameter."""
     x, plans, (return_indices, count_include_pad, p, rng, pad_value, training) = _pool_args(
         x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
         divisor_override, p, return_indices, rng, pad_value, ceil_clip, check_half_kernel,
         training)
+    if _check_absolute(absolute, mode):
+        x = np.abs(x)
     if not any(pl.pad_before or pl.extra_after for pl in plans):
         pad_value = None  # nothing is padded: the value takes no part
     if pad_value is not None and np.issubdtype(x.dtype, np.integer) \
@@ -501,7 +530,15 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
     return _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, p)
 
 
-_OPTIONS = ("pad_value", "ceil_clip", "check_half_kernel", "training")
+_OPTIONS = ("pad_value", "ceil_clip", "check_half_kernel", "training", "absolute")
+
+
+def _check_absolute(absolute, mode: str) -> bool:
+    absolute = _check_flag(absolute, "absolute")
+    if absolute and mode != "lp":
+        raise ValueError(f"absolute=True applies to mode='lp' only (the p-norm of |x|), "
+                         f"not mode={mode!r}")
+    return absolute
 
 
 def _pool_options(options: dict, fn: str) -> dict:
@@ -510,7 +547,7 @@ def _pool_options(options: dict, fn: str) -> dict:
 
 
 def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
-           count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
+           count_include_pad=None, divisor_override=None, p=2.0, return_indices=False,
            rng=None, **options):
     """Pool the last axis of ``x`` shaped ``(..., L)``; parameters as :func:`pool2d`.
 
@@ -523,7 +560,7 @@ def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
 
 
 def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
-           count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
+           count_include_pad=None, divisor_override=None, p=2.0, return_indices=False,
            rng=None, **options):
     r"""Pool the last two axes of ``x`` (PyTorch's ``max_pool2d``/``avg_pool2d`` and more).
 
@@ -541,20 +578,25 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
         Leading axes (batch, channels) are kept.
     kernel_size, stride, dilation : int or (int, int)
         ``stride=None`` means ``stride = kernel_size``.
-    padding : int, (int, int), ((top, bottom), (left, right)), 'valid' or 'same'
+    padding : int, (int, int), ((top, bottom), (left, right)), 'valid', 'same' or 'same_lower'
         Symmetric padding must be at most ``kernel_size // 2`` (PyTorch's rule).
-        'same' and 'valid' follow TensorFlow: ``out = ceil(n / s)``, the odd
-        padding cell goes to the bottom/right; pass ``count_include_pad=False``
-        for TensorFlow's average, which ignores padded cells.
+        'same' and 'valid' follow TensorFlow: ``out = ceil(n / s)``, total
+        padding ``max((out - 1)*s + d*(k - 1) + 1 - n, 0)``, the odd cell at the
+        bottom/right; 'same_lower' is ONNX's ``SAME_LOWER`` (the odd cell at the
+        top/left).
     mode : {'max', 'avg', 'sum', 'min', 'lp', 'median', 'stochastic'}
         Padding never wins: max pads with -inf, min with +inf, the others with 0.
         'lp' is ``(sum x**p) ** (1/p)`` (``torch.nn.LPPool2d``); 'median' the
         lower median of the real cells; 'stochastic' Caffe's sampling
         (see ``training``).
     ceil_mode : bool
-    count_include_pad : bool
-        Average divisor: the cells from the window start to ``min(start + span,
-        n + pad_after)`` (padding counted, overhang never), or the real cells only.
+    count_include_pad : bool or None
+        Average divisor: True counts the cells from the window start to
+        ``min(start + span, n + pad_after)`` (padding counted, overhang never),
+        False the real cells only. None (the default) is what the frameworks
+        do: True for numeric padding (PyTorch's default), False for 'same',
+        'same_lower' and 'valid' (TensorFlow, Keras and ONNX ignore padded
+        cells). 'lp' reads None as True (its p-norm of the window; see Notes).
     divisor_override : int, optional
         Fixed divisor for 'avg'.
     p : float
@@ -571,7 +613,8 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
         Caffe does so only with padding), ``check_half_kernel`` (PyTorch's
         padding rule), ``training`` (False: stochastic returns Caffe's
         test-time probability-weighted average ``sum(w*x)/sum(w)``,
-        ``w = max(x, 0)``).
+        ``w = max(x, 0)``), ``absolute`` ('lp' of ``|x|``, ONNX's ``LpPool``;
+        PyTorch raises ``x`` itself to the power ``p``).
 
     Returns
     -------
@@ -599,6 +642,12 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     ``O(N * kH * kW)`` through ``kH * kW`` strided views of the padded input;
     median stacks the window values in bounded chunks.
 
+    'lp' is ``(K * avg(x**p)) ** (1/p)`` with ``K = kH * kW`` and the average's
+    divisor, as ``torch.nn.functional.lp_pool2d``: with whole-window divisors
+    it is the plain p-norm ``(sum x**p) ** (1/p)`` (ONNX's ``LpPool`` with
+    ``absolute=True``); only ceil-mode windows clipped at the border are
+    rescaled (by ``K`` over their cells inside input + padding).
+
     Examples
     --------
     The classic example, 2x2 max pooling with stride 2:
@@ -617,6 +666,24 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
     >>> idx
     array([[ 5,  6],
            [ 8, 10]])
+
+    Named padding averages the real cells only, as TensorFlow does
+    (``tf.keras.layers.AveragePooling2D(2, 1, padding="same")`` on 1..9 pads
+    one row and column at the end; the corner window holds 9 alone):
+
+    >>> y = np.arange(1.0, 10.0).reshape(3, 3)
+    >>> pool2d(y, 2, 1, padding="same", mode="avg")
+    array([[3. , 4. , 4.5],
+           [6. , 7. , 7.5],
+           [7.5, 8.5, 9. ]])
+
+    Numeric padding counts the padded zeros (PyTorch's ``count_include_pad=True``)
+    unless told otherwise:
+
+    >>> float(pool2d(y, 2, 1, padding=((0, 1), (0, 1)), mode="avg")[2, 2])
+    2.25
+    >>> float(pool2d(y, 2, 1, padding=((0, 1), (0, 1)), mode="avg", count_include_pad=False)[2, 2])
+    9.0
     """
     return pool_nd(x, 2, kernel_size, stride, padding, dilation, mode, ceil_mode,
                    count_include_pad, divisor_override, p, return_indices, rng,
@@ -624,7 +691,7 @@ def pool2d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_
 
 
 def pool3d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
-           count_include_pad=True, divisor_override=None, p=2.0, return_indices=False,
+           count_include_pad=None, divisor_override=None, p=2.0, return_indices=False,
            rng=None, **options):
     """Pool the last three axes of ``x`` shaped ``(..., D, H, W)``; parameters as :func:`pool2d`.
 

@@ -20,8 +20,8 @@ def run(settings, framework, x):
 
 
 def test_frameworks_in_order():
-    assert list(FRAMEWORKS) == ["pytorch", "tensorflow", "keras", "onnx", "caffe", "matlab",
-                                "skimage"]
+    assert list(FRAMEWORKS) == ["pytorch", "tensorflow", "keras", "onnx", "onnxruntime",
+                                "caffe", "matlab", "skimage"]
     assert all(f.sources for f in FRAMEWORKS.values())
 
 
@@ -165,7 +165,8 @@ def test_codes_show_each_real_call():
     assert codes["onnx"] == ('onnx.helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], '
                              'strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=0)')
     assert codes["matlab"] == "maxPooling2dLayer([3 3],'Stride',[2 2],'Padding',[1 1 1 1])"
-    assert set(codes) == {"pytorch", "tensorflow", "onnx", "caffe", "matlab"}
+    assert set(codes) == {"pytorch", "tensorflow", "onnx", "onnxruntime", "caffe", "matlab"}
+    assert codes["onnxruntime"] == codes["onnx"]  # the same node, run by onnxruntime
     dil = framework_args(Settings(shape=9, kernel=2, stride=1, dilation=2), "tensorflow")
     assert dil.code.startswith('tf.nn.pool(x, window_shape=[2, 2], pooling_type="MAX"')
 
@@ -195,8 +196,12 @@ REASONS = [
     (dict(padding=1, dilation=2, stride=1), "tensorflow", "only tf.nn.max_pool2d takes explicit"),
     (dict(kernel=2, padding=3), "tensorflow", "explicit padding ≤ the window size"),
     (dict(padding=1), "keras", "Keras pooling pads only 'valid' or 'same'"),
-    (dict(kernel=2, padding=2), "onnx", "ONNX Runtime requires each pad < kernel"),
-    (dict(shape=9, kernel=1, stride=3, padding="same"), "onnx", "ONNX SAME padding goes negative"),
+    (dict(kernel=2, padding=2), "onnxruntime", "ONNX Runtime requires each pad < kernel"),
+    (dict(kernel=2, padding=2), "onnx", "a window reads only padding here, and the ONNX spec"),
+    (dict(shape=9, kernel=1, stride=3, padding="same"), "onnx", "ONNX's SAME padding is negative"),
+    (dict(shape=9, kernel=1, stride=3, padding="same"), "onnxruntime",
+     "ONNX Runtime's SAME padding is negative"),
+    (dict(mode="lp", p=2.5), "onnx", "ONNX LpPool takes an integer p"),
     (dict(padding=1, mode="stochastic"), "caffe", "Caffe pads only MAX and AVE"),
     (dict(kernel=2, padding=2), "caffe", "Caffe requires pad < kernel"),
     (dict(kernel=2, padding=2), "matlab", "MATLAB requires padding < pool size"),
@@ -350,19 +355,20 @@ def test_skimage_rows_are_block_reduce():
 
 
 def test_onnx_rows_are_onnxruntime():
-    ort = pytest.importorskip("onnxruntime")
-    helper = pytest.importorskip("onnx.helper")
-    from onnx import TensorProto
+    import onnxruntime as ort  # test dependencies (requirements-dev.txt): no skip
+    from onnx import TensorProto, helper
     rng = np.random.default_rng(6)
     for _ in range(300):
-        s = _random_settings(rng, ["max", "avg", "lp"], [0, 1, 2, (1, 0), "same", "same_lower"])
-        call = framework_args(s, "onnx")
-        if not call.ok or (s.same and s.dilated):  # ORT's SAME ignores dilation (see notes)
+        s = _random_settings(rng, ["max", "avg", "lp"], [0, 1, 2, (1, 0), "same", "same_lower",
+                                                          "valid"])
+        call = framework_args(s, "onnxruntime")  # SAME with dilation included (see its notes)
+        if not call.ok:
             continue
         attrs = dict(kernel_shape=list(s.kernel), strides=list(s.stride),
                      dilations=list(s.dilation), ceil_mode=int(s.ceil_mode))
-        if s.same:
-            attrs["auto_pad"] = "SAME_LOWER" if s.padding == "same_lower" else "SAME_UPPER"
+        if isinstance(s.padding, str):
+            attrs["auto_pad"] = {"same": "SAME_UPPER", "same_lower": "SAME_LOWER",
+                                 "valid": "VALID"}[s.padding]
         else:
             attrs["pads"] = [*s.pads, *s.pads]
         if s.mode == "avg":

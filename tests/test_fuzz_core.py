@@ -378,7 +378,7 @@ class Axis:
         out = -(-numer // s) + 1 if ceil_mode else numer // s + 1
         if ceil_mode and ceil_clip and (out - 1) * s >= n + pb:
             out -= 1  # the last window would start in the right padding
-        self.out = out if numer >= 0 else 0
+        self.out = out  # ceil mode keeps a window even when it outruns input + padding
         self.ext = max(0, (self.out - 1) * s + self.span - pb - n)  # padding + overhang read
         self.coords = (np.arange(self.out) * s - pb)[:, None] + np.arange(k)[None, :] * d
 
@@ -402,11 +402,12 @@ def reference_axes(spatial, kernel, stride, padding, dilation, ceil_mode, ceil_c
     if isinstance(padding, str):
         if padding.lower() == "valid":
             pads = [(0, 0)] * nd
-        else:  # TensorFlow SAME: out = ceil(n / s), the odd cell after
+        else:  # TensorFlow SAME: out = ceil(n / s), the odd cell after (ONNX SAME_LOWER: before)
             pads = []
             for n, kk, ss, dd in zip(spatial, k, s, d):
                 total = max((ceil(n / ss) - 1) * ss + dd * (kk - 1) + 1 - n, 0)
-                pads.append((total // 2, total - total // 2))
+                pair = (total // 2, total - total // 2)
+                pads.append(pair[::-1] if padding.lower() == "same_lower" else pair)
     elif isinstance(padding, tuple) and isinstance(padding[0], tuple):
         pads = list(padding)
     else:
@@ -525,7 +526,7 @@ def pool_settings(draw, nd):
     padding = draw(st.one_of(
         st.integers(0, 2), st.tuples(*[st.integers(0, 2)] * nd),
         st.tuples(*[st.tuples(st.integers(0, 3), st.integers(0, 3))] * nd),
-        st.sampled_from(["same", "valid", "SAME", "Valid"])))
+        st.sampled_from(["same", "valid", "SAME", "Valid", "same_lower", "SAME_LOWER"])))
     return dict(kernel_size=kernel, stride=stride, padding=padding, dilation=dilation,
                 ceil_mode=draw(st.booleans()), ceil_clip=draw(st.booleans()),
                 check_half_kernel=draw(st.booleans()))
@@ -552,7 +553,7 @@ def test_pool_matches_the_reference(data):
     indices = mode in pc.INDEX_MODES and data.draw(st.booleans(), label="return_indices")
     training = mode != "stochastic" or data.draw(st.booleans(), label="training")
     extra = dict(
-        count_include_pad=data.draw(st.booleans(), label="count_include_pad"),
+        count_include_pad=data.draw(st.none() | st.booleans(), label="count_include_pad"),
         divisor_override=data.draw(st.none() | st.integers(1, 5), label="divisor_override")
         if mode == "avg" else None,
         p=data.draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.0]), label="p"),
@@ -606,7 +607,10 @@ def test_pool_matches_the_reference(data):
         if mode == "stochastic" and extra["training"]:
             _check_stochastic_picks(x, axes, out, idx, empty)
         else:
-            want = reference_pool(x, axes, mode, pad_value, extra["count_include_pad"],
+            cip = extra["count_include_pad"]
+            if cip is None:  # the default: an average ignores padding given by name
+                cip = mode != "avg" or not isinstance(geo["padding"], str)
+            want = reference_pool(x, axes, mode, pad_value, cip,
                                   extra["divisor_override"], extra["p"], extra["training"])
             got = out.astype(np.float64)
             if out.dtype.kind == "f":  # the output's own rounding
@@ -700,7 +704,7 @@ def test_backward_matches_the_reference(data):
                   label="x")
     geo = data.draw(pool_settings(nd), label="geometry")
     mode = data.draw(st.sampled_from(pc.MODES), label="mode")
-    cip = data.draw(st.booleans(), label="count_include_pad")
+    cip = data.draw(st.none() | st.booleans(), label="count_include_pad")
     plain = {k: _plain(v) for k, v in geo.items()}
     axes = reference_axes(x.shape[-nd:], plain["kernel_size"], plain["stride"], plain["padding"],
                           plain["dilation"], plain["ceil_mode"], plain["ceil_clip"],
@@ -720,7 +724,8 @@ def test_backward_matches_the_reference(data):
     if mode in ("sum", "avg"):
         weight = planes
         if mode == "avg":
-            frame = outer([ax.frame for ax in axes]) if cip else outer([ax.real for ax in axes])
+            counted = not isinstance(geo["padding"], str) if cip is None else cip  # the default
+            frame = outer([ax.frame if counted else ax.real for ax in axes])
             with np.errstate(all="ignore"):
                 weight = planes / frame.sum(axis=(-2, -1))
         want = np.zeros((planes.shape[0], plane + 1))
@@ -944,7 +949,8 @@ def user_settings(draw):
                 kernel=k, stride=draw(st.none() | st.integers(1, 4)),
                 padding=draw(st.integers(0, 2) | st.sampled_from(["valid", "same", "same_lower"])),
                 dilation=draw(st.integers(1, 3)), mode=draw(st.sampled_from(pc.MODES)),
-                ceil_mode=draw(st.booleans()), count_include_pad=draw(st.booleans()))
+                ceil_mode=draw(st.booleans()),
+                count_include_pad=draw(st.none() | st.booleans()))
 
 
 @fuzz(200)
@@ -962,7 +968,14 @@ def test_frameworks_run_what_they_announce(fields, fallback, seed):
             assert out.shape == (2,) + call.out_shape
     ok, rows = contract(compare_frameworks, x, s, seed, names=GEOMETRY + ("x",))
     assert ok, rows
-    assert [r.framework for r in rows] == list(FRAMEWORKS)
+    names = [r.framework for r in rows]
+    assert names in (list(FRAMEWORKS), [k for k in FRAMEWORKS if k != "onnxruntime"])
+    if "onnxruntime" not in names:  # left out only where it gives the spec's answer
+        spec, ort = framework_args(s, "onnx"), framework_args(s, "onnxruntime")
+        assert spec.ok == ort.ok and (spec.ok or spec.reason == ort.reason)
+        if spec.ok:
+            np.testing.assert_array_equal(pc.pool2d(x, **spec.kwargs, rng=seed),
+                                          pc.pool2d(x, **ort.kwargs, rng=seed))
     for row in rows:
         assert (row.output is None) == (not row.call.ok)
         if row.output is not None:

@@ -621,3 +621,15 @@ def test_dims_bad_settings_show_a_message():
     at.slider(key="ph").set_value(2).run()
     assert not at.exception
     assert any("padding ≤ kernel/2" in e for e in errors(at))
+
+
+def test_dims_adaptive_code_in_each_framework():
+    at = open_page("dims")
+    at.selectbox(key="mode").set_value("avg").run()
+    codes = [c.value for c in at.code]
+    assert "nn.AdaptiveAvgPool2d(output_size=(3, 3))" in codes
+    assert "layers.AdaptiveAveragePooling2D(output_size=(3, 3))" in codes
+    assert any(c.value.startswith("Keras places the bins as PyTorch does") for c in at.caption)
+    assert any(c.value.startswith("**ONNX**: ONNX has no adaptive pooling") for c in at.caption)
+    at.toggle(key="ad_global").set_value(True).run()
+    assert 'onnx.helper.make_node("GlobalAveragePool", ["x"], ["y"])' in [c.value for c in at.code]

@@ -522,3 +522,43 @@ def test_hover_names_the_real_cells_a_dilated_padded_window_reads():
 def test_csv_and_link_values_read_back_exactly():
     assert figures.exact(40 / 9) == repr(40 / 9) and figures.exact(8.0) == "8"
     assert figures.exact(-np.inf) == "-inf" and figures.exact(1234.5) == "1234.5"
+
+
+def test_count_include_pad_defaults_to_the_paddings_own_average():
+    # ONNX, average, SAME 2x2 stride 1 on the seed matrix: the default divides by the real
+    # cells (ONNX's count_include_pad=0); True counts the padding; a link's old true/false
+    # still reads.
+    at = open_playground(src="Preset", in_preset="Seed example (4×4)", mode="Average",
+                         pad="SAME", sk="false", sh="1", fw="onnx")
+    assert at.radio(key="cip").value == "default"
+    codes = [c.value for c in at.code]
+    assert any("count_include_pad=0" in c for c in codes), codes
+    assert any("count_include_pad=False" in c for c in codes)  # the core's own call
+    at.radio(key="cip").set_value("true").run()
+    assert any("count_include_pad=1" in c.value for c in at.code)
+    assert any("count_include_pad=True" in c.value for c in at.code)
+    old = open_playground(mode="Average", pad="SAME", cip="false")
+    assert old.session_state["cip"] == "false" and not old.exception
+
+
+def test_onnx_runtime_gets_its_own_row_and_reason_where_it_departs_from_the_spec():
+    # SAME, kernel 2, dilation 2, stride 1: onnxruntime pads for the undilated kernel
+    at = open_playground(fw="onnx", pad="SAME", sk="false", sh="1", dh="2")
+    table = at.dataframe[0].value
+    names = list(table["Framework"])
+    assert "ONNX" in names and "ONNX Runtime" in names
+    assert any(c.value.startswith("**ONNX Runtime**: ONNX Runtime sizes SAME padding for the "
+                                  "undilated kernel") for c in at.caption)
+    # pads 2 with kernel 2 and dilation 3 (taps -2 and 1): the spec takes it, onnxruntime not
+    at = open_playground(fw="onnx", sk="false", sh="1", dh="3", ph="2")
+    table = at.dataframe[0].value
+    row = table[table["Framework"] == "ONNX Runtime"].iloc[0]
+    assert row["Values vs PyTorch"] == "cannot express: ONNX Runtime requires each pad < kernel"
+    # the 6×6 matrix: (6 + 2 + 2 - 3·(2 - 1) - 1) / 1 + 1 = 7
+    assert table[table["Framework"] == "ONNX"].iloc[0]["Output"] == "7×7"
+    # the same reason by the sidebar when ONNX Runtime is the chosen framework
+    at.selectbox(key="fw").set_value("onnxruntime").run()
+    assert any("ONNX Runtime requires each pad < kernel" in e.value for e in at.error)
+    # settings where onnxruntime agrees: one ONNX row
+    at = open_playground(fw="onnx")
+    assert "ONNX Runtime" not in list(at.dataframe[0].value["Framework"])

@@ -17,9 +17,14 @@ from pooling_core import pool_nd
 
 
 def reference(x, ndim, mode, kernel_size, stride, padding, dilation, ceil_mode,
-              count_include_pad=True, p=2.0, pad_value=None):
+              count_include_pad=None, p=2.0, pad_value=None):
     """Pool by materialising every window (test_fuzz_core's reference: ``sliding_window_view``
-    of the explicitly padded input, window geometry from the documented rules)."""
+    of the explicitly padded input, window geometry from the documented rules).
+
+    ``count_include_pad=None`` is the documented default: an average ignores padding given
+    by name ('same', 'valid'), counts numeric padding; lp always counts it."""
+    if count_include_pad is None:
+        count_include_pad = mode != "avg" or not isinstance(padding, str)
     axes = reference_axes(x.shape[-ndim:], kernel_size, stride, padding, dilation, ceil_mode)
     with np.errstate(invalid="ignore", divide="ignore"):  # windows of padding only: 0/0
         return reference_pool(x, axes, mode, pad_value, count_include_pad, None, p, True)

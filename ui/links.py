@@ -19,7 +19,7 @@ from streamlit.errors import StreamlitAPIException
 from pooling_core import MODES
 from pooling_core.conventions import FRAMEWORKS
 from ui.parsing import parse_matrix
-from ui.pool_settings import DEFAULTS, MODE_LABELS, PAD_KINDS
+from ui.pool_settings import CIP_CHOICES, DEFAULTS, MODE_LABELS, PAD_KINDS
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def _link_params() -> dict[str, LinkParam]:
         LinkParam("seed", "Seed (stochastic)", "int", DEFAULTS["seed"], 0, 10_000),
         LinkParam("train", "Training (sample)", "bool", DEFAULTS["train"]),
         LinkParam("ceil", "ceil_mode", "bool", DEFAULTS["ceil"]),
-        LinkParam("cip", "count_include_pad", "bool", DEFAULTS["cip"]),
+        LinkParam("cip", "count_include_pad", "choice", DEFAULTS["cip"], options=CIP_CHOICES),
     ]
     for name, (h, w), lo, hi in (("Kernel size", ("kh", "kw"), 1, 8), ("Stride", ("sh", "sw"), 1, 8),
                                  ("Padding", ("ph", "pw"), 0, 4), ("Dilation", ("dh", "dw"), 1, 4)):

@@ -23,11 +23,13 @@ MODE_LABELS = {
     "median": "Median", "stochastic": "Stochastic (Caffe)",
 }
 PAD_KINDS = {"number": "Number", "valid": "VALID", "same": "SAME", "same_lower": "SAME_LOWER"}
+#: count_include_pad: the core's default (None), or an explicit True / False
+CIP_CHOICES = {"default": "Default", "true": "True", "false": "False"}
 
 DEFAULTS = {
     "sq": True, "kh": 2, "kw": 2, "sk": True, "sh": 2, "sw": 2, "pad": "number",
     "ph": 0, "pw": 0, "dh": 1, "dw": 1, "mode": "max", "p": 2.0, "ceil": False,
-    "cip": True, "fw": "pytorch", "glob": False, "seed": 0, "train": True,
+    "cip": "default", "fw": "pytorch", "glob": False, "seed": 0, "train": True,
 }
 
 PRESETS = {
@@ -56,8 +58,9 @@ HELP = {
     "p": "Lp pooling computes (Σ xᵖ)^(1/p): p=1 is a sum, large p approaches max.",
     "ceil": "Round the output size up instead of down; the last window must still start "
             "inside the input or the left padding.",
-    "cip": "Average only: divide by the whole window including padded cells (PyTorch's "
-           "default), or only by the real cells.",
+    "cip": "Average only: True divides by the whole window, padded cells included (PyTorch); "
+           "False by the real cells only (TensorFlow, Keras, ONNX). Default: True for "
+           "numeric padding, False for SAME, SAME_LOWER and VALID.",
     "fw": "Whose rules to follow: rounding, where padding goes, what it is worth, and the "
           "average's divisor.",
     "glob": "Global pooling: one window covering the whole input (kernel = input size).",
@@ -83,7 +86,7 @@ class PoolSettings:
     mode: str = "max"
     p: float = 2.0
     ceil_mode: bool = False
-    count_include_pad: bool = True
+    count_include_pad: bool | None = None  # None: the core's default for the padding
     framework: str = "pytorch"
     global_pool: bool = False
     seed: int = 0
@@ -101,7 +104,7 @@ class PoolSettings:
         s = self.for_shape(shape)
         return Settings(shape=tuple(int(n) for n in shape[-2:]), kernel=s.kernel,
                         stride=s.stride, padding=s.padding, dilation=s.dilation, mode=s.mode,
-                        ceil_mode=s.ceil_mode, count_include_pad=s.count_include_pad)
+                        ceil_mode=s.ceil_mode, count_include_pad=s.count_include_pad, p=s.p)
 
     def resolve(self, shape) -> tuple[dict, str]:
         """``pool2d`` keyword arguments reproducing the chosen framework on ``shape``, and a note.
@@ -153,7 +156,7 @@ def current() -> PoolSettings:
         kernel=kernel, stride=kernel if v("sk") else pair("sh", "sw"),
         padding=pair("ph", "pw") if v("pad") == "number" else v("pad"),
         dilation=pair("dh", "dw"), mode=mode, p=float(v("p")), ceil_mode=bool(v("ceil")),
-        count_include_pad=bool(v("cip")) if mode == "avg" else True,
+        count_include_pad={"true": True, "false": False}.get(v("cip")) if mode == "avg" else None,
         framework=v("fw"), global_pool=bool(v("glob")), seed=int(v("seed")),
         training=bool(v("train")),
     )

@@ -13,7 +13,8 @@ import streamlit as st
 from pooling_core import MODES
 from pooling_core.conventions import FRAMEWORKS
 from ui.links import LINK_PARAMS, bound, check_link, link_notice
-from ui.pool_settings import DEFAULTS, HELP, MODE_LABELS, PAD_KINDS, PRESETS, SEED_PRESET, setting
+from ui.pool_settings import (CIP_CHOICES, DEFAULTS, HELP, MODE_LABELS, PAD_KINDS, PRESETS,
+                              SEED_PRESET, setting)
 
 
 def apply_preset() -> None:
@@ -108,8 +109,8 @@ def sidebar() -> dict:
         st.checkbox("ceil_mode", DEFAULTS["ceil"], help=HELP["ceil"], disabled=glob,
                     **bound("ceil"))
         if mode == "avg" and _padding_matters():  # lp always divides by the whole window
-            st.checkbox("count_include_pad", DEFAULTS["cip"], help=HELP["cip"],
-                        **bound("cip"))
+            st.radio("count_include_pad", list(CIP_CHOICES), format_func=CIP_CHOICES.get,
+                     horizontal=True, help=HELP["cip"], **bound("cip"))
         st.button("Reset", on_click=reset, help="All settings back to the defaults.",
                   width="stretch")
     ss["_slots"] = slots
