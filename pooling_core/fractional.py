@@ -231,8 +231,8 @@ class _Rule:
 
     Tap offsets are updated by arithmetic, ``at += (offset - at) * update`` (exact in the
     small unsigned dtype, even where it wraps): a masked copy (``np.copyto(...,
-    where=)``) is 20-30 times slower on random masks. All buffers are reused from tap to
-    tap (fresh ones would cost a page fault per 4 KiB).
+    where=)``) is many times slower on random masks (``docs/performance.md``). All
+    buffers are reused from tap to tap (fresh ones would cost a page fault per 4 KiB).
     """
 
     def __init__(self, best, floating):

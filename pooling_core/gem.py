@@ -45,7 +45,7 @@ def _gem_setup(x, kernel_size, p, eps, fn, dtype=None):
     if kernel_size is None:  # global GeM, as cirtorch's gem(): one window per plane
         kernel_size = x.shape[-2:]
     c = x.astype(dtype or _float_dtype(x))  # a copy, then in place (np.maximum(x, eps,
-    np.maximum(c, eps, out=c)                # dtype=...) casts through buffers: 6x slower)
+    np.maximum(c, eps, out=c)                # dtype=...) casts through buffers: slower)
     return x, kernel_size, p, eps, c
 
 
@@ -154,7 +154,7 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     top = np.where(top > 0, top, 1)  # eps = 0 and a plane of zeros
     np.divide(c, top, out=c)
     flush = np.finfo(dtype).tiny ** (1.0 / p)  # (c/M)**p below the smallest normal float:
-    if eps / top.max() < flush:                 # 0 (subnormal powers are 100x slower, and
+    if eps / top.max() < flush:                 # 0 (subnormal powers are far slower, and
         np.multiply(c, c >= flush, out=c)       # add nothing at this precision)
     np.power(c, p, out=c)
     mean = pool2d(c, kernel_size, mode="avg", count_include_pad=count_include_pad, **geometry)
@@ -227,12 +227,12 @@ def _gem_by_window_max(x, plans, p, eps, count_include_pad, window_max, kernel_s
     One ``log`` per input cell, then a subtraction and an ``exp`` per tap: an ``exp`` is
     several times cheaper than a large power. Terms below the smallest normal float are
     raised to it (the window's own term is 1, so they add nothing at this precision,
-    and subnormal results make ``exp`` 15 times slower).
+    and subnormal results make ``exp`` far slower; ``docs/performance.md``).
     """
     plans_2d(x, kernel_size, geometry["stride"], geometry["padding"], geometry["dilation"],
              geometry["ceil_mode"], work="scan")  # the work limits of a pass per offset
     dtype = window_max.dtype
-    logs = x.astype(dtype)  # (then in place: a casting np.maximum is 6x slower)
+    logs = x.astype(dtype)  # (then in place: a casting np.maximum is slower)
     np.maximum(logs, eps, out=logs)
     with np.errstate(divide="ignore"):  # ln 0 = -inf (eps = 0): a term of 0
         np.log(logs, out=logs)

@@ -25,7 +25,7 @@ ROI pool is a max along the columns, then the rows. Boxes are processed in chunk
 similar size and rows in bands, so no buffer holds more than ``CHUNK_CELLS`` cells.
 The one loop over boxes copies each box's cells into its chunk's crop, a slice copy per
 box (bounded by the number of boxes, a few microseconds of Python each), because
-gathering the same cells by index costs 40-70 times more; every computation on the
+gathering the same cells by index costs many times more; every computation on the
 crop runs on all the chunk's boxes at once.
 """
 from __future__ import annotations
@@ -174,10 +174,9 @@ def _crop(x, batch, rows, cols, boxes, r0, r1, dtype):
 
     Boxes whose cells are contiguous (ROI pool's always; ROI align's unless its samples
     skip cells) are copied as slices, one copy per box: gathering the same cells by
-    index costs 40-70 times more (4 boxes of 300 x 280 x 3 cells: 0.08 ms as slices,
-    3-6 ms as a gather). The loop is bounded by the number of boxes and does a few
-    microseconds of Python per box; everything computed on the crop is vectorized over
-    the chunk's boxes.
+    index costs many times more (``docs/performance.md``). The loop is bounded by the
+    number of boxes and does a few microseconds of Python per box; everything computed
+    on the crop is vectorized over the chunk's boxes.
     """
     width = _width(cols, boxes)
     r, c = rows.cells[boxes, r0:r1], cols.cells[boxes, :width]
