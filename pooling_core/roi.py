@@ -393,7 +393,9 @@ def roi_align(x, boxes, output_size, spatial_scale=1.0, sampling_ratio=-1, align
     its samples touch: ``O(C * touched rows * touched columns * out)`` per box. For
     ``'max'`` (``w*v`` is largest at a corner's largest weight when ``v >= 0`` and at
     its smallest when ``v < 0``) one pass per touched column and row of the largest
-    bin, ``O(C * box area)``.
+    bin, ``O(C * box area)``. An inf or NaN among the cells a box touches makes every
+    bin of that box NaN for ``'avg'`` (the products meet it with weight 0); torchvision
+    spreads it only to the bins that sample it.
 
     Examples
     --------
