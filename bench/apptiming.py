@@ -1,9 +1,11 @@
-"""Timing helpers shared by the benchmarks (bench_app.py, bench_image_lab.py, bench_core.py).
+"""Timing helpers shared by the benchmarks (bench_app.py, bench_image_lab.py, bench_core.py,
+bench_variants.py).
 
 ``median_time`` times a call; ``time_reruns`` drives a page through Streamlit's
 AppTest, one change per script run, and times each ``at.run()`` (the whole
 script: widgets, st.cache_data look-ups, figures serialised to what Streamlit
-sends; the browser's drawing is not included).
+sends; the browser's drawing is not included); ``photo`` makes the 12-megapixel
+test image.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import os
 import statistics
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +30,25 @@ def median_time(fn, repeat=3, once_above=None) -> float:
         if once_above is not None and times[0] > once_above:
             break
     return statistics.median(times)
+
+
+def photo(h=3000, w=4000, seed=0) -> np.ndarray:
+    """A photo-like (H, W, 3) uint8 image: sky gradient, soft blobs, edges, sensor noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    img = np.empty((h, w, 3), np.float32)
+    img[..., 0] = 90 + 80 * y / h
+    img[..., 1] = 140 + 60 * y / h
+    img[..., 2] = 230 - 90 * y / h
+    for _ in range(12):
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(150, 700)
+        colour = rng.uniform(0, 255, 3).astype(np.float32)
+        mask = np.clip(1.2 - np.hypot(y - cy, x - cx) / r, 0, 1)[..., None]
+        img = img * (1 - mask) + colour * mask
+    ground = y > h * 0.6 + 120 * np.sin(x / 300)
+    img[ground] = img[ground] * 0.4 + np.array([40, 120, 50], np.float32) * 0.6
+    img += rng.normal(0, 6, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def load_average() -> str:

@@ -24,29 +24,10 @@ sys.path.insert(0, str(ROOT))
 from pooling_core import MODES, pool2d  # noqa: E402
 from ui import figures, imageio, pool_settings  # noqa: E402
 from ui import imagelab as lab  # noqa: E402
-from apptiming import median_time, time_reruns  # noqa: E402
+from apptiming import median_time, photo, time_reruns  # noqa: E402
 
 BUDGET = 1.0  # seconds per change
 KWARGS = dict(kernel_size=(3, 3), stride=(2, 2), padding=(0, 0))
-
-
-def photo(h=3000, w=4000, seed=0) -> np.ndarray:
-    """A photo-like (H, W, 3) uint8 image: sky gradient, soft blobs, edges, sensor noise."""
-    rng = np.random.default_rng(seed)
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    img = np.empty((h, w, 3), np.float32)
-    img[..., 0] = 90 + 80 * y / h
-    img[..., 1] = 140 + 60 * y / h
-    img[..., 2] = 230 - 90 * y / h
-    for _ in range(12):
-        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(150, 700)
-        colour = rng.uniform(0, 255, 3).astype(np.float32)
-        mask = np.clip(1.2 - np.hypot(y - cy, x - cx) / r, 0, 1)[..., None]
-        img = img * (1 - mask) + colour * mask
-    ground = y > h * 0.6 + 120 * np.sin(x / 300)
-    img[ground] = img[ground] * 0.4 + np.array([40, 120, 50], np.float32) * 0.6
-    img += rng.normal(0, 6, img.shape).astype(np.float32)
-    return np.clip(img, 0, 255).astype(np.uint8)
 
 
 def encode(hwc: np.ndarray, fmt: str) -> bytes:

@@ -77,6 +77,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = {"playground": "matrix playground", "image_lab": "image lab"}
 XSRF_COOKIE = "_streamlit_xsrf"
+REPLICA_COOKIE = "poolscope_replica"  # deploy/nginx.conf's sticky-session cookie
 KERNELS = (2, 3, 4)
 STRIDES = (1, 2, 3)
 MODES = ("Max", "Average", "Sum", "Min", "Median", "Lp norm")  # the Mode selectbox's labels
@@ -157,18 +158,24 @@ class Server:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
+        stop_group(proc, ((signal.SIGTERM, 10), (signal.SIGKILL, 5)))
+
+
+def stop_group(proc: subprocess.Popen | None, steps) -> None:
+    """End ``proc``'s process group: each ``(signal, seconds to wait)`` in turn until it
+    has exited."""
+    if proc is None or proc.poll() is not None:
+        return
+    for sig, wait in steps:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
             return
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        try:
+            proc.wait(wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 # ----------------------------------------------------------------------------- memory
@@ -306,6 +313,7 @@ class Run:
     images: list = field(default_factory=list)        # (url, caption)
     exceptions: list = field(default_factory=list)
     error_alerts: list = field(default_factory=list)
+    downloads: dict = field(default_factory=dict)     # user key -> (deferred file id, url)
     finished: asyncio.Future | None = None
 
     def new_script_run(self) -> None:
@@ -314,6 +322,14 @@ class Run:
         self.texts.clear()
         self.images.clear()
         self.error_alerts.clear()
+        self.downloads.clear()
+
+    def add_block(self, block) -> None:
+        """A keyed expander is a widget too (its open/closed state)."""
+        if block.WhichOneof("type") == "expandable" and block.expandable.id.startswith("$$ID-"):
+            key = block.expandable.id.split("-", 2)[2]
+            if key != "None":
+                self.widgets[key] = Widget(block.expandable.id, "expander")
 
     def add_element(self, el) -> None:
         kind = el.WhichOneof("type")
@@ -338,6 +354,8 @@ class Run:
                 self.texts.append(im.caption)
         elif kind == "plotly_chart":
             self.texts.append("plotly " + hashlib.sha1(proto.spec.encode()).hexdigest())
+        elif kind == "download_button" and proto.id.startswith("$$ID-"):
+            self.downloads[proto.id.split("-", 2)[2]] = (proto.deferred_file_id, proto.url)
         if "id" in proto.DESCRIPTOR.fields_by_name and proto.id.startswith("$$ID-"):
             key = proto.id.split("-", 2)[2]  # "$$ID-<hash>-<user key>"; "None" without a key
             if key == "None":
@@ -382,6 +400,9 @@ class User:
         self.media_bytes = 0
         self.closing = False
         self.reader: asyncio.Task | None = None
+        self.dropped_at: float | None = None  # when the websocket closed under us (--reconnect)
+        self.outages: list[dict] = []  # each reconnect: how long, and what the page showed
+        self.first_replica: str | None = None  # behind deploy/nginx.conf: the first replica
         self.state = {"kh": 2, "sk": True, "sh": 2, "mode": "Max"}  # the app's defaults
 
     # -- connection
@@ -405,11 +426,14 @@ class User:
                 self.cookies[name.strip()] = rest.split(";", 1)[0]
             return resp.status, resp.headers, resp.read()
 
-    async def open(self) -> None:
+    async def open(self, html: bool = True) -> None:
         """Load the page's HTML (a load balancer may set its cookie there) and the health
-        route (it sets Streamlit's XSRF cookie), then open the websocket."""
-        await asyncio.to_thread(self._http, "GET", f"/{self.page}")
+        route (it sets Streamlit's XSRF cookie), then open the websocket. A reconnecting
+        browser asks only the health route (``html=False``)."""
+        if html:
+            await asyncio.to_thread(self._http, "GET", f"/{self.page}")
         await asyncio.to_thread(self._http, "GET", "/_stcore/health")
+        self.closing = False
         ws_url = "ws" + self.base[len("http"):] + "/_stcore/stream"
         self.ws = await connect(ws_url, subprotocols=["streamlit", self.xsrf or "x"],
                                 origin=self.base, additional_headers=self._cookie_header(),
@@ -441,7 +465,10 @@ class User:
             pass
         finally:
             if not self.closing:
-                self.errors.append("disconnect: the websocket closed")
+                if self.args.reconnect:
+                    self.dropped_at = time.perf_counter()  # the browser will reconnect
+                else:
+                    self.errors.append("disconnect: the websocket closed")
                 for fut in [self.run.finished if self.run else None, *self.url_requests.values()]:
                     if fut is not None and not fut.done():
                         fut.set_exception(UserStopped("websocket closed"))
@@ -460,6 +487,8 @@ class User:
             self.query_string = msg.page_info_changed.query_string
         elif kind == "delta" and run and msg.delta.WhichOneof("type") == "new_element":
             run.add_element(msg.delta.new_element)
+        elif kind == "delta" and run and msg.delta.WhichOneof("type") == "add_block":
+            run.add_block(msg.delta.add_block)
         elif kind == "session_event" and run:
             if msg.session_event.HasField("script_compilation_exception"):
                 exc = msg.session_event.script_compilation_exception
@@ -470,6 +499,10 @@ class User:
             fut = self.url_requests.pop(msg.file_urls_response.response_id, None)
             if fut is not None and not fut.done():
                 fut.set_result(msg.file_urls_response)
+        elif kind == "backend_operation_response":
+            fut = self.url_requests.pop(msg.backend_operation_response.request_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(msg.backend_operation_response)
         elif kind == "script_finished" and run and msg.script_finished in FINAL:
             if msg.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
                 run.exceptions.append("script finished with a compile error")
@@ -489,9 +522,9 @@ class User:
             ws = WidgetState(id=w.id)
             if kind == "slider":
                 ws.double_array_value.data.extend([float(value)])
-            elif kind == "checkbox":
+            elif kind in ("checkbox", "expander"):
                 ws.bool_value = bool(value)
-            elif kind == "selectbox":
+            elif kind in ("selectbox", "radio"):
                 ws.string_value = str(value)
             elif kind == "file_uploader":
                 ws.file_uploader_state_value.uploaded_file_info.append(value)
@@ -545,21 +578,63 @@ class User:
             except (OSError, urllib.error.HTTPError) as exc:
                 self.errors.append(f"image: {url} could not be fetched: {exc}")
 
+    async def ask(self, msg: BackMsg, request_id: str):
+        """Send ``msg`` and wait for the answer that carries ``request_id`` (an upload URL,
+        a download's URL); None when none came within ``--rerun-timeout``."""
+        fut = asyncio.get_running_loop().create_future()
+        self.url_requests[request_id] = fut
+        try:
+            await self.ws.send(msg.SerializeToString())
+        except (ConnectionClosed, OSError) as exc:
+            raise UserStopped(f"send failed: {exc}") from exc
+        try:
+            return await asyncio.wait_for(fut, self.args.rerun_timeout)
+        except TimeoutError:
+            return None
+
+    async def download(self, key: str) -> int:
+        """Click the download button ``key`` of the last run, as the browser does: a button
+        whose file is made on the click (a callable) asks the server to run it
+        (``backend_operation_request``) and gets its URL; then GET the file. Records the
+        time as a ``download`` sample; returns the file's size (0 if it failed)."""
+        if key not in self.last.downloads:
+            self.errors.append(f"download: no button {key!r} on {self.page}")
+            return 0
+        deferred, url = self.last.downloads[key]
+        t0 = time.perf_counter()
+        if deferred:
+            msg = BackMsg()
+            request_id = msg.backend_operation_request.request_id = uuid.uuid4().hex
+            msg.backend_operation_request.session_id = self.session_id
+            msg.backend_operation_request.deferred_file.file_id = deferred
+            response = await self.ask(msg, request_id)
+            if response is None:
+                self.errors.append(f"download: no answer for {key!r} within "
+                                   f"{self.args.rerun_timeout:g} s")
+                return 0
+            if response.error_msg:
+                self.errors.append(f"download: {key!r}: {response.error_msg}")
+                return 0
+            url = response.deferred_file.url
+        path = url if url.startswith("/") else "/" + url
+        try:
+            _, _, body = await asyncio.to_thread(self._http, "GET", path)
+        except (OSError, urllib.error.HTTPError) as exc:
+            self.errors.append(f"download: {key!r} could not be fetched: {exc}")
+            return 0
+        self.samples.append(Sample("download", self.page, time.perf_counter() - t0))
+        return len(body)
+
     async def upload(self) -> None:
         """The uploader's three steps: ask for a URL, PUT the file, rerun with its info."""
         name = f"student{self.index:02d}.jpg"
-        request_id = uuid.uuid4().hex
-        fut = asyncio.get_running_loop().create_future()
-        self.url_requests[request_id] = fut
         msg = BackMsg()
-        msg.file_urls_request.request_id = request_id
+        request_id = msg.file_urls_request.request_id = uuid.uuid4().hex
         msg.file_urls_request.file_names.append(name)
         msg.file_urls_request.session_id = self.session_id
         t0 = time.perf_counter()
-        await self.ws.send(msg.SerializeToString())
-        try:
-            response = await asyncio.wait_for(fut, self.args.rerun_timeout)
-        except TimeoutError:
+        response = await self.ask(msg, request_id)
+        if response is None:
             self.errors.append("upload: no file_urls_response")
             return
         if response.error_msg or not response.file_urls:
@@ -628,29 +703,75 @@ class User:
         if self.args.think > 0:
             await asyncio.sleep(self.args.think * self.rng.uniform(0.5, 1.5))
 
+    async def visit(self) -> None:
+        """The first run of the page, then (image lab) the upload."""
+        await self.rerun("open")
+        if not self.last.widgets:
+            self.errors.append("open: the page drew no widgets")
+        elif "kh" not in self.last.widgets:
+            # the page without the shared sidebar: first visits racing on a fresh server
+            # did this before ui/startup.require_navigation read a per-run mark
+            self.errors.append("open: the page came without the sidebar")
+        await self.think()
+        if self.page == "image_lab":
+            await self.upload()
+            await self.think()
+
+    async def reconnect(self, give_up: float) -> None:
+        """What the browser does when its websocket closes (``--reconnect``): ask the health
+        route every 0.5 s until the server (or the load balancer) answers, open a new
+        websocket and rerun the page with the widget states it holds. A new session:
+        the upload is gone, so the student uploads again. Records the outage."""
+        dropped, self.dropped_at = self.dropped_at, None
+        before = self.cookies.get(REPLICA_COOKIE)
+        await self.close()
+        while True:
+            try:
+                await self.open(html=False)
+                break
+            except (OSError, WebSocketException, urllib.error.URLError) as exc:
+                if time.monotonic() > give_up:
+                    raise UserStopped(f"could not reconnect: {exc!r}") from None
+                await asyncio.sleep(0.5)
+        run = await self.rerun("reconnect", t_start=dropped)
+        kept_upload = any(c.startswith("Pooled (") for _, c in run.images) and any(
+            f"student{self.index:02d}.jpg" in t.replace("\\", "") for t in run.texts)
+        self.outages.append({"seconds": time.perf_counter() - dropped, "replica_before": before,
+                             "replica_after": self.cookies.get(REPLICA_COOKIE),
+                             "kept_upload": kept_upload if self.page == "image_lab" else None,
+                             "page_drew_sidebar": "kh" in run.widgets})
+        if self.page == "image_lab" and not kept_upload:
+            self.upload_ok = False
+            await self.upload()
+
     async def play(self, deadline: float) -> None:
+        give_up = deadline + self.args.rerun_timeout
+        step, visited = 0, False
         try:
             await self.open()
-            await self.rerun("open")
-            if not self.last.widgets:
-                self.errors.append("open: the page drew no widgets")
-            elif "kh" not in self.last.widgets:
-                # the page without the shared sidebar: first visits racing on a fresh server
-                # did this before ui/startup.require_navigation read a per-run mark
-                self.errors.append("open: the page came without the sidebar")
-            await self.think()
-            if self.page == "image_lab":
-                await self.upload()
-                await self.think()
-            step = 0
-            while step == 0 or time.monotonic() < deadline:  # at least one change each
-                before = self.last.fingerprint()
-                self.next_change(step)
-                step += 1
-                run = await self.rerun("change")
-                self.control_reruns += 1
-                self.changed += run.fingerprint() != before
-                await self.think()
+            self.first_replica = self.cookies.get(REPLICA_COOKIE)
+            while True:
+                try:
+                    if not visited:
+                        await self.visit()
+                        visited = True
+                    if step > 0 and time.monotonic() >= deadline:  # at least one change each
+                        break
+                    before = self.last.fingerprint()
+                    self.next_change(step)
+                    step += 1
+                    run = await self.rerun("change")
+                    self.control_reruns += 1
+                    self.changed += run.fingerprint() != before
+                    await self.think()
+                except UserStopped:
+                    if self.args.reconnect and self.dropped_at is None and self.reader:
+                        # a send can fail before the reader has seen the close
+                        await asyncio.wait([self.reader], timeout=5)
+                    if self.dropped_at is None:  # not a dropped websocket, or no --reconnect
+                        raise
+                    await self.reconnect(give_up)
+                    visited = True
         except UserStopped as exc:
             if not any(e.startswith("disconnect") for e in self.errors):
                 self.errors.append(f"stopped: {exc}")
@@ -665,7 +786,8 @@ class User:
                 "control_reruns": self.control_reruns, "changed_outputs": self.changed,
                 "upload_ok": self.upload_ok, "media_bytes": self.media_bytes,
                 "errors": self.errors, "error_messages_shown": self.error_messages[:5],
-                "notes": self.notes}
+                "notes": self.notes, "replica": self.first_replica,
+                "outages": self.outages}
 
 
 # ----------------------------------------------------------------------------- report
@@ -683,7 +805,8 @@ def build_report(args, users: list[User], mem: MemorySampler | None, started_her
                  loads: dict, wall: float, cpu: float) -> dict:
     rows = []
     for kind, label in (("open", "open the page"), ("upload", "upload + rerun"),
-                        ("change", "change a control")):
+                        ("change", "change a control"), ("reconnect", "drop → page again"),
+                        ("download", "download a file")):
         for page, title in PAGES.items():
             values = [s.seconds for u in users for s in u.samples
                       if s.kind == kind and s.page == page]
@@ -712,7 +835,12 @@ def build_report(args, users: list[User], mem: MemorySampler | None, started_her
                   "peak_by_quarter_mib": [round(float(q.max()) / 1024) if q.size else None
                                           for q in quarters],
                   "series_s_mib": [(t, round(kib / 1024)) for t, kib in mem.series[::4]]}
+    outages = [o for u in users for o in u.outages]
     return {"users": [u.summary() for u in users], "rows": rows,
+            "outages": {"users": sum(bool(u.outages) for u in users), "count": len(outages),
+                        **{k: v for k, v in stats([o["seconds"] for o in outages]).items()
+                           if k != "n"},
+                        "uploads_lost": sum(o["kept_upload"] is False for o in outages)},
             "errors": {"total": len(errors), "by_kind": kinds, "first": errors[:20]},
             "checks": checks, "ok": all(checks.values()), "memory": memory,
             "config": {"users": args.users, "seconds": args.seconds, "think": args.think,
@@ -746,6 +874,11 @@ def print_report(report: dict, url: str) -> None:
     reruns = sum(u["control_reruns"] for u in users)
     uploads = [u for u in users if u["page"] == "image_lab"]
     print(f"output changed after a control change: {changed}/{reruns} reruns")
+    o = report["outages"]
+    if o["count"]:
+        print(f"dropped websockets, reconnected as a browser does: {o['count']} for {o['users']} "
+              f"user(s); served again after p50 {o['p50']:.2f} s, max {o['max']:.2f} s; "
+              f"uploads lost (uploaded again): {o['uploads_lost']}")
     notes: dict[str, int] = {}
     for u in users:
         for note in u["notes"]:
@@ -826,6 +959,9 @@ def parse_args(argv=None):
     p.add_argument("--server-pid", type=int, help="with --url: the server's pid, for memory")
     p.add_argument("--no-media", dest="media", action="store_false",
                    help="do not fetch the pages' images after each run")
+    p.add_argument("--reconnect", action="store_true",
+                   help="when a websocket closes, reconnect as the browser does and go on "
+                        "(counted as an outage, not an error); default: an error")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", help="also write the report as JSON to this path")
     args = p.parse_args(argv)

@@ -16,7 +16,7 @@ import streamlit as st
 
 from pooling_core import pool2d
 from pooling_core.conventions import FRAMEWORKS
-from ui import figures, imageio, pool_settings, startup, widgets
+from ui import budget, figures, imageio, pool_settings, startup, widgets
 from ui import imagelab as lab
 
 
@@ -183,18 +183,19 @@ def downloads_section(pooled, original, src_dtype, name, kwargs, times) -> None:
     h, w = pooled.shape[-2:]
     c1, c2, c3 = st.columns(3)
     c1.download_button(f"Pooled image (PNG, {w}×{h})",
-                       lambda: imageio.to_png_bytes(pooled, src_dtype), f"{stem}.png",
+                       budget.deferred(lambda: imageio.to_png_bytes(pooled, src_dtype)),
+                       f"{stem}.png",
                        "image/png", key="dl_png", on_click="ignore", icon=":material/image:",
                        help="The pooled image at its true pixel size (no resizing).")
     c2.download_button(f"Raw values (.npy, {pooled.dtype})",
-                       lambda: imageio.to_npy_bytes(pooled), f"{stem}.npy",
+                       budget.deferred(lambda: imageio.to_npy_bytes(pooled)), f"{stem}.npy",
                        "application/octet-stream", key="dl_npy", on_click="ignore",
                        icon=":material/data_array:",
                        help="The exact pooled array, shape (channels, height, width); "
                             "read it with numpy.load.")
     c3.download_button("Side by side (PNG)",
-                       lambda: lab.side_by_side_bytes(lab.display_hwc(original, src_dtype),
-                                                  lab.display_hwc(pooled, src_dtype)),
+                       budget.deferred(lambda: lab.side_by_side_bytes(
+                           lab.display_hwc(original, src_dtype), lab.display_hwc(pooled, src_dtype))),
                        f"{stem}_side_by_side.png", "image/png", key="dl_sbs",
                        on_click="ignore", icon=":material/compare:",
                        help="Original and pooled at the same height, pooled blocks enlarged "
@@ -361,13 +362,22 @@ def main() -> None:
         st.image(view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[0],
                  caption=f"Original: {lab.size_text(hw)} (not pooled)", output_format="PNG")
         return
-    passed = []
+    passed, change = [], budget.Change()  # what one change may cost a shared server
 
     def cached_pool(x, kwargs):
+        change.charge(x.shape, kwargs, f"Pass {len(passed) + 1}" if passed else
+                      "Pooling this image with these settings")
         passed.append(kwargs)
         return pool_cached(lab.level_keys(key, passed)[-1], kwargs, x)
 
-    levels, used, stop = lab.pyramid(array, first, settings.pool_kwargs, times, pool=cached_pool)
+    with budget.one_at_a_time():  # after this session's download that is being made
+        levels, used, stop = lab.pyramid(array, first, settings.pool_kwargs, times,
+                                         pool=cached_pool)
+    if not levels:
+        st.error(stop, icon=":material/speed:")
+        st.image(view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[0],
+                 caption=f"Original: {lab.size_text(hw)} (not pooled)", output_format="PNG")
+        return
     side_by_side_section(array, levels, used, stop, src_dtype, key, times)
     downloads_section(levels[-1], array, src_dtype, name, used[0], len(levels))
     # The two deeper sections are drawn only while open: closed, they cost nothing, so a

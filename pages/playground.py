@@ -7,7 +7,7 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import figures, links, parsing, pool_settings, startup, widgets
+from ui import budget, figures, links, parsing, pool_settings, startup, widgets
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -97,10 +97,17 @@ def edited_matrix(rows: int, cols: int) -> np.ndarray:
     h, w = min(rows, base.shape[0]), min(cols, base.shape[1])
     grid[:h, :w] = base[:h, :w]
     frame = pd.DataFrame(grid, columns=[str(j) for j in range(cols)])
+    key = f"grid_{rows}x{cols}"
+    # non-numbers out of the browser's edits before the editor parses them (it would log a
+    # traceback on the server for each one, on every rerun)
+    refused = parsing.clean_grid_edits(ss.get(key), frame.columns)
     edited = st.data_editor(
-        frame, key=f"grid_{rows}x{cols}",
+        frame, key=key,
         column_config={str(j): st.column_config.NumberColumn(str(j), format="%g")
                        for j in range(cols)})
+    for message in refused:
+        st.error(f"{message}; type a number there. The cell keeps its last number until then.",
+                 icon="⚠️")
     values = edited.to_numpy(dtype=float, na_value=np.nan)
     if np.isnan(values).any():
         r, c = np.argwhere(np.isnan(values))[0]
@@ -252,7 +259,8 @@ def main() -> None:
         code_panel(comparisons, kwargs)
     with tab_export:
         st.download_button("Download the animation (GIF)",
-                           functools.partial(gif_bytes, matrix, kwargs, frame_ms, start),
+                           budget.deferred(functools.partial(gif_bytes, matrix, kwargs,
+                                                             frame_ms, start)),
                            "poolscope_animation.gif", "image/gif", key="dl_gif",
                            help=f"One frame per output cell from the one the animation shows "
                                 f"(click an output cell to choose), {MAX_GIF_FRAMES} at most; "

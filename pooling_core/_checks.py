@@ -29,6 +29,24 @@ def check_ndim(ndim) -> int:
     return int(ndim)
 
 
+def check_input(x, ndim: int, fn: str, name: str = "x") -> np.ndarray:
+    """``x`` as an array of real numbers with at least ``ndim`` axes to pool (1, 2, 3);
+    ``fn`` names the function in the message."""
+    ndim = check_ndim(ndim)
+    x = as_real_array(x, name)
+    if x.ndim < ndim:
+        raise ValueError(
+            f"{fn} pools the last {ndim} axes but {name} has shape {x.shape} ({x.ndim}-D); "
+            f"give an array shaped (..., {', '.join('HWD'[:ndim] if ndim < 3 else 'DHW')})"
+        )
+    return x
+
+
+def float_dtype(x: np.ndarray) -> np.dtype:
+    """The dtype of a computed (not picked) result: ``x``'s own if floating, else float64."""
+    return x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
+
+
 def check_flag(value, name: str) -> bool:
     """A yes/no argument: ``True``/``False`` (NumPy's too, and the ints 0 and 1).
 

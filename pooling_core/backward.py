@@ -13,10 +13,10 @@ from math import prod
 
 import numpy as np
 
-from ._checks import as_real_array, check_ndim, check_shape
+from ._checks import as_real_array, check_input, check_ndim, check_shape
 from .geometry import MAX_AXES, _check_limits, window_divisors
-from .reductions import (INDEX_MODES, PoolOptions, _check_absolute, _check_input, _offset_views,
-                         _pool_options, plan_pool, pool_nd)
+from .reductions import (INDEX_MODES, _check_absolute, _offset_views, _pool_options, plan_pool,
+                         pool_nd, PoolOptions)
 
 __all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
 
@@ -52,7 +52,7 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
                      divisor_override=None, p=2.0, rng=None, **options):
     """Gradient of :func:`~pooling_core.pool_nd` with respect to ``x``."""
     options = _pool_options(options, f"pool{ndim}d_backward")
-    x = _check_input(x, ndim, f"pool{ndim}d_backward")
+    x = check_input(x, ndim, f"pool{ndim}d_backward")
     ndim = int(ndim)
     opts = PoolOptions.check(mode, return_indices=False, count_include_pad=count_include_pad,
                              divisor_override=divisor_override, p=p, rng=rng,

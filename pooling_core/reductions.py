@@ -23,7 +23,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ._checks import (as_real_array, check_flag, check_ndim, check_real, check_rng, is_int,
+from ._checks import (check_flag, check_input, check_real, check_rng, float_dtype, is_int,
                       known_options, outer)
 from .geometry import MAX_CELLS, _check_limits, normalize_tuple, plan_axes
 from .separable import separable_reduce
@@ -36,17 +36,6 @@ MODES = ("max", "avg", "sum", "min", "lp", "median", "stochastic")
 #: The modes whose output is one chosen cell of the window (they have indices).
 INDEX_MODES = ("max", "min", "median", "stochastic")
 _MEDIAN_CHUNK = 4_000_000  # stacked window values per chunk (bounds median's memory)
-
-
-def _check_input(x, ndim: int, fn: str, name: str = "x") -> np.ndarray:
-    ndim = check_ndim(ndim)
-    x = as_real_array(x, name)
-    if x.ndim < ndim:
-        raise ValueError(
-            f"{fn} pools the last {ndim} axes but {name} has shape {x.shape} ({x.ndim}-D); "
-            f"give an array shaped (..., {', '.join('HWD'[:ndim] if ndim < 3 else 'DHW')})"
-        )
-    return x
 
 
 def _check_mode(mode):
@@ -136,10 +125,6 @@ def _extreme(dtype, mode: str):
     return small if mode == "max" else big
 
 
-def _float_dtype(x):
-    return x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-
-
 def _pad(x, plans, value):
     """Pad the last ``len(plans)`` axes so every window's taps exist."""
     lead = x.ndim - len(plans)
@@ -226,7 +211,7 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     or ``divisor_override``); ``lp`` is ``(K * avg(x**p)) ** (1/p)`` with ``K``
     the kernel's cell count, exactly as ``torch.nn.functional.lp_pool2d``.
     """
-    out_dtype = _float_dtype(x)
+    out_dtype = float_dtype(x)
     fill = 0 if pad_value is None else pad_value
     power = p if mode == "lp" else None
     if mode == "sum":
@@ -476,7 +461,7 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
             return_indices=False, rng=None, *, pad_value=None, ceil_clip=True,
             check_half_kernel=True, training=True, absolute=False):
     """Pool the last ``ndim`` axes of ``x``; :func:`pool2d` documents every parameter."""
-    x = _check_input(x, ndim, f"pool{ndim}d")
+    x = check_input(x, ndim, f"pool{ndim}d")
     ndim = int(ndim)
     opts = PoolOptions.check(mode, return_indices=return_indices,
                              count_include_pad=count_include_pad,
@@ -726,7 +711,7 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
     output). With indices each axis gathers ``max(end - start)`` taps and masks
     the ones past its bin's end, one combination of taps at a time.
     """
-    x = _check_input(x, ndim, f"adaptive_pool{ndim}d")
+    x = check_input(x, ndim, f"adaptive_pool{ndim}d")
     ndim = int(ndim)
     if not isinstance(mode, str) or mode not in ("max", "avg", "min", "sum"):
         raise ValueError(f"mode={mode!r} is not available adaptively; use max, avg, min or sum")
@@ -758,7 +743,7 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
             acc = _adaptive_axis(acc, x.ndim - ndim + a, *bins[a], mode)
         if mode == "avg":
             acc = acc / outer([end - start for start, end in bins])
-        return acc.astype(_float_dtype(x), copy=False) if mode in ("sum", "avg") else acc
+        return acc.astype(float_dtype(x), copy=False) if mode in ("sum", "avg") else acc
     taps, masks = [], []
     for n, (start, end), width in zip(spatial, bins, widths):
         t = start[:, None] + np.arange(width)[None, :]

@@ -225,11 +225,13 @@ SPECIAL = {
 
 
 def test_baselines_cover_every_public_function():
+    from test_variants_fuzz import VARIANT_BASELINES  # the variants' (fuzzed there)
+    baselines = {**BASELINES, **VARIANT_BASELINES}
     public = {name for name in pc.__all__ if callable(getattr(pc, name))
               and not isinstance(getattr(pc, name), type)}
     public |= {"Settings", "framework_args", "compare_frameworks"}
-    assert public <= set(BASELINES), public - set(BASELINES)
-    for name, (fn, kwargs) in BASELINES.items():  # every baseline call works as given
+    assert public <= set(baselines), public - set(baselines)
+    for name, (fn, kwargs) in baselines.items():  # every baseline call works as given
         assert contract(fn, **kwargs)[0], name
 
 
@@ -237,8 +239,8 @@ def test_baselines_cover_every_public_function():
 HOSTILE_PEAK_BYTES = 32 << 20
 
 
-def _hostile_call(data, name):
-    fn, base = BASELINES[name]
+def _hostile_call(data, name, baselines=None):
+    fn, base = (BASELINES if baselines is None else baselines)[name]
     keys = data.draw(st.lists(st.sampled_from(sorted(base)), min_size=1, max_size=3, unique=True),
                      label="changed")
     kwargs = dict(base)
@@ -246,7 +248,7 @@ def _hostile_call(data, name):
         options = [HOSTILE, VALIDISH]
         if key in SPECIAL:
             options.append(SPECIAL[key])
-        if key in ("x", "values", "indices", "grad_output"):
+        if key in ("x", "values", "indices", "grad_output", "boxes", "samples"):
             options.append(HOSTILE_ARRAYS)
         kwargs[key] = data.draw(st.one_of(*options), label=key)
     names = accepted_names(keys)

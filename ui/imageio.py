@@ -21,6 +21,10 @@ MAX_PIXELS = 40_000_000  # decode limit (declared width × height)
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's decompression-bomb guard
 
 FORMATS = ("PNG", "JPEG", "WEBP", "BMP", "TIFF", "GIF")  # nothing else is even tried
+# A progressive JPEG is decoded scan by scan, and every scan goes over the whole image
+# again: an 8000×5000 file of 300 tiny scans (260 KB) takes seconds of the server's time.
+# Encoders write 10 scans (libjpeg's default for colour, 6 for gray), a few more at most.
+MAX_JPEG_SCANS = 32
 ROUNDING_RULE = (
     "Float results are rounded half to even with numpy.rint and clipped to 0..255 "
     "(0..65535 for 16-bit sources); −inf/+inf (windows that read only padding) "
@@ -115,6 +119,41 @@ _FORMAT_NAMES = {"WEBP": "WebP"}  # Pillow's format names as people write them
 _FORMATS_TEXT = ", ".join(_FORMAT_NAMES.get(f, f) for f in FORMATS)
 
 
+def jpeg_scans(data: bytes) -> int:
+    """How many scans (SOS markers) a JPEG file has, counted from its first scan; 0 if the
+    file is not a JPEG.
+
+    Reads the segment headers up to the first scan, as the decoder does (skipping their
+    contents, where an EXIF thumbnail has a scan of its own), then counts every scan
+    marker to the end of the file: inside a scan's data a 0xFF byte is always followed
+    by 0x00 or a restart marker, so every scan the decoder would read is counted (never
+    too few; a preview a phone stores after the image adds its own one). O(file size),
+    in C (``bytes.count``).
+
+    >>> buf = io.BytesIO()
+    >>> Image.new("RGB", (16, 16)).save(buf, "JPEG", progressive=True)
+    >>> jpeg_scans(buf.getvalue())
+    10
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return 0
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            return 0  # not a marker where one must be: Pillow will say what is wrong
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            i += 1
+            continue
+        if marker == 0xDA:
+            return data.count(b"\xff\xda", i)
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return 0
+
+
 def _not_an_image(data: bytes, label: str) -> ImageError:
     """The refusal of a file Pillow cannot open, naming what it is when that is recognisable."""
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
@@ -190,7 +229,8 @@ def load_image(data: bytes, name: str = "") -> LoadedImage:
     Raises
     ------
     ImageError
-        Empty, too large, not an image, truncated/corrupt, or a decompression bomb.
+        Empty, too large, not an image, truncated/corrupt, a decompression bomb, or a
+        JPEG of more than ``MAX_JPEG_SCANS`` scans (refused before decoding).
 
     Examples
     --------
@@ -219,6 +259,13 @@ def load_image(data: bytes, name: str = "") -> LoadedImage:
     w, h = img.size
     if w * h > MAX_PIXELS:
         raise _bomb_error((w, h), label)
+    if img.format == "JPEG" and (scans := jpeg_scans(data)) > MAX_JPEG_SCANS:
+        raise ImageError(
+            f"{label} is a JPEG stored in {scans} scans (progressive); ordinary ones have "
+            f"about 10, and this page takes at most {MAX_JPEG_SCANS}. Each scan makes the "
+            f"decoder go over all {w}×{h} pixels again, so this file would keep the server "
+            f"busy for seconds while everyone else using it waits. Open it in an image "
+            f"editor, save it again as JPEG or PNG, and upload that file.")
     fmt, mode_in, notes = img.format or "", img.mode, []
     try:
         with warnings.catch_warnings():

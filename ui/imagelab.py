@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from pooling_core import AxisPlan, geometry_kwargs, plan_axes, pool2d
-from ui import figures, imageio
+from ui import budget, figures, imageio
 from ui.pool_settings import MODE_LABELS
 
 SCREEN = 600          # on-screen size (longer side, px) of the side-by-side images
@@ -90,7 +90,8 @@ def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=
     ``pool(x, kwargs)`` pools one level (default ``pool2d(x, **kwargs)``; the page
     passes its cached version). Returns ``(levels, kwargs_list, stop)``: the pooled
     arrays (level 1 first), the kwargs used for each, and a sentence if it stopped
-    early because the image got smaller than the window (else ``""``).
+    early because the image got smaller than the window, or because ``pool`` raised
+    ``budget.OverBudget`` (then ``levels`` may be empty), else ``""``.
     """
     levels, used, x, stop = [], [], array, ""
     for level in range(times):
@@ -100,7 +101,12 @@ def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=
             stop = (f"Stopped after {level} pass{'es' if level > 1 else ''}: the image is now "
                     f"{x.shape[-1]}×{x.shape[-2]} px, too small for another window ({exc}).")
             break
-        x = pool2d(x, **kwargs) if pool is None else pool(x, kwargs)
+        try:
+            x = pool2d(x, **kwargs) if pool is None else pool(x, kwargs)
+        except budget.OverBudget as exc:  # a pool that charges a budget.Change first
+            stop = (f"Stopped after {level} pass{'es' if level > 1 else ''}: {exc}" if level
+                    else str(exc))
+            break
         levels.append(x)
         used.append(kwargs)
     return levels, used, stop

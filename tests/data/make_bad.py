@@ -24,6 +24,7 @@ real page.
 
 from __future__ import annotations
 
+import functools
 import io
 import struct
 import sys
@@ -229,6 +230,45 @@ def exif_rotated() -> bytes:
     return jpeg(img, exif=exif.tobytes())
 
 
+def jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
+    """``(marker, start, end)`` of each segment of a JPEG; a scan (SOS) includes its data."""
+    out, i = [], 2
+    while i < len(data):
+        marker = data[i + 1]
+        if marker == 0xD9:
+            out.append((marker, i, i + 2))
+            break
+        j = i + 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+        while marker == 0xDA:  # the scan's data runs to the next marker (not FF00, RSTn)
+            j = data.index(b"\xff", j)
+            if data[j + 1] != 0 and not 0xD0 <= data[j + 1] <= 0xD7:
+                break
+            j += 2
+        out.append((marker, i, j))
+        i = j
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def many_scans(width: int = 8000, height: int = 5000, scans: int = 300) -> bytes:
+    """A progressive JPEG of ``width``×``height`` with ``scans`` scans, about 260 KB.
+
+    Pillow's progressive JPEG of a flat colour (10 scans), with its last scan (an AC
+    refinement of a few dozen bytes, and the Huffman table before it) repeated until
+    there are ``scans``: libjpeg decodes every repeat over the whole image.
+    """
+    img = Image.new("RGB", (width, height), (120, 130, 140))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80, progressive=True)
+    data = buf.getvalue()
+    segs = jpeg_segments(data)
+    last = max(k for k, (m, _, _) in enumerate(segs) if m == 0xDA)
+    repeat = data[segs[last - 1][1]:segs[last][2]]  # DHT + SOS with its data
+    have = sum(m == 0xDA for m, _, _ in segs)
+    eoi = segs[-1][1]
+    return data[:eoi] + repeat * (scans - have) + data[eoi:]
+
+
 def oversize(size: int = OVERSIZE_BYTES) -> bytes:
     """A valid PNG padded with zero bytes after IEND to ``size`` bytes (never committed)."""
     data = good_png()
@@ -312,6 +352,13 @@ CASES: dict[str, Case] = {
         bomb, "image/png",
         message="'bomb.png' declares 50000×50000 pixels = 2.5 gigapixels; the limit is "
                 "40 megapixels. Resize it (e.g. to 6300×6300) and upload again."),
+    "many_scans.jpg": Case(
+        many_scans, "image/jpeg", committed=False,
+        message="'many_scans.jpg' is a JPEG stored in 300 scans (progressive); ordinary ones "
+                "have about 10, and this page takes at most 32. Each scan makes the decoder "
+                "go over all 8000×5000 pixels again, so this file would keep the server busy "
+                "for seconds while everyone else using it waits. Open it in an image editor, "
+                "save it again as JPEG or PNG, and upload that file."),
     # In a real browser Streamlit's uploader refuses it first ("File must be 50.0MB or
     # smaller", tests/test_browser_image_lab.py); this message is the decoder's own check,
     # for anything that reaches it (AppTest, or server.maxUploadSize set higher).
