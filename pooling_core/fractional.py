@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_real_array, check_flag, check_input, check_rng, check_shape
+from ._checks import as_real_array, check_flag, check_input, check_rng, check_shape, is_int
 from .backward import _scatter_indices
 from .geometry import MAX_AXES, MAX_CELLS, _check_limits, normalize_tuple
 from .reductions import pool2d
@@ -59,8 +59,7 @@ def _interval_dtype(dtype) -> np.dtype:
 
 
 def _check_count(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-            or not minimum <= value <= MAX_CELLS:
+    if not is_int(value) or not minimum <= value <= MAX_CELLS:
         raise ValueError(f"{name}={value!r} must be an int from {minimum} to {MAX_CELLS:,} "
                          f"(MAX_CELLS)")
     return int(value)
