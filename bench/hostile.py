@@ -147,17 +147,17 @@ CALIBRATION = [(k, s) for k in (2, 3, 4) for s in (1, 2)]
 
 
 def calibrate(repeat: int = 3, shape=(3, 3000, 4000)) -> int:
-    """Time the image lab's pooling (``ui.imagelab.pool_image``) of a 12-megapixel RGB image
+    """Time the image lab's pooling (``pooling_core.pool2d``) of a 12-megapixel RGB image
     in every mode and compare with ``ui.budget``'s estimate (``SECONDS_PER_VALUE``): the
     fastest of ``repeat`` runs of each setting, and the per-value rates that fit them."""
     import numpy as np
 
     sys.path.insert(0, str(load.ROOT))
+    from pooling_core import pool2d
     from ui import budget
-    from ui import imagelab as lab
 
     x = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
-    print(f"calibration: ui.imagelab.pool_image on a {shape[2]}×{shape[1]} RGB uint8 image, "
+    print(f"calibration: pooling_core.pool2d on a {shape[2]}×{shape[1]} RGB uint8 image, "
           f"fastest of {repeat}; load average {os.getloadavg()}")
     print(f"\n{'mode':11} {'k':>2} {'s':>2} {'values':>11} {'taps':>5} {'seconds':>8} "
           f"{'estimate':>8} {'ns/value':>9}")
@@ -171,7 +171,7 @@ def calibrate(repeat: int = 3, shape=(3, 3000, 4000)) -> int:
             best = float("inf")
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                lab.pool_image(x, kwargs)
+                pool2d(x, **kwargs)
                 best = min(best, time.perf_counter() - t0)
             _, values, estimate = budget.cost(x.shape, kwargs)
             taps = budget.taps_per_value(kwargs)

@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 
+from pooling_core import pool2d
 from pooling_core.conventions import FRAMEWORKS
 from ui import budget, figures, imageio, pool_settings, startup, widgets
 from ui import imagelab as lab
@@ -38,7 +39,7 @@ def gray_cached(key: str, _array: np.ndarray) -> np.ndarray:
 
 @st.cache_resource(max_entries=6, show_spinner="Pooling the full image…")
 def pool_cached(key: str, kwargs: dict, _x: np.ndarray) -> np.ndarray:
-    return _frozen(lab.pool_image(_x, kwargs))
+    return _frozen(pool2d(_x, **kwargs))
 
 
 @st.cache_data(max_entries=24, show_spinner=False)
@@ -68,7 +69,7 @@ def compare_cached(key: str, settings_dict: dict, _array: np.ndarray):
     for mode in lab.COMPARE_MODES:
         try:
             kwargs, notes[mode] = lab.mode_kwargs(settings, mode, small.shape[-2:])
-            results[mode] = lab.pool_image(small, kwargs)
+            results[mode] = pool2d(small, **kwargs)
         except ValueError as exc:
             results[mode] = str(exc)
     return small.shape, shrunk, results, notes

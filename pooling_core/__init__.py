@@ -22,7 +22,8 @@ from .fractional import (FractionalWindows, fractional_intervals, fractional_max
 from .gem import gem_pool2d, gem_pool2d_backward
 from .geometry import (GEOMETRY_KEYS, MAX_CELLS, MAX_DRAWN_CELLS, MAX_KERNEL_CELLS,
                        MAX_MEDIAN_KERNEL_CELLS, MAX_WORK, AxisPlan, WindowCells, coverage,
-                       geometry_kwargs, normalize_tuple, output_size, plan_axes, window_cells)
+                       geometry_kwargs, normalize_tuple, output_size, plan_axes, window_cells,
+                       window_divisors)
 from .reductions import (INDEX_MODES, MODES, adaptive_bins, adaptive_pool2d, adaptive_pool_nd,
                          global_pool2d, pool1d, pool2d, pool3d, pool_nd)
 from .pyramid import PyramidLevel, spatial_pyramid_bins, spatial_pyramid_pool2d
@@ -37,7 +38,7 @@ __all__ = [
     "pool_nd", "pool1d", "pool2d", "pool3d", "pool_nd_backward", "pool2d_backward",
     "unpool_nd", "unpool2d", "adaptive_bins", "adaptive_pool_nd", "adaptive_pool2d",
     "global_pool2d", "output_size", "explain_output_size", "explain_axes", "window_cells", "coverage",
-    "plan_axes", "normalize_tuple", "geometry_kwargs", "GEOMETRY_KEYS",
+    "plan_axes", "normalize_tuple", "geometry_kwargs", "GEOMETRY_KEYS", "window_divisors",
     "MAX_CELLS", "MAX_WORK", "MAX_KERNEL_CELLS", "MAX_MEDIAN_KERNEL_CELLS", "MAX_DRAWN_CELLS",
     # variants
     "gem_pool2d", "gem_pool2d_backward", "mixed_pool2d", "mixed_pool2d_backward",

@@ -13,8 +13,9 @@ from math import prod
 
 import numpy as np
 
-from .geometry import _check_flag, plan_axes
-from .reductions import _as_real_array, _count_include_pad
+from ._checks import as_real_array, check_flag
+from .geometry import plan_axes
+from .reductions import _count_include_pad
 
 
 def plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work=None):
@@ -26,13 +27,13 @@ def plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work=None):
 def average_counts_padding(value, plans) -> bool:
     """``count_include_pad`` for a mean over these windows: ``None`` as the core's average
     reads it (padding given as numbers counts, ``'same'``/``'valid'`` padding does not)."""
-    value = None if value is None else _check_flag(value, "count_include_pad")
+    value = None if value is None else check_flag(value, "count_include_pad")
     return _count_include_pad(value, plans[0].padding_kind, "avg")
 
 
 def grad_input(grad_output, out_shape):
     """``grad_output`` as float64, or ValueError if it is not shaped like the output."""
-    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
+    g = as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != tuple(out_shape):
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape "
                          f"{tuple(out_shape)}")

@@ -13,9 +13,10 @@ from math import prod
 
 import numpy as np
 
-from .geometry import _check_limits, _shape
-from .reductions import (INDEX_MODES, _as_real_array, _check_absolute, _divisor,
-                         _offset_views, _pool_args, _pool_options, pool_nd)
+from ._checks import as_real_array, check_input, check_ndim, check_shape
+from .geometry import MAX_AXES, _check_limits, window_divisors
+from .reductions import (INDEX_MODES, _check_absolute, _offset_views, _pool_options, plan_pool,
+                         pool_nd, PoolOptions)
 
 __all__ = ["pool_nd_backward", "pool2d_backward", "unpool2d", "unpool_nd"]
 
@@ -51,15 +52,21 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
                      divisor_override=None, p=2.0, rng=None, **options):
     """Gradient of :func:`~pooling_core.pool_nd` with respect to ``x``."""
     options = _pool_options(options, f"pool{ndim}d_backward")
-    x, plans, (_, count_include_pad, p, rng, _, training) = _pool_args(
-        x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
-        divisor_override, p, False, rng, options.get("pad_value"),
-        options.get("ceil_clip", True), options.get("check_half_kernel", True),
-        options.get("training", True), fn=f"pool{ndim}d_backward", backward=True)
+    x = check_input(x, ndim, f"pool{ndim}d_backward")
     ndim = int(ndim)
+    opts = PoolOptions.check(mode, return_indices=False, count_include_pad=count_include_pad,
+                             divisor_override=divisor_override, p=p, rng=rng,
+                             pad_value=options.get("pad_value"),
+                             training=options.get("training", True))
+    plans = plan_pool(x, ndim, kernel_size, stride, padding, dilation, ceil_mode,
+                      ceil_clip=options.get("ceil_clip", True),
+                      check_half_kernel=options.get("check_half_kernel", True),
+                      work=opts.work(backward=True))
+    opts = opts.for_padding(plans[0].padding_kind)
     absolute = _check_absolute(options.get("absolute", False), mode)
+    count_include_pad, p, rng, training = opts.count_include_pad, opts.p, opts.rng, opts.training
     out_shape = x.shape[: x.ndim - ndim] + tuple(pl.out for pl in plans)
-    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
+    g = as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != out_shape:
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape {out_shape}")
     args = (kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
@@ -71,7 +78,7 @@ def pool_nd_backward(grad_output, x, ndim, kernel_size, stride=None, padding=0, 
         raise ValueError("the backward pass of stochastic pooling needs training=True")
     if mode == "sum":
         return _scatter_windows(g, plans, x.shape)
-    divisor = _divisor(plans, count_include_pad, divisor_override)
+    divisor = window_divisors(plans, count_include_pad, divisor_override)
     if mode == "avg":
         return _scatter_windows(g / divisor, plans, x.shape)
     # lp: out = (K/D * sum x**p) ** (1/p)  =>  d out / d x_i = K/D * x_i**(p-1) * out**(1-p)
@@ -121,11 +128,8 @@ def pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, dilatio
 
 def unpool_nd(values, indices, output_shape, ndim):
     """Place ``values`` at ``indices`` of zero planes of ``output_shape`` (last ``ndim`` axes)."""
-    if isinstance(ndim, (bool, np.bool_)) or not isinstance(ndim, (int, np.integer)) \
-            or ndim not in (1, 2, 3):
-        raise ValueError(f"ndim={ndim!r} must be 1, 2 or 3 (the number of pooled axes)")
-    ndim = int(ndim)
-    values = _as_real_array(values, "values")
+    ndim = check_ndim(ndim)
+    values = as_real_array(values, "values")
     try:
         indices = np.asarray(indices)
     except (TypeError, ValueError) as err:
@@ -137,7 +141,7 @@ def unpool_nd(values, indices, output_shape, ndim):
         raise ValueError(f"values {values.shape} and indices {indices.shape} must have one shape")
     if values.ndim < ndim:
         raise ValueError(f"values has shape {values.shape}; unpooling needs at least {ndim} axes")
-    shape = _shape(output_shape, "output_shape")
+    shape = check_shape(output_shape, "output_shape", MAX_AXES)
     spatial = shape[-ndim:]
     if len(spatial) != ndim or min(spatial) < 1:
         raise ValueError(f"output_shape={output_shape!r} must end with {ndim} positive sizes")

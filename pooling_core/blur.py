@@ -20,10 +20,11 @@ from math import comb, prod
 
 import numpy as np
 
+from ._checks import as_real_array, check_input, float_dtype
 from ._offsets import band_rows, row_bands
 from .backward import pool2d_backward
 from .geometry import normalize_tuple, plan_axes
-from .reductions import _as_real_array, _check_input, _float_dtype, _offset_views, pool2d
+from .reductions import _offset_views, pool2d
 
 __all__ = ["PADDING_MODES", "binomial_filter", "blur_pool2d", "blur_pool2d_backward",
            "max_blur_pool2d", "max_blur_pool2d_backward"]
@@ -103,7 +104,7 @@ def _blur_plans(spatial, kernel_size, stride, planes):
 
 
 def _setup(x, kernel_size, stride, padding_mode, fn):
-    x = _check_input(x, 2, fn)
+    x = check_input(x, 2, fn)
     padding_mode = _check_padding_mode(padding_mode)
     kernel, passes = _blur_plans(x.shape[-2:], kernel_size, stride, prod(x.shape[:-2]))
     if padding_mode == "reflect":
@@ -212,7 +213,7 @@ def blur_pool2d(x, kernel_size, stride=2, *, padding_mode="zeros"):
     [[0.0, 2.0, 4.0]]
     """
     x, padding_mode, passes = _setup(x, kernel_size, stride, padding_mode, "blur_pool2d")
-    dtype = np.dtype(_float_dtype(x))
+    dtype = np.dtype(float_dtype(x))
     out = x
     for plans, weights in passes:
         out = _weighted_pass(out, plans, weights, padding_mode, dtype)
@@ -256,7 +257,7 @@ def blur_pool2d_backward(grad_output, x, kernel_size, stride=2, *, padding_mode=
     x, padding_mode, passes = _setup(x, kernel_size, stride, padding_mode,
                                      "blur_pool2d_backward")
     out_shape = x.shape[:-2] + tuple(p.out for p in passes[-1][0])
-    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
+    g = as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != out_shape:
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape "
                          f"{out_shape}")
@@ -266,7 +267,7 @@ def blur_pool2d_backward(grad_output, x, kernel_size, stride=2, *, padding_mode=
 
 
 def _max_setup(x, max_pool_size, fn):
-    x = _check_input(x, 2, fn)
+    x = check_input(x, 2, fn)
     size = normalize_tuple(max_pool_size, 2, "max_pool_size")
     if size[0] > x.shape[-2] or size[1] > x.shape[-1]:
         raise ValueError(f"max_pool_size={max_pool_size!r} is larger than the input's "
@@ -314,7 +315,7 @@ def max_blur_pool2d(x, kernel_size, stride=2, max_pool_size=2, *, padding_mode="
     x = _max_setup(x, max_pool_size, "max_blur_pool2d")
     dense = pool2d(x, max_pool_size, 1)
     return blur_pool2d(dense, kernel_size, stride, padding_mode=padding_mode).astype(
-        _float_dtype(x), copy=False)
+        float_dtype(x), copy=False)
 
 
 def max_blur_pool2d_backward(grad_output, x, kernel_size, stride=2, max_pool_size=2, *,

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._checks import as_real_array, check_flag, check_real
 from .blur import PADDING_MODES
 from .gem import _check_gem
-from .geometry import _check_flag, normalize_tuple
+from .geometry import normalize_tuple
 from .pyramid import SPP_MODES, _check_levels
-from .reductions import _as_real_array, _check_real
 from .roi import ALIGN_MODES
 
 __all__ = ["VARIANTS", "VariantCall", "variant_calls", "variant_frameworks"]
@@ -66,7 +66,7 @@ def _pair(value, name, minimum=1):
 def _ratio(value):
     """``output_ratio``: a number or a pair, each in (0, 1)."""
     try:
-        r = np.broadcast_to(_as_real_array(value, "output_ratio").astype(float), (2,))
+        r = np.broadcast_to(as_real_array(value, "output_ratio").astype(float), (2,))
     except ValueError:
         raise ValueError(f"output_ratio={value!r} must be a number or a pair of numbers in "
                          f"(0, 1)") from None
@@ -77,7 +77,7 @@ def _ratio(value):
 
 def _real(value, name, low, high=np.inf, *, low_open=False):
     """A real number in ``[low, high]`` (``(low, high]`` with ``low_open``), as a float."""
-    value = float(_check_real(value, name))
+    value = float(check_real(value, name))
     if np.isnan(value) or value > high or value < low or (low_open and value == low):
         raise ValueError(f"{name}={value!r} must lie in {'(' if low_open else '['}{low}, "
                          f"{high}]")
@@ -92,7 +92,7 @@ def _choice(value, name, options):
 
 def _fractional(kernel_size=2, output_size=None, output_ratio=0.5, return_indices=False):
     k = _pair(kernel_size, "kernel_size")
-    return_indices = _check_flag(return_indices, "return_indices")
+    return_indices = check_flag(return_indices, "return_indices")
     if output_size is None:
         _ratio(output_ratio)
     size = f"output_size={_pair(output_size, 'output_size')!r}" if output_size is not None \
@@ -229,7 +229,7 @@ def _roi(kind, output_size=7, spatial_scale=1.0, sampling_ratio=-1, aligned=Fals
             sampling_ratio, (int, np.integer)) or not -1 <= sampling_ratio <= 1024:
         raise ValueError(f"sampling_ratio={sampling_ratio!r} must be an int from -1 to 1024")
     sampling_ratio = int(sampling_ratio)
-    aligned = _check_flag(aligned, "aligned")
+    aligned = check_flag(aligned, "aligned")
     mode = _choice(mode, "mode", ALIGN_MODES)
     h, w = normalize_tuple(output_size, 2, "output_size")
     if kind == "roi_pool":

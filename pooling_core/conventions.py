@@ -23,8 +23,9 @@ from math import prod
 
 import numpy as np
 
-from .geometry import _check_flag, normalize_tuple, plan_axes
-from .reductions import MODES, _as_real_array, _check_real, _count_include_pad, pool2d, pool_nd
+from ._checks import as_real_array, check_flag, check_real, is_int
+from .geometry import AxisPlan, normalize_tuple, plan_axes
+from .reductions import MODES, _count_include_pad, pool2d, pool_nd
 
 __all__ = ["Settings", "Framework", "FRAMEWORKS", "FrameworkCall", "framework_args",
            "Comparison", "compare_frameworks", "ONNX_OPS", "onnx_args", "onnx_run",
@@ -75,14 +76,14 @@ class Settings:
             put("padding", self.padding.lower())
         else:
             put("padding", normalize_tuple(self.padding, 2, "padding", minimum=0))
-        put("ceil_mode", _check_flag(self.ceil_mode, "ceil_mode"))
+        put("ceil_mode", check_flag(self.ceil_mode, "ceil_mode"))
         if not isinstance(self.mode, str) or self.mode not in MODES:
             raise ValueError(f"mode={self.mode!r} is unknown; choose one of {', '.join(MODES)}")
         cip = self.count_include_pad
         put("count_include_pad", _count_include_pad(
-            None if cip is None else _check_flag(cip, "count_include_pad"),
+            None if cip is None else check_flag(cip, "count_include_pad"),
             self.padding if isinstance(self.padding, str) else "symmetric", self.mode))
-        p = _check_real(self.p, "p")
+        p = check_real(self.p, "p")
         if not (np.isfinite(p) and p > 0):
             raise ValueError(f"p={self.p!r} must be a positive, finite number")
         put("p", float(p))
@@ -467,7 +468,7 @@ def _onnx_node(op_type, attrs, input_shape) -> _OnnxNode:
         return bool(value)
 
     p = attrs.get("p", 2)
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, np.integer)) or p < 1:
+    if not is_int(p) or p < 1:
         raise ValueError(f"{op_type} attribute p={p!r} must be a positive int (ONNX's p is an "
                          f"INT)")
     if op_type.startswith("Global"):
@@ -515,7 +516,7 @@ def _onnx_code(node: _OnnxNode) -> str:
 
 def _same_total(node, dilated: bool):
     """ONNX's SAME total per axis, ``(ceil(n/s) - 1)*s + span - n`` (may be negative)."""
-    return [(-(-n // s) - 1) * s + (d if dilated else 1) * (k - 1) + 1 - n for n, k, s, d
+    return [AxisPlan.same_total(n, k, s, d if dilated else 1) for n, k, s, d
             in zip(node.spatial, node.kernel, node.strides, node.dilations)]
 
 
@@ -545,7 +546,7 @@ def _onnx_call(node: _OnnxNode, runtime: bool) -> FrameworkCall:
             return refuse(_ORT_PAD)
     if runtime and not ceil:
         pairs = ((0, 0),) * len(node.spatial) if padding == "valid" else padding
-        if any(-s < n + b + a - d * (k - 1) - 1 < 0 for n, k, s, d, (b, a) in zip(
+        if any(-s < n + b + a - AxisPlan.window_span(k, d) < 0 for n, k, s, d, (b, a) in zip(
                 node.spatial, node.kernel, node.strides, node.dilations, pairs)):
             return refuse(_ORT_TRUNCATES)
     kw = dict(kernel_size=node.kernel, stride=node.strides, padding=padding,
@@ -666,7 +667,7 @@ def onnx_args(op_type: str, attrs: dict, input_shape, *, runtime: bool = False) 
     ...                                                         runtime=True).pads
     (((1, 1),), ((0, 1),))
     """
-    runtime = _check_flag(runtime, "runtime")
+    runtime = check_flag(runtime, "runtime")
     node = _onnx_node(op_type, attrs, input_shape)
     call = _onnx_call(node, runtime)
     if runtime and call.ok:
@@ -694,7 +695,7 @@ def onnx_run(op_type: str, attrs: dict, inputs, *, runtime: bool = False,
     """
     if op_type == "MaxUnpool":
         return [onnx_unpool(inputs[0], inputs[1], attrs, *inputs[2:3], runtime=runtime)]
-    x = _as_real_array(inputs[0], "X")
+    x = as_real_array(inputs[0], "X")
     call = onnx_args(op_type, attrs, x.shape, runtime=runtime)
     if not call.ok:
         raise ValueError(f"{op_type}: {call.reason}")
@@ -769,7 +770,7 @@ def onnx_unpool(x, indices, attrs: dict, output_shape=None, *, runtime: bool = F
     """
     from .backward import unpool_nd  # backward imports reductions, as this module does
 
-    x = _as_real_array(x, "X")
+    x = as_real_array(x, "X")
     allowed = ("kernel_shape", "pads", "strides")
     if not isinstance(attrs, dict) or set(attrs) - set(allowed) or "kernel_shape" not in attrs:
         raise ValueError(f"attrs={attrs!r}: MaxUnpool takes kernel_shape (required), pads and "
@@ -851,7 +852,7 @@ def framework_args(settings: Settings, framework: str, *, fallback: bool = False
         raise ValueError(f"framework={framework!r} is unknown; choose one of "
                          f"{', '.join(FRAMEWORKS)}")
     _check_settings(settings)
-    fallback = _check_flag(fallback, "fallback")
+    fallback = check_flag(fallback, "fallback")
     fw, s = FRAMEWORKS[framework], settings
     missing = fallback and s.mode not in fw.calls
     windows = replace(s, mode="max") if missing else s  # whose windows the mode uses
@@ -979,9 +980,9 @@ def compare_frameworks(x, settings: Settings, seed: int = 0) -> list[Comparison]
     [('pytorch', True, 0.0), ('tensorflow', True, 0.0)]
     """
     _check_settings(settings)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+    if not is_int(seed) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative int")
-    x = _as_real_array(x, "x")
+    x = as_real_array(x, "x")
     if x.ndim < 2 or x.shape[-2:] != settings.shape:
         raise ValueError(f"x has shape {x.shape}; settings.shape is {settings.shape}")
     results = []

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geometry import _axis_out, _check_length, _known_options, plan_axes
+from ._checks import check_length, known_options
+from .geometry import PLAN_OPTIONS, AxisPlan, _axis_out, plan_axes
 
 __all__ = ["OutputSizeExplanation", "explain_output_size", "explain_axes"]
 
@@ -71,7 +72,7 @@ def explain_output_size(n: int, kernel_size: int, stride=None, padding=0, dilati
     >>> explain_output_size(32, 1, 2, ceil_mode=True).clipped
     True
     """
-    _check_length(n)
+    check_length(n)
     if isinstance(padding, (tuple, list)) and len(padding) == 2:  # (before, after)
         padding = (tuple(padding),)
     plan = plan_axes((n,), kernel_size, stride, padding, dilation, ceil_mode,
@@ -87,7 +88,7 @@ def explain_axes(spatial_shape, kernel_size, stride=None, padding=0, dilation=1,
     [2, 2]
     """
     plans = plan_axes(spatial_shape, kernel_size, stride, padding, dilation, ceil_mode,
-                      **_known_options(plan_kwargs, "explain_axes"))
+                      **known_options(plan_kwargs, "explain_axes", PLAN_OPTIONS))
     return tuple(_explain_plan(p, ceil_mode, plan_kwargs.get("ceil_clip", True))
                  for p in plans)
 
@@ -96,7 +97,7 @@ def _explain_plan(plan, ceil_mode, ceil_clip) -> OutputSizeExplanation:
     n, kind = plan.n, plan.padding_kind
     k, s, d, pb, pa = plan.kernel, plan.stride, plan.dilation, plan.pad_before, plan.pad_after
     rounding = "ceil" if ceil_mode else "floor"
-    numer = n + pb + pa - d * (k - 1) - 1
+    numer = n + pb + pa - plan.span
     raw = (numer + (s - 1 if ceil_mode else 0)) // s
     unclipped, _ = _axis_out(n, k, s, d, pb, pa, ceil_mode, False)
     clipped = unclipped != plan.out
@@ -126,9 +127,7 @@ def _explain_plan(plan, ceil_mode, ceil_clip) -> OutputSizeExplanation:
             f"ceil_mode: window {raw} would start at {(raw) * s - pb}, past the input and left "
             f"padding (n + p_before = {n + pb}), so it is dropped: out = {plan.out}."
         )
-    covered = np.zeros(n, dtype=bool)
-    covered[plan.taps[plan.inside]] = True
-    unread = tuple(int(i) for i in np.flatnonzero(~covered))
+    unread = tuple(int(i) for i in np.flatnonzero(plan.read_counts == 0))
     if unread:
         notes.append(
             f"{len(unread)} input position(s) {list(unread)[:8]}{'…' if len(unread) > 8 else ''} "
@@ -140,7 +139,7 @@ def _explain_plan(plan, ceil_mode, ceil_clip) -> OutputSizeExplanation:
             f"max((out - 1)·s + (k - 1)·d + 1 - n, 0) = {pb + pa}, {pb} before and {pa} after"
             f" (the odd cell {'after' if kind == 'same' else 'before'})."
         )
-    same_out = -(-n // s)
+    same_out = AxisPlan.same_out(n, s)
     valid_out, _ = _axis_out(n, k, s, d, 0, 0, False, True)
     return OutputSizeExplanation(
         out=plan.out, general_latex=general_latex, general_text=general_text,

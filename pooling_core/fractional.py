@@ -22,9 +22,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import as_real_array, check_flag, check_input, check_rng, check_shape, is_int
 from .backward import _scatter_indices
-from .geometry import MAX_CELLS, _check_flag, _check_limits, _shape, normalize_tuple
-from .reductions import _as_real_array, _check_input, _check_rng, pool2d
+from .geometry import MAX_AXES, MAX_CELLS, _check_limits, normalize_tuple
+from .reductions import pool2d
 
 __all__ = ["FractionalWindows", "fractional_intervals", "fractional_windows",
            "fractional_max_pool2d", "fractional_max_pool2d_backward"]
@@ -58,8 +59,7 @@ def _interval_dtype(dtype) -> np.dtype:
 
 
 def _check_count(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-            or not minimum <= value <= MAX_CELLS:
+    if not is_int(value) or not minimum <= value <= MAX_CELLS:
         raise ValueError(f"{name}={value!r} must be an int from {minimum} to {MAX_CELLS:,} "
                          f"(MAX_CELLS)")
     return int(value)
@@ -104,7 +104,7 @@ def fractional_intervals(n: int, kernel: int, out: int, sample, dtype=np.float64
         raise ValueError(f"out={out} windows of kernel={kernel} need {out + kernel - 1} cells "
                          f"(out + kernel - 1), more than n={n}")
     dtype = _interval_dtype(dtype)
-    u = _as_real_array(sample, "sample")
+    u = as_real_array(sample, "sample")
     if not np.all((u >= 0) & (u < 1)):
         raise ValueError("sample must lie in [0, 1), as torch.rand draws it")
     if u.size * out > MAX_CELLS:
@@ -130,7 +130,7 @@ def _output_size(spatial, kernel, output_size, output_ratio):
     else:
         try:
             ratio = tuple(float(r) for r in np.broadcast_to(
-                _as_real_array(output_ratio, "output_ratio").astype(float), (2,)))
+                as_real_array(output_ratio, "output_ratio").astype(float), (2,)))
         except ValueError:
             raise ValueError(f"output_ratio={output_ratio!r} must be a number or a pair of "
                              f"numbers in (0, 1)") from None
@@ -153,8 +153,8 @@ def _output_size(spatial, kernel, output_size, output_ratio):
 
 def _samples(samples, lead, dtype, rng):
     if samples is None:
-        return _check_rng(rng).random(lead + (2,)).astype(dtype)
-    s = _as_real_array(samples, "samples").astype(np.float64)
+        return check_rng(rng).random(lead + (2,)).astype(dtype)
+    s = as_real_array(samples, "samples").astype(np.float64)
     if s.shape == (1,) + lead + (2,) and len(lead) == 1:  # torch's (1, C, 2) for (C, H, W)
         s = s[0]
     if s.shape != lead + (2,):
@@ -197,7 +197,7 @@ def fractional_windows(input_shape, kernel_size, output_size=None, output_ratio=
     >>> w.rows.tolist(), w.cols.tolist()
     ([[[0, 1, 3, 5]]], [[[0, 2, 3, 5]]])
     """
-    shape = _shape(input_shape, "input_shape")
+    shape = check_shape(input_shape, "input_shape", MAX_AXES)
     if len(shape) < 2 or min(shape[-2:]) < 1 or min(shape) < 0:
         raise ValueError(f"input_shape={input_shape!r} must end with (H, W), both positive")
     lead, spatial = shape[:-2], shape[-2:]
@@ -213,7 +213,7 @@ def fractional_windows(input_shape, kernel_size, output_size=None, output_ratio=
 
 
 def _setup(x, kernel_size, output_size, output_ratio, samples, rng, fn):
-    x = _check_input(x, 2, fn)
+    x = check_input(x, 2, fn)
     windows = fractional_windows(x.shape, kernel_size, output_size, output_ratio, samples,
                                  dtype=x.dtype, rng=rng)
     out = (windows.rows.shape[-1], windows.cols.shape[-1])
@@ -341,7 +341,7 @@ def fractional_max_pool2d(x, kernel_size, output_size=None, output_ratio=None,
     >>> bool((idx == out).all())           # here each max is the window's last cell
     True
     """
-    return_indices = _check_flag(return_indices, "return_indices")
+    return_indices = check_flag(return_indices, "return_indices")
     x, windows = _setup(x, kernel_size, output_size, output_ratio, samples, rng,
                         "fractional_max_pool2d")
     lead, (h, w) = x.shape[:-2], x.shape[-2:]
@@ -409,10 +409,10 @@ def fractional_max_pool2d_backward(grad_output, x, kernel_size, output_size=None
     if samples is None and (rng is None or isinstance(rng, np.random.Generator)):
         raise ValueError("fractional_max_pool2d_backward needs the forward pass's samples "
                          "(or its integer rng seed): windows drawn afresh would differ")
-    x = _check_input(x, 2, "fractional_max_pool2d_backward")
+    x = check_input(x, 2, "fractional_max_pool2d_backward")
     _, idx = fractional_max_pool2d(x, kernel_size, output_size, output_ratio, True, samples,
                                    rng=rng)
-    g = _as_real_array(grad_output, "grad_output")
+    g = as_real_array(grad_output, "grad_output")
     if g.shape != idx.shape:
         raise ValueError(f"grad_output has shape {g.shape}; the pooled output has shape "
                          f"{idx.shape}")

@@ -14,12 +14,12 @@ from math import prod
 
 import numpy as np
 
+from ._checks import check_flag, check_input, check_real, float_dtype
 from ._offsets import (average_counts_padding, band_rows, crop_frame, grad_input, padded_zeros,
                        plans_2d, row_bands)
 from .backward import pool2d_backward
-from .geometry import _check_flag
-from .reductions import (_check_input, _check_real, _divisor, _float_dtype, _offset_views, _pad,
-                         pool2d)
+from .geometry import window_divisors
+from .reductions import _offset_views, _pad, pool2d
 
 __all__ = ["gem_pool2d", "gem_pool2d_backward"]
 
@@ -27,11 +27,11 @@ __all__ = ["gem_pool2d", "gem_pool2d_backward"]
 
 def _check_gem(p, eps):
     given_p, given_eps = p, eps
-    p = float(_check_real(p, "p"))
+    p = float(check_real(p, "p"))
     if np.isnan(p) or p <= 0:
         raise ValueError(f"p={given_p!r} must be positive (p = 1 is the average, p = inf the "
                          f"max); GeM's power mean is undefined for p <= 0")
-    eps = float(_check_real(eps, "eps"))
+    eps = float(check_real(eps, "eps"))
     if not (np.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps={given_eps!r} must be a finite number >= 0 (the floor x is "
                          f"clamped to)")
@@ -40,11 +40,11 @@ def _check_gem(p, eps):
 
 def _gem_setup(x, kernel_size, p, eps, fn, dtype=None):
     """``c = max(x, eps)`` in ``dtype`` (default: the output's), and the arguments checked."""
-    x = _check_input(x, 2, fn)
+    x = check_input(x, 2, fn)
     p, eps = _check_gem(p, eps)
     if kernel_size is None:  # global GeM, as cirtorch's gem(): one window per plane
         kernel_size = x.shape[-2:]
-    c = x.astype(dtype or _float_dtype(x))  # a copy, then in place (np.maximum(x, eps,
+    c = x.astype(dtype or float_dtype(x))  # a copy, then in place (np.maximum(x, eps,
     np.maximum(c, eps, out=c)                # dtype=...) casts through buffers: slower)
     return x, kernel_size, p, eps, c
 
@@ -123,20 +123,20 @@ def gem_pool2d(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mod
     if kernel_size is None and isinstance(padding, (int, np.integer)) and padding == 0:
         return _gem_global(x, p, eps)
     if _check_gem(p, eps)[0] == np.inf:  # the max of max(x, eps) is max(max x, eps)
-        x = _check_input(x, 2, "gem_pool2d")
+        x = check_input(x, 2, "gem_pool2d")
         top = pool2d(x, x.shape[-2:] if kernel_size is None else kernel_size, stride, padding,
-                     dilation, ceil_mode=ceil_mode).astype(_float_dtype(x))
+                     dilation, ceil_mode=ceil_mode).astype(float_dtype(x))
         return np.maximum(top, eps, out=top)
     quick = _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode,
                              count_include_pad, p, eps)
     if quick is not None:
         return quick
-    x = _check_input(x, 2, "gem_pool2d")
+    x = check_input(x, 2, "gem_pool2d")
     p, eps = _check_gem(p, eps)
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode)
     count_include_pad = average_counts_padding(count_include_pad, plans)
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
-    dtype = np.dtype(_float_dtype(x))
+    dtype = np.dtype(float_dtype(x))
     if not x.size:  # no planes
         return np.zeros(x.shape[:-2] + tuple(pl.out for pl in plans), dtype=dtype)
     # Every window's mean of (c/M)**p is at least (window max / M)**p / cells: while that
@@ -166,10 +166,10 @@ def _gem_global(x, p, eps):
     """GeM of each whole plane, a band of rows at a time (no copy of the input): the
     plane's max ``M`` scales every value to at most 1, so the mean of ``(c/M)**p`` is at
     least ``1/N`` and neither overflows nor underflows."""
-    x = _check_input(x, 2, "gem_pool2d")
+    x = check_input(x, 2, "gem_pool2d")
     p, eps = _check_gem(p, eps)
     plans_2d(x, x.shape[-2:], None, 0, 1, False)  # the size checks and limits of one window
-    dtype = np.dtype(_float_dtype(x))
+    dtype = np.dtype(float_dtype(x))
     if not x.size:  # no planes
         return np.zeros(x.shape[:-2] + (1, 1), dtype=dtype)
     top = np.maximum(x.max(axis=(-2, -1), keepdims=True).astype(dtype), dtype.type(eps))
@@ -195,7 +195,7 @@ def _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode, count
     powers taken band by band), the zeros are counted by its sum pooling. Only when no
     sum can overflow (``p * ln(max x) + ln K < 700``); otherwise None.
     """
-    x = _check_input(x, 2, "gem_pool2d")
+    x = check_input(x, 2, "gem_pool2d")
     p, eps = _check_gem(p, eps)
     if not np.issubdtype(x.dtype, np.unsignedinteger) or not x.size or p == np.inf:
         return None
@@ -208,7 +208,7 @@ def _gem_of_unsigned(x, kernel_size, stride, padding, dilation, ceil_mode, count
         return None
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode,
                     count_include_pad=count_include_pad)
-    divisor = _divisor(plans, count_include_pad, None)
+    divisor = window_divisors(plans, count_include_pad, None)
     total = pool2d(x, kernel_size, mode="lp", p=p, **geometry).astype(np.float64, copy=False)
     np.power(total, p, out=total)
     total *= divisor / cells                              # sum over the window of x**p
@@ -239,7 +239,7 @@ def _gem_by_window_max(x, plans, p, eps, count_include_pad, window_max, kernel_s
         logs *= p
         top = p * np.log(window_max)
     views = [view for _, _, view in _offset_views(_pad(logs, plans, -np.inf), plans)]
-    divisor = np.broadcast_to(_divisor(plans, count_include_pad, None), window_max.shape[-2:])
+    divisor = np.broadcast_to(window_divisors(plans, count_include_pad, None), window_max.shape[-2:])
     floor = np.log(np.finfo(dtype).tiny)
     out = np.zeros_like(window_max)
     term = np.empty(window_max.shape[:-2] + (band_rows(window_max.shape),
@@ -299,7 +299,7 @@ def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0
     >>> gem_pool2d_backward(np.ones((1, 1)), x, p=np.inf).tolist()
     [[0.0, 0.0], [0.0, 1.0]]
     """
-    grad_p = _check_flag(grad_p, "grad_p")
+    grad_p = check_flag(grad_p, "grad_p")
     x, kernel_size, p, eps, c = _gem_setup(x, kernel_size, p, eps, "gem_pool2d_backward",
                                            np.float64)
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work="scan")
@@ -314,7 +314,7 @@ def gem_pool2d_backward(grad_output, x, kernel_size=None, stride=None, padding=0
     y = gem_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode, count_include_pad,
                    p=p, eps=eps).astype(np.float64)
     y_safe = np.where(y > 0, y, 1.0)
-    divisor = _divisor(plans, count_include_pad, None)
+    divisor = window_divisors(plans, count_include_pad, None)
     share = g / divisor
     grad = padded_zeros(x.shape, plans)
     log_terms = np.zeros(y.shape)  # sum over the window of (c/y)**p * ln(c/y)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from math import prod
 from typing import NamedTuple, Sequence
 
 import numpy as np
+
+from ._checks import check_flag, check_length, check_shape, is_int, known_options, outer
 
 __all__ = [
     "MAX_CELLS",
@@ -27,6 +30,7 @@ __all__ = [
     "AxisPlan",
     "WindowCells",
     "normalize_tuple",
+    "window_divisors",
     "plan_axes",
     "output_size",
     "window_cells",
@@ -145,18 +149,6 @@ def _check_limits(what: str, *, planes: int = 1, out_shape=(), kernel_shape=(), 
                 f"smaller kernel or a smaller input")
 
 
-def _check_flag(value, name: str) -> bool:
-    """A yes/no argument: ``True``/``False`` (NumPy's too, and the ints 0 and 1).
-
-    >>> _check_flag(np.True_, "ceil_mode")
-    True
-    """
-    if isinstance(value, (bool, np.bool_)) or (
-            isinstance(value, (int, np.integer)) and value in (0, 1)):
-        return bool(value)
-    raise ValueError(f"{name}={value!r} must be True or False")
-
-
 #: The ``pool2d`` arguments that decide where windows sit.
 GEOMETRY_KEYS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "ceil_clip",
                  "check_half_kernel")
@@ -184,14 +176,13 @@ def normalize_tuple(value, ndim: int, name: str, *, minimum: int = 1) -> tuple[i
     >>> normalize_tuple((3, 1), 2, "stride")
     (3, 1)
     """
-    if isinstance(ndim, (bool, np.bool_)) or not isinstance(ndim, (int, np.integer)) \
-            or not 0 <= ndim <= 64:
+    if not is_int(ndim) or not 0 <= ndim <= 64:
         raise ValueError(f"ndim={ndim!r} must be an int from 0 to 64 (the number of values)")
-    if isinstance(minimum, (bool, np.bool_)) or not isinstance(minimum, (int, np.integer)):
+    if not is_int(minimum):
         raise ValueError(f"minimum={minimum!r} must be an int")
     if isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{name}={value!r} must be an int or a tuple of {ndim} ints, not a bool")
-    if isinstance(value, (int, np.integer)):
+    if is_int(value):
         values = (int(value),) * ndim
     else:
         if isinstance(value, (str, bytes, Mapping, set, frozenset)):
@@ -206,8 +197,7 @@ def normalize_tuple(value, ndim: int, name: str, *, minimum: int = 1) -> tuple[i
                 f"{name}={value!r} has {len(values)} values; give one int or {ndim} "
                 f"(one per spatial axis)"
             )
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
-                   for v in values):
+        if not all(is_int(v) for v in values):
             raise ValueError(f"{name}={value!r} must contain only ints")
         values = tuple(int(v) for v in values)
     for v in values:
@@ -241,10 +231,42 @@ class AxisPlan:
     out: int
     padding_kind: str = "symmetric"
 
-    @property
+    @staticmethod
+    def window_span(kernel: int, dilation: int) -> int:
+        """Cells from a window's first tap to its last, ``dilation*(kernel-1) + 1``, for a
+        kernel not placed yet (the input may be too short for it).
+
+        >>> AxisPlan.window_span(3, 2)
+        5
+        """
+        return dilation * (kernel - 1) + 1
+
+    @staticmethod
+    def same_out(n: int, stride: int) -> int:
+        """The number of windows SAME padding gives (TensorFlow, ONNX): ``ceil(n / stride)``.
+
+        >>> AxisPlan.same_out(7, 2)
+        4
+        """
+        return -(-n // stride)
+
+    @staticmethod
+    def same_total(n: int, kernel: int, stride: int, dilation: int) -> int:
+        """SAME padding in all, before it is split: the cells the ``ceil(n/stride)``
+        windows reach past the input, ``(ceil(n/s) - 1)*s + span - n``. Negative when
+        they end before it does (a window shorter than the stride): TensorFlow then
+        pads nothing, ONNX Runtime rejects the settings.
+
+        >>> AxisPlan.same_total(6, 3, 2, 1), AxisPlan.same_total(6, 1, 4, 1)
+        (1, -1)
+        """
+        return ((AxisPlan.same_out(n, stride) - 1) * stride
+                + AxisPlan.window_span(kernel, dilation) - n)
+
+    @cached_property
     def span(self) -> int:
         """Cells from a window's first tap to its last: ``dilation*(kernel-1) + 1``."""
-        return self.dilation * (self.kernel - 1) + 1
+        return self.window_span(self.kernel, self.dilation)
 
     @property
     def starts(self) -> np.ndarray:
@@ -271,7 +293,42 @@ class AxisPlan:
         t = self.taps
         return (t >= -self.pad_before) & (t < self.n + self.pad_after)
 
+    def real_taps(self, window: int) -> np.ndarray:
+        """Input coordinates of the real cells window ``window`` reads, in order (its
+        padding taps left out; empty for a window of padding only).
+
+        >>> plan = plan_axes((4,), 3, 2, padding=1)[0]
+        >>> plan.real_taps(0).tolist(), plan.real_taps(1).tolist()
+        ([0, 1], [1, 2, 3])
+        """
+        taps = self.starts[window] + np.arange(self.kernel) * self.dilation
+        return taps[(taps >= 0) & (taps < self.n)]
+
     @property
+    def real_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(first, last)``, each shape ``(out,)``: the first and the last real cell each
+        window reads; ``-1`` in both for a window of padding only.
+
+        >>> [b.tolist() for b in plan_axes((4,), 3, 2, padding=1)[0].real_bounds]
+        [[0, 1], [1, 3]]
+        """
+        inside, taps = self.inside, self.taps
+        some = inside.any(axis=1)
+        first = np.where(inside, taps, self.n).min(axis=1)
+        last = np.where(inside, taps, -1).max(axis=1)
+        return np.where(some, first, -1), np.where(some, last, -1)
+
+    @property
+    def read_counts(self) -> np.ndarray:
+        """How many windows read each input cell, shape ``(n,)``; 0 marks a cell no
+        window reads (dropped by the rounding, or skipped by a long stride).
+
+        >>> plan_axes((5,), 2)[0].read_counts.tolist()
+        [1, 1, 1, 1, 0]
+        """
+        return np.bincount(self.taps[self.inside], minlength=self.n)
+
+    @cached_property
     def extra_after(self) -> int:
         """Cells the last window reaches past the input (padding + overhang)."""
         return max(0, (self.out - 1) * self.stride + self.span - self.pad_before - self.n)
@@ -282,30 +339,61 @@ class AxisPlan:
         padding or the ceil-mode overhang, whichever reaches further."""
         return np.arange(-self.pad_before, self.n + max(self.pad_after, self.extra_after))
 
+    @property
+    def drawn_real(self) -> np.ndarray:
+        """Per coordinate of :attr:`drawn`: a real input cell (not padding or overhang)."""
+        drawn = self.drawn
+        return (drawn >= 0) & (drawn < self.n)
+
+    @property
+    def drawn_in_frame(self) -> np.ndarray:
+        """Per coordinate of :attr:`drawn`: inside input + declared padding (past it, the
+        ceil-mode overhang, which no average counts).
+
+        >>> plan = plan_axes((3,), 2, 2, padding=1, ceil_mode=True, ceil_clip=False)[0]
+        >>> plan.drawn.tolist()
+        [-1, 0, 1, 2, 3, 4]
+        >>> plan.drawn_real.astype(int).tolist(), plan.drawn_in_frame.astype(int).tolist()
+        ([0, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0])
+        """
+        return self.drawn < self.n + self.pad_after
+
     def divisor(self, count_include_pad: bool) -> np.ndarray:
-        """Per-window cell count on this axis for an average, shape ``(out,)``."""
+        """Per-window cell count on this axis for an average, shape ``(out,)``: the
+        taps inside input + declared padding (``count_include_pad``), or the real
+        ones; a ceil-mode overhang never counts.
+
+        >>> plan = plan_axes((5,), 2, 2, padding=1, ceil_mode=True)[0]
+        >>> plan.divisor(True).tolist(), plan.divisor(False).tolist()
+        ([2, 2, 2], [1, 2, 2])
+        """
         mask = self.in_padding_frame if count_include_pad else self.inside
         return mask.sum(axis=1)
 
 
-def _shape(value, name: str) -> tuple[int, ...]:
-    """A non-empty tuple of ints (sizes are checked by the caller)."""
-    try:
-        if isinstance(value, (str, bytes, Mapping, set, frozenset)):
-            raise TypeError
-        shape = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name}={value!r} must be a tuple of ints, one size per axis") from None
-    if not shape or not all(isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
-                            for n in shape):
-        raise ValueError(f"{name}={value!r} must be a non-empty tuple of ints, one size per axis")
-    if len(shape) > _MAX_AXES:  # window_cells builds (*out, *kernel, ndim) arrays: <= 64 axes
-        raise ValueError(f"{name} has {len(shape)} axes; windows are placed on at most "
-                         f"{_MAX_AXES}")
-    return tuple(int(n) for n in shape)
+def window_divisors(plans, count_include_pad: bool = True, divisor_override=None) -> np.ndarray:
+    """What an average divides each window's sum by, shape ``(*out,)``: the product of
+    the axes' :meth:`AxisPlan.divisor`, or ``divisor_override`` everywhere when given.
+
+    >>> window_divisors(plan_axes((3, 3), 2, 1, padding=1), False).tolist()
+    [[1, 2, 2, 1], [2, 4, 4, 2], [2, 4, 4, 2], [1, 2, 2, 1]]
+    >>> window_divisors(plan_axes((3, 3), 2), divisor_override=3).tolist()
+    [[3]]
+    """
+    if isinstance(plans, AxisPlan) or not isinstance(plans, (tuple, list)) or not plans \
+            or not all(isinstance(p, AxisPlan) for p in plans):
+        raise ValueError(f"plans={plans!r} must be the tuple of AxisPlan that plan_axes returns")
+    count_include_pad = check_flag(count_include_pad, "count_include_pad")
+    if divisor_override is not None:
+        if not is_int(divisor_override) or divisor_override <= 0:
+            raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
+        return np.broadcast_to(divisor_override, tuple(p.out for p in plans))
+    return outer([p.divisor(count_include_pad) for p in plans])
 
 
-_MAX_AXES = 16
+#: Most axes windows are placed on (window_cells builds (*out, *kernel, ndim) arrays:
+#: NumPy allows 64 axes).
+MAX_AXES = 16
 
 
 def _resolve_padding(padding, spatial, kernel, stride, dilation):
@@ -318,8 +406,7 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
         if key in ("same", "same_lower"):  # same_lower: ONNX's SAME_LOWER, odd cell first
             pads = []
             for n, k, s, d in zip(spatial, kernel, stride, dilation):
-                out = -(-n // s)
-                total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
+                total = max(AxisPlan.same_total(n, k, s, d), 0)
                 small, large = total // 2, total - total // 2
                 pads.append((small, large) if key == "same" else (large, small))
             return tuple(pads), key
@@ -327,7 +414,7 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
             f"padding={padding!r} is not understood; use an int, a tuple, "
             f"((before, after), ...) or 'valid' / 'same' / 'same_lower'"
         )
-    if isinstance(padding, (int, np.integer)) and not isinstance(padding, (bool, np.bool_)):
+    if is_int(padding):
         p = normalize_tuple(padding, ndim, "padding", minimum=0)
         return tuple((v, v) for v in p), "symmetric"
     try:
@@ -350,8 +437,8 @@ def _resolve_padding(padding, spatial, kernel, stride, dilation):
 
 def _axis_out(n, k, s, d, before, after, ceil_mode, ceil_clip):
     """Output length of one axis (PyTorch's ``pooling_output_shape``)."""
-    span = d * (k - 1) + 1
-    numer = n + before + after - span  # may be < 0: ceil mode still keeps one window then
+    # may be < 0: ceil mode still keeps one window then
+    numer = n + before + after - AxisPlan.window_span(k, d)
     out = (numer + (s - 1 if ceil_mode else 0)) // s + 1
     clipped = False
     if ceil_mode and ceil_clip and (out - 1) * s >= n + before:
@@ -411,13 +498,12 @@ def plan_axes(
     >>> plan_axes((5,), 2, padding="same")[0].pad_after
     1
     """
-    spatial = _shape(spatial_shape, "spatial_shape")
+    spatial = check_shape(spatial_shape, "spatial_shape", MAX_AXES)
     ndim = len(spatial)
-    ceil_mode = _check_flag(ceil_mode, "ceil_mode")
-    ceil_clip = _check_flag(ceil_clip, "ceil_clip")
-    check_half_kernel = _check_flag(check_half_kernel, "check_half_kernel")
-    if isinstance(planes, (bool, np.bool_)) or not isinstance(planes, (int, np.integer)) \
-            or planes < 0:
+    ceil_mode = check_flag(ceil_mode, "ceil_mode")
+    ceil_clip = check_flag(ceil_clip, "ceil_clip")
+    check_half_kernel = check_flag(check_half_kernel, "check_half_kernel")
+    if not is_int(planes) or planes < 0:
         raise ValueError(f"planes={planes!r} must be a non-negative int")
     kernel = normalize_tuple(kernel_size, ndim, "kernel_size")
     stride_t = kernel if stride is None else normalize_tuple(stride, ndim, "stride")
@@ -451,9 +537,9 @@ def plan_axes(
     for axis, (n, k, s, d, (pb, pa)) in enumerate(zip(spatial, kernel, stride_t, dil, pads)):
         out, _ = _axis_out(n, k, s, d, pb, pa, ceil_mode, ceil_clip)
         if out < 1:
-            span = d * (k - 1) + 1
             raise ValueError(
-                f"kernel_size={kernel_size!r} with dilation={dilation!r} spans {span} cells on "
+                f"kernel_size={kernel_size!r} with dilation={dilation!r} spans "
+                f"{AxisPlan.window_span(k, d)} cells on "
                 f"axis {axis}, more than the input ({n}) plus padding ({pb}+{pa}): the output "
                 f"would be empty; use a smaller kernel, more padding, or padding='same'"
             )
@@ -483,30 +569,15 @@ def output_size(n: int, kernel_size: int, stride=None, padding=0, dilation: int 
     >>> output_size(13, 3, 2, padding="same")
     7
     """
-    _check_length(n)
+    check_length(n)
     if isinstance(padding, (tuple, list)) and len(padding) == 2:
         padding = (tuple(padding),)
     return plan_axes((n,), kernel_size, stride, padding, dilation, ceil_mode,
                      ceil_clip=ceil_clip)[0].out
 
 
-def _check_length(n) -> None:
-    """``n`` of the one-axis helpers: a positive int."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n={n!r} must be a positive int (the input length)")
-
-
-_PLAN_OPTIONS = ("ceil_clip", "check_half_kernel")
-
-
-def _known_options(options: dict, fn: str, known=_PLAN_OPTIONS) -> dict:
-    """``options`` (a function's ``**options``) when every keyword is in ``known``;
-    by default the options a geometry helper passes on to :func:`plan_axes`."""
-    unknown = [k for k in options if k not in known]
-    if unknown:
-        raise ValueError(f"{fn} got unknown option {unknown[0]}={options[unknown[0]]!r}; "
-                         f"it takes {', '.join(known)}")
-    return options
+#: The options the geometry helpers pass on to :func:`plan_axes`.
+PLAN_OPTIONS = ("ceil_clip", "check_half_kernel")
 
 
 class WindowCells(NamedTuple):
@@ -520,19 +591,6 @@ class WindowCells(NamedTuple):
     coords: np.ndarray
     inside: np.ndarray
     empty: np.ndarray
-
-
-def _outer(arrays, op):
-    """Combine per-axis arrays ``a_i`` of shape ``(out_i, k_i)`` into ``(*out, *k)``."""
-    nd = len(arrays)
-    result = None
-    for i, a in enumerate(arrays):
-        shape = [1] * (2 * nd)
-        shape[i] = a.shape[0]
-        shape[nd + i] = a.shape[1]
-        a = a.reshape(shape)
-        result = a if result is None else op(result, a)
-    return result
 
 
 def window_cells(input_shape, kernel_size, stride=None, padding=0, dilation=1,
@@ -561,17 +619,17 @@ def window_cells(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     >>> bool(window_cells((3,), 2, 1, padding=1).inside[0, 0])   # first tap is padding
     False
     """
-    plans = plan_axes(_shape(input_shape, "input_shape"), kernel_size, stride, padding,
-                      dilation, ceil_mode, work="draw",
-                      **_known_options(plan_kwargs, "window_cells"))
+    plans = plan_axes(check_shape(input_shape, "input_shape", MAX_AXES), kernel_size, stride,
+                      padding, dilation, ceil_mode, work="draw",
+                      **known_options(plan_kwargs, "window_cells", PLAN_OPTIONS))
     full = tuple(p.out for p in plans) + tuple(p.kernel for p in plans)
     coords = np.stack(
-        [np.broadcast_to(_outer([p.taps if j == i else np.zeros((p.out, p.kernel), int)
-                                 for j, p in enumerate(plans)], np.add), full)
+        [np.broadcast_to(outer([p.taps if j == i else np.zeros((p.out, p.kernel), int)
+                                for j, p in enumerate(plans)], np.add), full)
          for i, p in enumerate(plans)],
         axis=-1,
     )
-    inside = np.broadcast_to(_outer([p.inside for p in plans], np.logical_and), full)
+    inside = np.broadcast_to(outer([p.inside for p in plans], np.logical_and), full)
     empty = ~inside.reshape(tuple(p.out for p in plans) + (-1,)).any(axis=-1)
     return WindowCells(coords, np.array(inside), empty)
 
@@ -589,13 +647,7 @@ def coverage(input_shape, kernel_size, stride=None, padding=0, dilation=1,
     >>> coverage((4, 4), 3, 1).tolist()[0]
     [1, 2, 2, 1]
     """
-    plans = plan_axes(_shape(input_shape, "input_shape"), kernel_size, stride, padding,
-                      dilation, ceil_mode, work="draw", **_known_options(plan_kwargs, "coverage"))
-    result = np.ones((), dtype=np.int64)
-    for i, p in enumerate(plans):
-        t = p.taps[p.inside]
-        counts = np.bincount(t, minlength=p.n)
-        shape = [1] * len(plans)
-        shape[i] = p.n
-        result = result * counts.reshape(shape)
-    return result
+    plans = plan_axes(check_shape(input_shape, "input_shape", MAX_AXES), kernel_size, stride,
+                      padding, dilation, ceil_mode, work="draw",
+                      **known_options(plan_kwargs, "coverage", PLAN_OPTIONS))
+    return outer([p.read_counts for p in plans]).astype(np.int64, copy=False)

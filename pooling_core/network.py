@@ -59,6 +59,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from ._checks import is_int
 from .backward import pool2d_backward
 from .geometry import plan_axes
 from .reductions import _offset_views, _pad, pool2d
@@ -92,7 +93,7 @@ LP_POWER = 2.0
 
 
 def _check_int(value, name: str, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         raise ValueError(f"{name}={value!r} must be an int")
     if value < lo or (hi is not None and value > hi):
         rule = f"from {lo} to {hi}" if hi is not None else f"at least {lo}"

@@ -14,8 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import _shape, normalize_tuple
-from .reductions import _check_input, adaptive_bins, adaptive_pool2d
+from ._checks import check_input, check_shape
+from .geometry import MAX_AXES, normalize_tuple
+from .reductions import adaptive_bins, adaptive_pool2d
 
 __all__ = ["PyramidLevel", "spatial_pyramid_bins", "spatial_pyramid_pool2d"]
 
@@ -77,7 +78,7 @@ def spatial_pyramid_bins(input_shape, levels=(1, 2, 4)) -> list[PyramidLevel]:
     >>> level.size, [a.tolist() for a in level.rows], [a.tolist() for a in level.cols]
     ((2, 2), [[0, 2], [3, 5]], [[0, 2], [2, 4]])
     """
-    shape = _shape(input_shape, "input_shape")
+    shape = check_shape(input_shape, "input_shape", MAX_AXES)
     if len(shape) != 2:
         raise ValueError(f"input_shape={input_shape!r} must be (H, W)")
     return [PyramidLevel((bh, bw), adaptive_bins(shape[0], bh), adaptive_bins(shape[1], bw))
@@ -127,7 +128,7 @@ def spatial_pyramid_pool2d(x, levels=(1, 2, 4), mode="max"):
     >>> spatial_pyramid_pool2d(np.zeros((3, 9, 5))).shape     # any input size
     (63,)
     """
-    x = _check_input(x, 2, "spatial_pyramid_pool2d")
+    x = check_input(x, 2, "spatial_pyramid_pool2d")
     if not isinstance(mode, str) or mode not in SPP_MODES:
         raise ValueError(f"mode={mode!r} is unknown; spatial pyramid pooling takes "
                          f"{' or '.join(SPP_MODES)}")

@@ -17,13 +17,15 @@ positions.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, replace
 from math import prod
 from typing import Iterator
 
 import numpy as np
 
-from .geometry import (MAX_CELLS, _check_flag, _check_limits, _known_options, normalize_tuple,
-                       plan_axes)
+from ._checks import (check_flag, check_input, check_real, check_rng, float_dtype, is_int,
+                      known_options, outer)
+from .geometry import MAX_CELLS, _check_limits, normalize_tuple, plan_axes
 from .separable import separable_reduce
 
 __all__ = ["MODES", "INDEX_MODES", "pool_nd", "pool1d", "pool2d", "pool3d", "adaptive_pool2d",
@@ -36,63 +38,84 @@ INDEX_MODES = ("max", "min", "median", "stochastic")
 _MEDIAN_CHUNK = 4_000_000  # stacked window values per chunk (bounds median's memory)
 
 
-def _check_input(x, ndim: int, fn: str, name: str = "x") -> np.ndarray:
-    if isinstance(ndim, (bool, np.bool_)) or not isinstance(ndim, (int, np.integer)) \
-            or ndim not in (1, 2, 3):
-        raise ValueError(f"ndim={ndim!r} must be 1, 2 or 3 (the number of pooled axes)")
-    ndim = int(ndim)
-    x = _as_real_array(x, name)
-    if x.ndim < ndim:
-        raise ValueError(
-            f"{fn} pools the last {ndim} axes but {name} has shape {x.shape} ({x.ndim}-D); "
-            f"give an array shaped (..., {', '.join('HWD'[:ndim] if ndim < 3 else 'DHW')})"
-        )
-    return x
-
-
-def _as_real_array(x, name: str) -> np.ndarray:
-    """``np.asarray(x)`` of real numbers (bools become uint8), or ValueError naming ``name``."""
-    try:
-        x = np.asarray(x)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} is not an array of numbers ({err})") from None
-    if x.dtype == bool:
-        x = x.astype(np.uint8)
-    if not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
-        raise ValueError(f"{name} has dtype {x.dtype}; pooling needs real numbers")
-    return x
-
-
-def _check_real(value, name: str, *, allow_none: bool = False):
-    """A real scalar (Python or NumPy int or float, not a bool) that fits a float64."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}={value!r} must be a real number")
-    try:
-        float(value)
-    except OverflowError:
-        raise ValueError(f"{name}={value!r} is too large for a float64") from None
-    return value
-
-
-def _check_rng(rng):
-    """``rng`` as a Generator: None, a seed (non-negative int) or a Generator."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    try:
-        return np.random.default_rng(rng)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"rng={rng!r} must be None, a non-negative int or a "
-                         f"numpy.random.Generator ({err})") from None
-
-
 def _check_mode(mode):
     if not isinstance(mode, str) or mode not in MODES:
         raise ValueError(f"mode={mode!r} is unknown; choose one of {', '.join(MODES)}")
+
+
+@dataclass(frozen=True)
+class PoolOptions:
+    """A pooling call's arguments other than the input and the window geometry, checked
+    and normalised (:meth:`check`): what :func:`pool_nd` and its backward pass reduce
+    with."""
+
+    mode: str
+    return_indices: bool
+    count_include_pad: bool | None
+    divisor_override: int | None
+    p: float
+    rng: np.random.Generator | None
+    pad_value: float | None
+    training: bool
+
+    @classmethod
+    def check(cls, mode, *, return_indices, count_include_pad, divisor_override, p, rng,
+              pad_value, training) -> "PoolOptions":
+        """Raise ``ValueError`` naming the first argument that breaks a rule; else the
+        options (``rng`` a Generator where stochastic pooling samples)."""
+        _check_mode(mode)
+        return_indices = check_flag(return_indices, "return_indices")
+        if count_include_pad is not None:  # None: see for_padding
+            count_include_pad = check_flag(count_include_pad, "count_include_pad")
+        training = check_flag(training, "training")
+        pad_value = check_real(pad_value, "pad_value", allow_none=True)
+        if return_indices and mode not in INDEX_MODES:
+            raise ValueError(
+                f"return_indices=True needs a mode that picks one cell "
+                f"({', '.join(INDEX_MODES)}), not mode={mode!r}"
+            )
+        if return_indices and mode == "stochastic" and not training:
+            raise ValueError("return_indices=True with mode='stochastic' needs training=True: "
+                             "at test time each window is a weighted average, not one cell")
+        if divisor_override is not None:
+            if mode != "avg":
+                raise ValueError(f"divisor_override={divisor_override!r} applies to mode='avg' "
+                                 f"only")
+            if not is_int(divisor_override) or divisor_override <= 0:
+                raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
+        if mode == "lp":
+            p = check_real(p, "p")
+            if not (np.isfinite(p) and p > 0):
+                raise ValueError(f"p={p!r} must be a positive, finite number for mode='lp'")
+        if mode == "stochastic" and training:
+            rng = check_rng(rng)
+        return cls(mode, return_indices, count_include_pad, divisor_override, p, rng,
+                   pad_value, training)
+
+    def for_padding(self, padding_kind: str) -> "PoolOptions":
+        """These options with ``count_include_pad=None`` read for the padding
+        (:func:`_count_include_pad`)."""
+        return replace(self, count_include_pad=_count_include_pad(
+            self.count_include_pad, padding_kind, self.mode))
+
+    def work(self, backward: bool = False) -> str | None:
+        """What the call does with the windows, for the work limits of
+        :func:`~pooling_core.geometry.plan_axes`: median sorts; stochastic, indices and
+        the backward pass visit every tap; the rest reduce separably."""
+        if self.mode == "median":
+            return "median"
+        if self.return_indices or backward or self.mode == "stochastic":
+            return "scan"
+        return None
+
+
+def plan_pool(x, ndim: int, kernel_size, stride, padding, dilation, ceil_mode, *,
+              ceil_clip, check_half_kernel, work) -> tuple:
+    """The windows of pooling the last ``ndim`` axes of ``x``
+    (:func:`~pooling_core.geometry.plan_axes`, counting every leading plane)."""
+    return plan_axes(x.shape[x.ndim - ndim:], kernel_size, stride, padding, dilation,
+                     ceil_mode, ceil_clip=ceil_clip, check_half_kernel=check_half_kernel,
+                     planes=prod(x.shape[:x.ndim - ndim]), work=work)
 
 
 def _extreme(dtype, mode: str):
@@ -100,10 +123,6 @@ def _extreme(dtype, mode: str):
     big = np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).max
     small = -np.inf if np.issubdtype(dtype, np.floating) else np.iinfo(dtype).min
     return small if mode == "max" else big
-
-
-def _float_dtype(x):
-    return x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
 
 
 def _pad(x, plans, value):
@@ -125,19 +144,6 @@ def _offset_views(padded, plans) -> Iterator[tuple[int, tuple[int, ...], np.ndar
             for j, p in zip(offset, plans)
         )
         yield flat, offset, padded[index]
-
-
-def _outer(vectors, op=np.multiply):
-    """Broadcast per-axis vectors ``(out_i,)`` into an ``(*out,)`` array with ``op``."""
-    nd = len(vectors)
-    result = None
-    for i, v in enumerate(vectors):
-        shape = [1] * nd
-        shape[i] = len(v)
-        v = np.asarray(v).reshape(shape)
-        result = v if result is None else op(result, v)
-    return result
-
 
 
 def _flat_from_coords(coords, sizes):
@@ -162,10 +168,10 @@ def _indices(offset_id, plans):
     taps = np.array(list(np.ndindex(*(p.kernel for p in plans)))).reshape(-1, len(plans))
     delta = taps @ np.array([p.dilation * st for p, st in zip(plans, plane_strides)])
     chosen = np.maximum(offset_id, 0)
-    flat = _outer([p.starts * st for p, st in zip(plans, plane_strides)], np.add) + delta[chosen]
+    flat = outer([p.starts * st for p, st in zip(plans, plane_strides)], np.add) + delta[chosen]
     none = offset_id < 0
     if none.any():
-        first = _outer([(p.starts + -(-np.maximum(0, -p.starts) // p.dilation) * p.dilation) * st
+        first = outer([(p.starts + -(-np.maximum(0, -p.starts) // p.dilation) * p.dilation) * st
                         for p, st in zip(plans, plane_strides)], np.add)
         flat = np.where(none, first, flat)
     if any(p.pad_before or p.extra_after for p in plans):
@@ -176,12 +182,6 @@ def _indices(offset_id, plans):
             outside |= ~p.inside[np.arange(p.out).reshape(shape), taps[chosen, axis]]
         flat = np.where(outside & ~none, -1, flat)
     return np.broadcast_to(flat, offset_id.shape).astype(np.int64)
-
-
-def _divisor(plans, count_include_pad, divisor_override):
-    if divisor_override is not None:
-        return divisor_override
-    return _outer([p.divisor(count_include_pad) for p in plans])
 
 
 def _reduce_extreme(x, plans, mode, pad_value, return_indices):
@@ -211,7 +211,7 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     or ``divisor_override``); ``lp`` is ``(K * avg(x**p)) ** (1/p)`` with ``K``
     the kernel's cell count, exactly as ``torch.nn.functional.lp_pool2d``.
     """
-    out_dtype = _float_dtype(x)
+    out_dtype = float_dtype(x)
     fill = 0 if pad_value is None else pad_value
     power = p if mode == "lp" else None
     if mode == "sum":
@@ -226,29 +226,29 @@ def _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, 
     scale = not (mode == "lp" and vectors is None and divisor_override == cells)
     local = threading.local()  # separable_reduce may finish blocks in several threads
 
-    def finish(block, rows, call):  # in place
+    def finish(block, rows):  # in place
         # one divisor block per row band; bands whose rows have the same divisors (all but
         # the edges, mostly) share it
         key = (block.dtype, None if vectors is None else vectors[0][rows].tobytes())
         if getattr(local, "key", None) != key:
             real, local.divisor = block.dtype, None  # the old block goes before the new comes
             local.key, local.divisor = key, np.asarray(divisor_override, dtype=real) \
-                if vectors is None else _outer([vectors[0][rows].astype(real)]
+                if vectors is None else outer([vectors[0][rows].astype(real)]
                                                + [v.astype(real) for v in vectors[1:]])
         if scale:
-            call(np.divide, block, local.divisor, out=block)
+            np.divide(block, local.divisor, out=block)
         if mode == "lp":
             if scale:
-                call(np.multiply, block, cells, out=block)
+                np.multiply(block, cells, out=block)
             if p == 2:
-                call(np.sqrt, block, out=block)
+                np.sqrt(block, out=block)
             else:
-                call(np.power, block, 1.0 / p, out=block)
+                np.power(block, 1.0 / p, out=block)
 
     # a block of divisors per band when they differ from window to window
     divisor_bytes = 0 if vectors is None else max(np.dtype(out_dtype).itemsize, 4)
     return separable_reduce(x, plans, "sum", fill, out_dtype, power=power, finish=finish,
-                            finish_bytes=divisor_bytes, finish_fixed=vectors is None,
+                            finish_bytes=divisor_bytes,
                             errstate=dict(invalid="ignore", divide="ignore"))  # 0/0: padding only
 
 
@@ -293,7 +293,7 @@ def _reduce_median(x, plans, pad_value, return_indices):
     kernel_cells = prod(p.kernel for p in plans)
     padded = _pad(x, plans, _extreme(x.dtype, "min") if pad_value is None else pad_value)
     if pad_value is None:  # the sentinel sorts last, so the real cells come first
-        count = np.broadcast_to(_outer([p.inside.sum(1) for p in plans]), out_shape)
+        count = np.broadcast_to(outer([p.inside.sum(1) for p in plans]), out_shape)
     else:
         count = np.full(out_shape, kernel_cells)
     kth = (count - 1) // 2
@@ -358,7 +358,7 @@ def _name_real_cells(offsets, values, padded, plans, pad_value):
     for flat, offset, view in _offset_views(padded, plans):
         if not fix.any():
             break
-        inside = _outer([p.inside[:, j] for p, j in zip(plans, offset)], np.logical_and)
+        inside = outer([p.inside[:, j] for p, j in zip(plans, offset)], np.logical_and)
         same = view == values
         if nan is not None:
             same |= np.isnan(view) & nan
@@ -419,7 +419,7 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
     offset_id[total <= 0] = -1  # all weights 0: Caffe takes the first (real) cell
     # windows of padding only pick nothing: 0, index -1 (the all-zero rule above would
     # name the first cell at a non-negative coordinate, which is not in such a window)
-    idx = np.where(_outer([p.inside.any(axis=1) for p in plans], np.logical_and),
+    idx = np.where(outer([p.inside.any(axis=1) for p in plans], np.logical_and),
                    _indices(offset_id, plans), -1)
     plane = prod(p.n for p in plans)
     inside = (idx >= 0) & (idx < plane)
@@ -429,54 +429,6 @@ def _reduce_stochastic(x, plans, rng, return_indices, training):
         axis=1).reshape(out_shape)
     out = np.where(inside, picked, 0).astype(x.dtype, copy=False)
     return (out, idx) if return_indices else out
-
-
-def _pool_args(x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode,
-               count_include_pad, divisor_override, p, return_indices, rng, pad_value,
-               ceil_clip, check_half_kernel, training, fn=None, backward=False):
-    """Validate every argument of :func:`pool_nd` (or of its backward pass).
-
-    Returns ``x`` as an array, the axis plans, and ``(return_indices,
-    count_include_pad, p, rng, pad_value, training)`` normalized. Raises
-    ``ValueError`` naming the argument, or the work limit the call would pass.
-    """
-    x = _check_input(x, ndim, fn or f"pool{ndim}d")
-    ndim = int(ndim)
-    _check_mode(mode)
-    return_indices = _check_flag(return_indices, "return_indices")
-    if count_include_pad is not None:
-        count_include_pad = _check_flag(count_include_pad, "count_include_pad")
-    training = _check_flag(training, "training")
-    pad_value = _check_real(pad_value, "pad_value", allow_none=True)
-    if return_indices and mode not in INDEX_MODES:
-        raise ValueError(
-            f"return_indices=True needs a mode that picks one cell "
-            f"({', '.join(INDEX_MODES)}), not mode={mode!r}"
-        )
-    if return_indices and mode == "stochastic" and not training:
-        raise ValueError("return_indices=True with mode='stochastic' needs training=True: at "
-                         "test time each window is a weighted average, not one cell")
-    if divisor_override is not None:
-        if mode != "avg":
-            raise ValueError(f"divisor_override={divisor_override!r} applies to mode='avg' only")
-        if isinstance(divisor_override, (bool, np.bool_)) \
-                or not isinstance(divisor_override, (int, np.integer)) or divisor_override <= 0:
-            raise ValueError(f"divisor_override={divisor_override!r} must be a positive int")
-    if mode == "lp":
-        p = _check_real(p, "p")
-        if not (np.isfinite(p) and p > 0):
-            raise ValueError(f"p={p!r} must be a positive, finite number for mode='lp'")
-    if mode == "stochastic" and training:
-        rng = _check_rng(rng)
-    # median sorts, stochastic, indices and the backward pass visit every tap; the rest
-    # reduce separably
-    work = "median" if mode == "median" else \
-        "scan" if return_indices or backward or mode == "stochastic" else None
-    plans = plan_axes(x.shape[x.ndim - ndim:], kernel_size, stride, padding, dilation,
-                      ceil_mode, ceil_clip=ceil_clip, check_half_kernel=check_half_kernel,
-                      planes=prod(x.shape[:x.ndim - ndim]), work=work)
-    count_include_pad = _count_include_pad(count_include_pad, plans[0].padding_kind, mode)
-    return x, plans, (return_indices, count_include_pad, p, rng, pad_value, training)
 
 
 #: How ``padding`` given as a string reads: TensorFlow's and ONNX's names.
@@ -509,12 +461,19 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
             return_indices=False, rng=None, *, pad_value=None, ceil_clip=True,
             check_half_kernel=True, training=True, absolute=False):
     """Pool the last ``ndim`` axes of ``x``; :func:`pool2d` documents every parameter."""
-    x, plans, (return_indices, count_include_pad, p, rng, pad_value, training) = _pool_args(
-        x, ndim, kernel_size, stride, padding, dilation, mode, ceil_mode, count_include_pad,
-        divisor_override, p, return_indices, rng, pad_value, ceil_clip, check_half_kernel,
-        training)
+    x = check_input(x, ndim, f"pool{ndim}d")
+    ndim = int(ndim)
+    opts = PoolOptions.check(mode, return_indices=return_indices,
+                             count_include_pad=count_include_pad,
+                             divisor_override=divisor_override, p=p, rng=rng,
+                             pad_value=pad_value, training=training)
+    plans = plan_pool(x, ndim, kernel_size, stride, padding, dilation, ceil_mode,
+                      ceil_clip=ceil_clip, check_half_kernel=check_half_kernel,
+                      work=opts.work())
+    opts = opts.for_padding(plans[0].padding_kind)
     if _check_absolute(absolute, mode):
         x = np.abs(x)
+    pad_value = opts.pad_value
     if not any(pl.pad_before or pl.extra_after for pl in plans):
         pad_value = None  # nothing is padded: the value takes no part
     if pad_value is not None and np.issubdtype(x.dtype, np.integer) \
@@ -522,19 +481,20 @@ def pool_nd(x, ndim: int, kernel_size, stride=None, padding=0, dilation=1, mode=
         x = x.astype(np.float64)  # a pad_value the integer dtype cannot hold
 
     if mode in ("max", "min"):
-        return _reduce_extreme(x, plans, mode, pad_value, return_indices)
+        return _reduce_extreme(x, plans, mode, pad_value, opts.return_indices)
     if mode == "median":
-        return _reduce_median(x, plans, pad_value, return_indices)
+        return _reduce_median(x, plans, pad_value, opts.return_indices)
     if mode == "stochastic":
-        return _reduce_stochastic(x, plans, rng, return_indices, training)
-    return _reduce_sum(x, plans, mode, pad_value, count_include_pad, divisor_override, p)
+        return _reduce_stochastic(x, plans, opts.rng, opts.return_indices, opts.training)
+    return _reduce_sum(x, plans, mode, pad_value, opts.count_include_pad, opts.divisor_override,
+                       opts.p)
 
 
 _OPTIONS = ("pad_value", "ceil_clip", "check_half_kernel", "training", "absolute")
 
 
 def _check_absolute(absolute, mode: str) -> bool:
-    absolute = _check_flag(absolute, "absolute")
+    absolute = check_flag(absolute, "absolute")
     if absolute and mode != "lp":
         raise ValueError(f"absolute=True applies to mode='lp' only (the p-norm of |x|), "
                          f"not mode={mode!r}")
@@ -543,7 +503,7 @@ def _check_absolute(absolute, mode: str) -> bool:
 
 def _pool_options(options: dict, fn: str) -> dict:
     """The ``**options`` of ``pool1d``/``pool2d``/``pool3d``: only the known keywords."""
-    return _known_options(options, fn, _OPTIONS)
+    return known_options(options, fn, _OPTIONS)
 
 
 def pool1d(x, kernel_size, stride=None, padding=0, dilation=1, mode="max", ceil_mode=False,
@@ -713,8 +673,7 @@ def adaptive_bins(n: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     [[0, 1, 3], [2, 4, 5]]
     """
     for name, value in (("n", n), ("out", out)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) \
-                or not 1 <= value <= MAX_CELLS:
+        if not is_int(value) or not 1 <= value <= MAX_CELLS:
             raise ValueError(f"{name}={value!r} must be an int from 1 to {MAX_CELLS:,} "
                              f"(MAX_CELLS)")
     i = np.arange(int(out))
@@ -752,11 +711,11 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
     output). With indices each axis gathers ``max(end - start)`` taps and masks
     the ones past its bin's end, one combination of taps at a time.
     """
-    x = _check_input(x, ndim, f"adaptive_pool{ndim}d")
+    x = check_input(x, ndim, f"adaptive_pool{ndim}d")
     ndim = int(ndim)
     if not isinstance(mode, str) or mode not in ("max", "avg", "min", "sum"):
         raise ValueError(f"mode={mode!r} is not available adaptively; use max, avg, min or sum")
-    return_indices = _check_flag(return_indices, "return_indices")
+    return_indices = check_flag(return_indices, "return_indices")
     if return_indices and mode not in ("max", "min"):
         raise ValueError(f"return_indices=True needs mode 'max' or 'min', not {mode!r}")
     sizes = normalize_tuple(output_size, ndim, "output_size")
@@ -783,8 +742,8 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
         for a in order:
             acc = _adaptive_axis(acc, x.ndim - ndim + a, *bins[a], mode)
         if mode == "avg":
-            acc = acc / _outer([end - start for start, end in bins])
-        return acc.astype(_float_dtype(x), copy=False) if mode in ("sum", "avg") else acc
+            acc = acc / outer([end - start for start, end in bins])
+        return acc.astype(float_dtype(x), copy=False) if mode in ("sum", "avg") else acc
     taps, masks = [], []
     for n, (start, end), width in zip(spatial, bins, widths):
         t = start[:, None] + np.arange(width)[None, :]
@@ -800,7 +759,7 @@ def adaptive_pool_nd(x, ndim: int, output_size, mode="max", return_indices=False
             for axis, (t, j) in enumerate(zip(taps, offset))
         )
         vals = x[(Ellipsis,) + index]
-        valid = _outer([m[:, j] for m, j in zip(masks, offset)], np.logical_and)
+        valid = outer([m[:, j] for m, j in zip(masks, offset)], np.logical_and)
         update = (np.greater if mode == "max" else np.less)(vals, acc)
         if floating:
             update |= np.isnan(vals)

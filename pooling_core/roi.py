@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .reductions import _as_real_array, _float_dtype
+from ._checks import as_real_array, float_dtype
 from .roi_geometry import (RoiAlignSamples, RoiPoolBins, _check_x, roi_align_samples,
                            roi_pool_bins)
 
@@ -326,7 +326,7 @@ def roi_pool(x, boxes, output_size, spatial_scale=1.0):
     array([[24.]])
     """
     x = _check_x(x, "roi_pool")
-    dtype = np.dtype(_float_dtype(x))
+    dtype = np.dtype(float_dtype(x))
     bins = roi_pool_bins(x.shape, boxes, output_size, spatial_scale, dtype=dtype)
     rows, cols = _pool_axes(bins, x.shape)
     k, (ph, pw) = len(bins.batch), bins.empty.shape[1:]
@@ -342,7 +342,7 @@ def _align_setup(x, boxes, output_size, spatial_scale, sampling_ratio, aligned, 
     if not isinstance(mode, str) or mode not in ALIGN_MODES:
         raise ValueError(f"mode={mode!r} is unknown; choose 'avg' (torchvision, ONNX's default) "
                          f"or 'max' (ONNX only)")
-    dtype = np.dtype(_float_dtype(x))
+    dtype = np.dtype(float_dtype(x))
     samples = roi_align_samples(x.shape, boxes, output_size, spatial_scale, sampling_ratio,
                                 aligned, dtype=dtype)
     (rows, cols), outside = _align_axes(samples, x.shape, dtype, mode)
@@ -485,7 +485,7 @@ def roi_align_backward(grad_output, x, boxes, output_size, spatial_scale=1.0,
         x, boxes, output_size, spatial_scale, sampling_ratio, aligned, "avg",
         "roi_align_backward")
     shape = (len(samples.batch), x.shape[1], samples.y.shape[1], samples.x.shape[1])
-    g = _as_real_array(grad_output, "grad_output").astype(np.float64)
+    g = as_real_array(grad_output, "grad_output").astype(np.float64)
     if g.shape != shape:
         raise ValueError(f"grad_output has shape {g.shape}; roi_align's output has shape {shape}")
     g = g / count[:, None, None, None]

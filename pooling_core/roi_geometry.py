@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .geometry import MAX_CELLS, _check_flag, _shape, normalize_tuple
-from .reductions import _as_real_array, _check_real
+from ._checks import as_real_array, check_flag, check_real, check_shape
+from .geometry import MAX_AXES, MAX_CELLS, normalize_tuple
 
 __all__ = ["MAX_SAMPLES", "RoiPoolBins", "RoiAlignSamples", "roi_pool_bins",
            "roi_align_samples"]
@@ -27,7 +27,7 @@ MAX_SAMPLES = 16_000_000
 
 
 def _check_x(x, fn):
-    x = _as_real_array(x, "x")
+    x = as_real_array(x, "x")
     if x.ndim != 4:
         raise ValueError(f"{fn} takes x shaped (N, C, H, W), as torchvision; got shape {x.shape}")
     if min(x.shape[2:]) < 1:
@@ -47,14 +47,14 @@ def _check_boxes(boxes, input_shape, spatial_scale, dtype):
     """``boxes`` as a ``(K, 5)`` array in ``dtype``; ``input_shape`` is ``(N, C, H, W)``."""
     n, _, h, w = input_shape
     if isinstance(boxes, (list, tuple)) and boxes and all(_is_table(b) for b in boxes):
-        parts = [_as_real_array(b, "boxes").astype(np.float64) for b in boxes]  # List[Tensor[L, 4]]
+        parts = [as_real_array(b, "boxes").astype(np.float64) for b in boxes]  # List[Tensor[L, 4]]
         if any(p.shape[1:] != (4,) for p in parts):
             raise ValueError("boxes given as a list need one (L, 4) array [x1, y1, x2, y2] per "
                              "image")
         boxes = np.concatenate([np.column_stack([np.full(len(p), i), p])
                                 for i, p in enumerate(parts)])
     try:
-        b = _as_real_array(boxes, "boxes").astype(np.float64)
+        b = as_real_array(boxes, "boxes").astype(np.float64)
     except ValueError:
         raise ValueError("boxes must be an array of numbers shaped (K, 5)") from None
     if b.ndim != 2 or b.shape[1] != 5:
@@ -84,7 +84,7 @@ def _check_boxes(boxes, input_shape, spatial_scale, dtype):
 
 
 def _input_shape(input_shape) -> tuple[int, int, int, int]:
-    shape = _shape(input_shape, "input_shape")
+    shape = check_shape(input_shape, "input_shape", MAX_AXES)
     if len(shape) != 4 or min(shape) < 0 or min(shape[2:]) < 1 or max(shape) > MAX_CELLS:
         raise ValueError(f"input_shape={input_shape!r} must be (N, C, H, W), H and W positive "
                          f"and none above MAX_CELLS ({MAX_CELLS:,})")
@@ -92,7 +92,7 @@ def _input_shape(input_shape) -> tuple[int, int, int, int]:
 
 
 def _check_common(input_shape, boxes, output_size, spatial_scale, dtype):
-    spatial_scale = float(_check_real(spatial_scale, "spatial_scale"))
+    spatial_scale = float(check_real(spatial_scale, "spatial_scale"))
     if not (np.isfinite(spatial_scale) and spatial_scale > 0):
         raise ValueError(f"spatial_scale={spatial_scale!r} must be positive and finite (the "
                          f"feature map's size over the image's, e.g. 1/16)")
@@ -240,7 +240,7 @@ def roi_align_samples(input_shape, boxes, output_size, spatial_scale=1.0, sampli
         raise ValueError(f"sampling_ratio={sampling_ratio!r} must be an int: samples per bin "
                          f"and axis (1 to 1024), or -1 (torchvision) / 0 (ONNX) for "
                          f"ceil(bin size)")
-    aligned = _check_flag(aligned, "aligned")
+    aligned = check_flag(aligned, "aligned")
     b, size, scale, dtype = _check_common(shape, boxes, output_size, spatial_scale, dtype)
     t = dtype.type
     start = b[:, [2, 1]] * scale - t(0.5 if aligned else 0.0)   # (K, 2): y, x

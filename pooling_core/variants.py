@@ -19,10 +19,11 @@ from math import prod
 
 import numpy as np
 
+from ._checks import as_real_array, check_flag, check_input, float_dtype
 from ._offsets import band_rows, crop_frame, grad_input, padded_zeros, plans_2d, row_bands
 from .backward import pool2d_backward
-from .geometry import MAX_DRAWN_CELLS, _check_flag
-from .reductions import _as_real_array, _check_input, _float_dtype, _offset_views, _pad, pool2d
+from .geometry import MAX_DRAWN_CELLS
+from .reductions import _offset_views, _pad, pool2d
 
 __all__ = ["mixed_pool2d", "mixed_pool2d_backward", "softpool2d", "softpool2d_backward",
            "softpool_weights"]
@@ -35,7 +36,7 @@ def _check_alpha(alpha, out_shape):
     if isinstance(alpha, (bool, np.bool_)):
         raise ValueError(f"alpha={alpha!r} must lie in [0, 1], not be a bool")
     try:
-        a = _as_real_array(alpha, "alpha").astype(np.float64)
+        a = as_real_array(alpha, "alpha").astype(np.float64)
     except ValueError:
         raise ValueError(f"alpha={alpha!r} must be a number in [0, 1] or an array of them") \
             from None
@@ -94,11 +95,11 @@ def mixed_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=F
     >>> float(mixed_pool2d(x, 2, alpha=0.25)[0, 0])     # 0.25 * 8 + 0.75 * 4
     5.0
     """
-    x = _check_input(x, 2, "mixed_pool2d")
+    x = check_input(x, 2, "mixed_pool2d")
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode)
     a = _check_alpha(alpha, x.shape[:-2] + tuple(pl.out for pl in plans))
     geometry = dict(stride=stride, padding=padding, dilation=dilation, ceil_mode=ceil_mode)
-    out_dtype = _float_dtype(x)
+    out_dtype = float_dtype(x)
     high = pool2d(x, kernel_size, mode="max", **geometry).astype(out_dtype)
     mean = pool2d(x, kernel_size, mode="avg", count_include_pad=count_include_pad, **geometry)
     return (a.astype(out_dtype) * high + (1 - a.astype(out_dtype)) * mean).astype(out_dtype,
@@ -139,8 +140,8 @@ def mixed_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, d
     >>> mixed_pool2d_backward(np.ones((1, 1)), x, 2, alpha=0.5).tolist()
     [[0.125, 0.125], [0.125, 0.625]]
     """
-    grad_alpha = _check_flag(grad_alpha, "grad_alpha")
-    x = _check_input(x, 2, "mixed_pool2d_backward")
+    grad_alpha = check_flag(grad_alpha, "grad_alpha")
+    x = check_input(x, 2, "mixed_pool2d_backward")
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work="scan")
     out_shape = x.shape[:-2] + tuple(pl.out for pl in plans)
     a = _check_alpha(alpha, out_shape)
@@ -165,9 +166,9 @@ def mixed_pool2d_backward(grad_output, x, kernel_size, stride=None, padding=0, d
 
 def _soft_parts(x, kernel_size, stride, padding, dilation, ceil_mode, fn, work="scan"):
     """The input's padded frame, its plans, every window's max and the exp floor."""
-    x = _check_input(x, 2, fn)
+    x = check_input(x, 2, fn)
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work=work)
-    dtype = np.dtype(_float_dtype(x))
+    dtype = np.dtype(float_dtype(x))
     m = pool2d(x, kernel_size, stride, padding, dilation, mode="max",
                ceil_mode=ceil_mode).astype(dtype, copy=False)
     # no padding: the views read x itself (each subtraction casts); else a float frame
@@ -289,7 +290,7 @@ def softpool_weights(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mo
     >>> softpool_weights(np.array([[0., 0., 5.]]), (1, 2), 1).round(3).tolist()
     [[[[0.5, 0.5]], [[0.007, 0.993]]]]
     """
-    x = _check_input(x, 2, "softpool_weights")
+    x = check_input(x, 2, "softpool_weights")
     plans = plans_2d(x, kernel_size, stride, padding, dilation, ceil_mode, work="draw")
     taps = prod(x.shape[:-2]) * prod(p.out for p in plans) * prod(p.kernel for p in plans)
     if taps > MAX_DRAWN_CELLS:  # (checked before any pooling)

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_image_lab import captions, image_captions, open_page, open_sections, upload
+from helpers import captions, image_captions, open_page, open_sections, upload
 from ui import imageio
 from ui import imagelab as lab
 from ui.imageio import ImageError, load_image

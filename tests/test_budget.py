@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from bench import load
 from conftest import ROOT
+from pooling_core import pool2d
 from ui import budget
 from ui import imagelab as lab
 from ui.pool_settings import MODE_LABELS, PoolSettings
@@ -72,7 +73,7 @@ def test_a_pyramid_stops_at_the_last_level_within_budget():
 
     def pool(a, kw):
         change.charge(a.shape, kw, "Pass")
-        return lab.pool_image(a, kw)
+        return pool2d(a, **kw)
 
     levels, used, stop = lab.pyramid(x, kwargs, lambda shape: kwargs, 5, pool=pool)
     assert len(levels) == 1 and len(used) == 1

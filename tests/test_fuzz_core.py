@@ -9,13 +9,15 @@ Any other exception, a hang or runaway memory is a bug.
   bools, None, strings, bytes, dicts, nested tuples of the wrong length, NumPy
   scalars, empty and 0-d arrays, object/str/complex/datetime arrays).
 * ``test_pool_*``, ``test_backward_*``, ...: well-typed random settings on small
-  inputs of every dtype (int8/uint8/int64/float16/float32/float64/bool, NaN and
-  inf included), checked against the straightforward references below: pad the
-  input explicitly, cut every window with ``sliding_window_view``, reduce it.
-  The core must raise exactly when the reference says the settings are invalid.
-* ``test_limits_*``: settings past the work limits fail fast (well under a
-  second) with a bounded memory peak, and a 40-megapixel RGB image with a
-  15×15 kernel stays within them.
+  inputs of every dtype (int8/int16/uint8/int64/float16/float32/float64/bool, NaN
+  and inf included) in any memory layout, checked against the straightforward
+  references of ``helpers.py``: pad the input explicitly, cut every window with
+  ``sliding_window_view``, reduce it. The core must raise exactly when the reference
+  says the settings are invalid. The fast path's bands get the same examples cut
+  into many tiny bands, with and without threads (``test_fast_path_bands_*``).
+* ``test_limits_*``: settings past the work limits fail fast (a few thousand
+  function calls, no Python loop over cells) with a bounded memory peak, and a
+  40-megapixel RGB image with a 15×15 kernel stays within them.
 
 Hypothesis runs derandomized and without a database, so CI sees the same
 examples every time; example counts keep the file well under a minute
@@ -25,19 +27,22 @@ from __future__ import annotations
 
 import os
 import re
-import time
 import tracemalloc
+from dataclasses import replace
 from datetime import timedelta
-from math import ceil, prod
+from math import prod
+from unittest import mock
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from numpy.lib.stride_tricks import sliding_window_view
 
 import pooling_core as pc
+import pooling_core.separable as separable
+from helpers import (axis_coords, calls_made, flat_taps, outer, per_axis, reference_axes,
+                     reference_pool, tolerance, windows)
 from pooling_core.conventions import FRAMEWORKS, Settings, compare_frameworks, framework_args
 
 
@@ -199,6 +204,8 @@ BASELINES = {
     "plan_axes": (pc.plan_axes, dict(spatial_shape=(6, 6), kernel_size=2, stride=None, padding=0,
                                      dilation=1, ceil_mode=False, ceil_clip=True,
                                      check_half_kernel=True, planes=3, work="scan")),
+    "window_divisors": (pc.window_divisors, dict(plans=pc.plan_axes((6, 5), 3, 2, 1),
+                                                 count_include_pad=False, divisor_override=None)),
     "normalize_tuple": (pc.normalize_tuple, dict(value=(2, 3), ndim=2, name="stride", minimum=1)),
     "geometry_kwargs": (pc.geometry_kwargs, dict(pool_kwargs={"kernel_size": 2, "mode": "avg"})),
     "Settings": (Settings, dict(shape=6, kernel=2, stride=None, padding=0, dilation=1,
@@ -339,7 +346,7 @@ def test_messages_name_the_argument_for_classic_mistakes():
 
 # ----------------------------------------------------------------------------- references
 
-DTYPES = (np.float64, np.float32, np.float16, np.int8, np.uint8, np.int64, np.bool_)
+DTYPES = (np.float64, np.float32, np.float16, np.int8, np.int16, np.uint8, np.int64, np.bool_)
 
 
 def _elements(dtype, special, big=2**40):
@@ -366,150 +373,14 @@ def arrays(draw, nd, max_side=6, lead=True, dtypes=DTYPES, special=None, big=2**
                            elements=_elements(dtype, special, big)))
 
 
-def per_axis(value, nd):
-    return tuple(value) if isinstance(value, tuple) else (value,) * nd
-
-
-class Axis:
-    """One axis's windows, computed from the documented rules (not from the core)."""
-
-    def __init__(self, n, k, s, d, pb, pa, ceil_mode, ceil_clip):
-        self.n, self.k, self.s, self.d, self.pb, self.pa = n, k, s, d, pb, pa
-        self.span = d * (k - 1) + 1
-        numer = n + pb + pa - self.span
-        out = -(-numer // s) + 1 if ceil_mode else numer // s + 1
-        if ceil_mode and ceil_clip and (out - 1) * s >= n + pb:
-            out -= 1  # the last window would start in the right padding
-        self.out = out  # ceil mode keeps a window even when it outruns input + padding
-        self.ext = max(0, (self.out - 1) * s + self.span - pb - n)  # padding + overhang read
-        self.coords = (np.arange(self.out) * s - pb)[:, None] + np.arange(k)[None, :] * d
-
-    @property
-    def real(self):
-        return (self.coords >= 0) & (self.coords < self.n)
-
-    @property
-    def frame(self):
-        return (self.coords >= -self.pb) & (self.coords < self.n + self.pa)
-
-
-def reference_axes(spatial, kernel, stride, padding, dilation, ceil_mode, ceil_clip=True,
-                   check_half_kernel=True):
-    """The axes, or None when the documented rules reject the settings."""
-    nd = len(spatial)
-    k, d = per_axis(kernel, nd), per_axis(dilation, nd)
-    s = k if stride is None else per_axis(stride, nd)
-    if min(k + s + d) < 1:
-        return None
-    if isinstance(padding, str):
-        if padding.lower() == "valid":
-            pads = [(0, 0)] * nd
-        else:  # TensorFlow SAME: out = ceil(n / s), the odd cell after (ONNX SAME_LOWER: before)
-            pads = []
-            for n, kk, ss, dd in zip(spatial, k, s, d):
-                total = max((ceil(n / ss) - 1) * ss + dd * (kk - 1) + 1 - n, 0)
-                pair = (total // 2, total - total // 2)
-                pads.append(pair[::-1] if padding.lower() == "same_lower" else pair)
-    elif isinstance(padding, tuple) and isinstance(padding[0], tuple):
-        pads = list(padding)
-    else:
-        pads = [(p, p) for p in per_axis(padding, nd)]
-        if check_half_kernel and any(p > kk // 2 for (p, _), kk in zip(pads, k)):
-            return None
-    if min(v for pair in pads for v in pair) < 0:
-        return None
-    axes = [Axis(n, kk, ss, dd, pb, pa, ceil_mode, ceil_clip)
-            for n, kk, ss, dd, (pb, pa) in zip(spatial, k, s, d, pads)]
-    return axes if all(a.out >= 1 for a in axes) else None
-
-
-def outer(masks):
-    """Per-axis ``(out_i, k_i)`` arrays -> ``(*out, *k)`` (logical and / product)."""
-    nd = len(masks)
-    result = True
-    for i, m in enumerate(masks):
-        shape = [1] * (2 * nd)
-        shape[i], shape[nd + i] = m.shape
-        result = result & m.reshape(shape) if m.dtype == bool else result * m.reshape(shape)
-    return result
-
-
-def windows(a, axes, fill):
-    """``(..., *out, *k)``: every window of the last ``len(axes)`` axes of ``a``, cut with
-    ``sliding_window_view`` from ``a`` explicitly padded with ``fill``."""
-    nd = len(axes)
-    widths = [(0, 0)] * (a.ndim - nd) + [(ax.pb, ax.ext) for ax in axes]
-    padded = np.pad(a, widths, constant_values=fill)
-    view = sliding_window_view(padded, [ax.span for ax in axes], axis=tuple(range(-nd, 0)))
-    cut = tuple(slice(0, (ax.out - 1) * ax.s + 1, ax.s) for ax in axes) + tuple(
-        slice(None, None, ax.d) for ax in axes)
-    return view[(Ellipsis,) + cut]
-
-
-def flat_taps(axes):
-    """``(*out, *k)`` flat index of each tap in the unpadded plane, -1 for padding."""
-    sizes = [ax.n for ax in axes]
-    flat = sum(axis_coords(axes, i) * prod(sizes[i + 1:]) for i in range(len(axes)))
-    return np.where(outer([ax.real for ax in axes]), flat, -1)
-
-
-def axis_coords(axes, i):
-    """``(*out, *k)`` input coordinate on axis ``i`` of every tap."""
-    nd = len(axes)
-    shape = [1] * (2 * nd)
-    shape[i], shape[nd + i] = axes[i].coords.shape
-    full = tuple(a.out for a in axes) + tuple(a.k for a in axes)
-    return np.broadcast_to(axes[i].coords.reshape(shape), full)
-
-
-def reference_pool(x, axes, mode, pad_value, count_include_pad, divisor_override, p, training):
-    """The documented result of ``pool_nd`` for a non-random mode, in float64."""
-    nd = len(axes)
-    kax = tuple(range(-nd, 0))
-    x = np.asarray(x)
-    x = x.astype(np.uint8) if x.dtype == bool else x
-    xf = x.astype(np.float64)
-    real = outer([ax.real for ax in axes])
-    if pad_value is not None and x.dtype.kind == "f":  # the value as x's dtype holds it
-        with np.errstate(over="ignore"):
-            pad_value = float(np.array(pad_value).astype(x.dtype))
-    vals = windows(xf, axes, 0.0 if pad_value is None else float(pad_value))
-    take = np.broadcast_to(real if pad_value is None or mode == "stochastic" else True, vals.shape)
-    kernel_cells = prod(ax.k for ax in axes)
-    if mode in ("max", "min"):
-        if pad_value is None:  # padding never wins; a window of padding only keeps it
-            info = np.finfo if np.dtype(x.dtype).kind == "f" else np.iinfo
-            edge = (-np.inf, np.inf) if info is np.finfo else (info(x.dtype).min, info(x.dtype).max)
-        else:
-            edge = (-np.inf, np.inf)
-        reduce = np.max if mode == "max" else np.min
-        return reduce(vals, axis=kax, where=take, initial=edge[0] if mode == "max" else edge[1])
-    if mode == "median":  # lower median of the cells taking part; NaN wins
-        flat_shape = vals.shape[: vals.ndim - nd] + (prod(vals.shape[vals.ndim - nd:]),)
-        ranked = np.sort(np.where(take, vals, np.inf).reshape(flat_shape), axis=-1)
-        count = take.reshape(ranked.shape).sum(-1)
-        pick = np.take_along_axis(ranked, np.maximum(count - 1, 0)[..., None] // 2, -1)[..., 0]
-        nan = (np.isnan(vals) & take).reshape(ranked.shape).any(-1)
-        return np.where(nan, np.nan, np.where(count > 0, pick, np.nan))
-    if mode == "stochastic":  # test time: sum(w*x) / sum(w), w = max(x, 0) over real cells
-        vals = np.where(take, vals, 0)
-        w = np.maximum(vals, 0)
-        num, tot = (w * vals).sum(kax), w.sum(kax)
-        return np.where(tot > 0, num / np.where(tot > 0, tot, 1), 0.0)
-    if mode == "lp":
-        total = np.where(take, np.power(vals, p), 0).sum(kax)
-    else:
-        total = np.where(take, vals, 0).sum(kax)
-    if mode == "sum":
-        return total
-    frame = outer([ax.frame for ax in axes]) if count_include_pad else real
-    divisor = divisor_override if divisor_override is not None else frame.sum(kax)
-    mean = total / divisor
-    return mean if mode == "avg" else np.power(kernel_cells * mean, 1.0 / p)
-
-
-def tolerance(dtype):
-    return {np.dtype(np.float16): 2e-3, np.dtype(np.float32): 2e-5}.get(np.dtype(dtype), 1e-9)
+#: The same values in other memory layouts: the core reads any strides.
+LAYOUTS = {
+    "C-contiguous": lambda a: a,
+    "rows reversed": lambda a: np.flip(np.flip(a, -1).copy(), -1),
+    "every other cell": lambda a: np.repeat(a, 2, axis=-1)[..., ::2],
+    "read-only": lambda a: np.frombuffer(a.tobytes(), a.dtype).reshape(a.shape),
+    "Fortran order": np.asfortranarray,
+}
 
 
 # ----------------------------------------------------------------------------- pooling
@@ -517,7 +388,7 @@ def tolerance(dtype):
 @st.composite
 def pool_settings(draw, nd):
     """Well-typed settings, valid or not (zero/negative sizes, too much padding, ...)."""
-    ints = st.integers(-1, 4) if draw(st.integers(0, 9)) == 0 else st.integers(1, 4)
+    ints = st.integers(-1, 5) if draw(st.integers(0, 9)) == 0 else st.integers(1, 5)
 
     def one_or_tuple(strategy):
         return strategy | st.tuples(*[strategy] * nd) | st.builds(np.int64, strategy)
@@ -543,16 +414,48 @@ def _plain(v):
     return v
 
 
+#: How the fast path (``pooling_core.separable``) cuts the examples' work: besides the
+#: direct path of small inputs, bands of the default size (whole planes, several
+#: channels a band), of 64 or 1500 bytes (many row bands, one channel a band, padded
+#: band edges, bands wholly in the padding), and tiny bands shared by three threads.
+BANDS = {
+    "default bands": dict(direct_bytes=0),
+    "64 B bands": dict(direct_bytes=0, band_bytes=64),
+    "1500 B bands": dict(direct_bytes=0, band_bytes=1500),
+    "64 B bands, 3 threads": dict(direct_bytes=0, band_bytes=64, threads=3, parallel_bytes=0,
+                                  thread_band_bytes=0),
+}
+SEPARABLE_MODES = ("max", "min", "sum", "avg", "lp")
+
+
 @fuzz(1500)
 @given(st.data())
 def test_pool_matches_the_reference(data):
+    check_pool_against_the_reference(data, pc.MODES)
+
+
+@pytest.mark.parametrize("bands", list(BANDS))
+@fuzz(300)
+@given(data=st.data())
+def test_fast_path_bands_match_the_reference(bands, data):
+    with mock.patch.object(separable, "POLICY", replace(separable.POLICY, **BANDS[bands])):
+        check_pool_against_the_reference(data, SEPARABLE_MODES, indices=False)
+
+
+def check_pool_against_the_reference(data, modes, indices=True):
+    """The reference fuzzer: a random ``pool1d``/``pool2d``/``pool3d`` call of one of
+    ``modes`` raises exactly when the reference rejects the settings, and otherwise
+    gives the reference's shape, dtype, values and (if ``indices``) indices."""
     nd = data.draw(st.sampled_from([1, 2, 2, 3]), label="nd")
-    mode = data.draw(st.sampled_from(pc.MODES), label="mode")
+    mode = data.draw(st.sampled_from(modes), label="mode")
     # (lp: int64 up to 2**12, so that sums of x**p in float64 stay exact)
     x = data.draw(arrays(nd, max_side=6 if nd < 3 else 4, big=2**12 if mode == "lp" else 2**40),
                   label="x")
+    layout = data.draw(st.sampled_from(list(LAYOUTS)), label="layout")
+    x_in = LAYOUTS[layout](x)
     geo = data.draw(pool_settings(nd), label="geometry")
-    indices = mode in pc.INDEX_MODES and data.draw(st.booleans(), label="return_indices")
+    indices = indices and mode in pc.INDEX_MODES and data.draw(st.booleans(),
+                                                               label="return_indices")
     training = mode != "stochastic" or data.draw(st.booleans(), label="training")
     extra = dict(
         count_include_pad=data.draw(st.none() | st.booleans(), label="count_include_pad"),
@@ -567,7 +470,7 @@ def test_pool_matches_the_reference(data):
         training=training,
     )
     fn = {1: pc.pool1d, 2: pc.pool2d, 3: pc.pool3d}[nd]
-    ok, result = contract(fn, x, mode=mode, return_indices=indices, rng=7, **geo, **extra,
+    ok, result = contract(fn, x_in, mode=mode, return_indices=indices, rng=7, **geo, **extra,
                           names=GEOMETRY + ("x", "return_indices"))
     event(f"{mode}{' indices' if indices else ''}{'' if training else ' eval'}: "
           f"{'returned' if ok else 'ValueError'}")
@@ -988,21 +891,25 @@ def test_frameworks_run_what_they_announce(fields, fallback, seed):
 
 # ----------------------------------------------------------------------------- work limits
 
-def _fails_fast(call, *words, seconds=1.0, peak_bytes=4 << 20):
-    """The call raises ValueError naming ``words`` within ``seconds``, its memory peak
-    (tracemalloc, which NumPy reports to) under ``peak_bytes``."""
+#: Function calls (Python and C builtins) a call that fails fast may make: checking the
+#: arguments and placing the windows take a few hundred; any loop over cells, millions.
+FAIL_FAST_CALLS = 5_000
+
+
+def _fails_fast(call, *words, peak_bytes=4 << 20):
+    """The call raises ValueError naming ``words`` after at most ``FAIL_FAST_CALLS``
+    function calls, its memory peak (tracemalloc, which NumPy reports to) under
+    ``peak_bytes``."""
     tracemalloc.start()
-    start = time.perf_counter()
     try:
-        with pytest.raises(ValueError) as info:
-            call()
-        elapsed = time.perf_counter() - start
+        calls, error = calls_made(call)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    message = str(info.value)
+    assert isinstance(error, ValueError), error
+    message = str(error)
     assert all(w in message for w in words), message
-    assert elapsed < seconds, (elapsed, message)
+    assert calls < FAIL_FAST_CALLS, (calls, message)
     assert peak < peak_bytes, (peak, message)
     return message
 
@@ -1061,20 +968,26 @@ def test_limits_huge_kernels_fail_fast_where_every_offset_is_visited(call, words
     _fails_fast(call, *words, peak_bytes=8 << 20)
 
 
-def test_limits_separable_modes_take_a_huge_kernel_in_bounded_time_and_memory():
+#: Function calls a separable reduction with a 1000×1000 kernel may make: doubling
+#: needs about log2(1000) = 10 levels per axis and a few pieces, in a few bands;
+#: one call per tap would be 2,000 NumPy calls alone.
+HUGE_KERNEL_CALLS = 3_000
+
+
+def test_limits_separable_modes_take_a_huge_kernel_in_bounded_work_and_memory():
     """Max, avg, sum and lp reduce separably (O(N log k)): a 10**6-cell kernel is fine."""
     x = np.arange(10**6, dtype=np.float32).reshape(1000, 1000)
     for mode in ("max", "avg", "sum", "min"):
         tracemalloc.start()
-        start = time.perf_counter()
-        out = pc.pool2d(x, 1000, mode=mode)
-        elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
+        try:
+            calls, out = calls_made(lambda: pc.pool2d(x, 1000, mode=mode))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
         want = {"max": x.max(), "min": x.min(), "sum": x.sum(dtype=np.float64),
                 "avg": x.mean(dtype=np.float64)}[mode]
         np.testing.assert_allclose(out[0, 0], want, rtol=1e-4)  # float32 sums
-        assert elapsed < 2.0 and peak < 64 << 20, (mode, elapsed, peak)
+        assert calls < HUGE_KERNEL_CALLS and peak < 64 << 20, (mode, calls, peak)
     out = pc.global_pool2d(x, "max")
     assert out.shape == (1, 1) and out[0, 0] == x.max()
 

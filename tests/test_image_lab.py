@@ -5,12 +5,10 @@ the AppTest part drives the real page through app.py with a sample image,
 good uploads and every kind of bad upload. Test images are built in memory.
 """
 import io
-import re
 import struct
 import zipfile
 import zlib
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +19,11 @@ from pooling_core import MODES, output_size, pool2d
 from ui import imageio
 from ui.pool_settings import PoolSettings
 
-ROOT = Path(__file__).resolve().parents[1]
 RNG = np.random.default_rng(7)
 
 
 from ui import imagelab as lab  # noqa: E402
+from helpers import captions, image_captions, open_page, open_sections, upload  # noqa: E402
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -71,18 +69,20 @@ BAD_FILES = {
 # ------------------------------------------------------------------- pooling helpers
 
 @pytest.mark.parametrize("mode", MODES)
-def test_pool_image_equals_core_on_every_mode(mode):
-    x = RNG.integers(0, 256, size=(3, 520, 500), dtype=np.uint8)  # big enough to thread
+def test_pyramid_levels_are_the_core_output_of_each_pass(mode):
+    x = RNG.integers(0, 256, size=(3, 520, 500), dtype=np.uint8)
     kw = dict(kernel_size=3, stride=2, mode=mode, rng=5)
-    got, want = lab.pool_image(x, kw), pool2d(x, **kw)
-    assert got.dtype == want.dtype and got.shape == want.shape
-    np.testing.assert_array_equal(got, want)
+    levels, used, _ = lab.pyramid(x, kw, lambda shape: kw, 2)
+    want = pool2d(pool2d(x, **kw), **kw)
+    assert used == [kw, kw] and levels[1].dtype == want.dtype
+    np.testing.assert_array_equal(levels[1], want)
 
 
-def test_pool_image_keeps_uint8_for_picking_modes():
+def test_pyramid_keeps_uint8_for_picking_modes():
     x = RNG.integers(0, 256, size=(4, 30, 30), dtype=np.uint8)
     for mode in ("max", "min", "median"):
-        assert lab.pool_image(x, dict(kernel_size=2, mode=mode)).dtype == np.uint8
+        kw = dict(kernel_size=2, mode=mode)
+        assert lab.pyramid(x, kw, lambda shape: kw, 1)[0][0].dtype == np.uint8
 
 
 def test_pyramid_sizes_follow_output_size_and_stop_when_too_small():
@@ -180,7 +180,7 @@ def test_png_download_decodes_to_the_core_output(mode):
 def test_png_download_of_grayscale_rgba_and_16bit():
     rgba = np.moveaxis(photo(20, 20, 3), -1, 0)
     rgba = np.concatenate([rgba, np.full((1, 20, 20), 200, np.uint8)])
-    out = lab.pool_image(rgba, dict(kernel_size=2, mode="max"))
+    out = pool2d(rgba, kernel_size=2, mode="max")
     img = Image.open(io.BytesIO(imageio.to_png_bytes(out, np.uint8)))
     assert img.mode == "RGBA" and img.size == (10, 10)
     np.testing.assert_array_equal(np.moveaxis(np.asarray(img), -1, 0), out)
@@ -256,40 +256,6 @@ def test_compare_copy_and_difference():
 
 
 # ------------------------------------------------------------------- the page (AppTest)
-
-def open_page():
-    from streamlit.testing.v1 import AppTest
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("pages/image_lab.py")
-    at.run()
-    assert not at.exception
-    return at
-
-
-def captions(at):
-    """The captions as the user reads them (the page backslash-escapes file names)."""
-    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", " ".join(c.value for c in at.caption))
-
-
-def image_captions(at):
-    return [i.caption for im in at.get("image") for i in im.proto.imgs]
-
-
-def upload(at, name, data, mime="image/png"):
-    at.file_uploader(key="img_file").set_value((name, data, mime))
-    at.run()
-    assert not at.exception, at.exception
-
-
-def open_sections(at, zoom=True, compare=True):
-    """Open the zoom and the mode comparison (expanders drawn only while open), as a click
-    on their headers does."""
-    at.session_state["img_zoom"] = zoom
-    at.session_state["img_compare"] = compare
-    at.run()
-    assert not at.exception, at.exception
-
 
 @pytest.fixture(scope="module")
 def at():

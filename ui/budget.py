@@ -41,7 +41,7 @@ MAX_WAITING = 1  # jobs of one session waiting for its lock (one more is refused
 # Seconds per pooled value, by mode: ``(a, b)`` for a + b·(taps per value), where the taps
 # are the window's cells read one at a time (median: the comparators of its sorting
 # network; stochastic: the window's cells); the other modes are separable (b = 0).
-# Fitted by ``python bench/hostile.py --calibrate`` (ui.imagelab.pool_image of a
+# Fitted by ``python bench/hostile.py --calibrate`` (the image lab's pooling of a
 # 12-megapixel RGB image, kernels 2 to 4 at strides 1 and 2, the fastest of 3 runs) on the
 # project machine while other jobs shared it, rounded up: the estimate is what the budget
 # compares, so re-fit them when the pooling gets faster.

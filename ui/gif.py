@@ -82,11 +82,13 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
 
     base = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(base)
+    real_r, real_c = ph.drawn_real.tolist(), pw.drawn_real.tolist()
+    frame_r, frame_c = ph.drawn_in_frame.tolist(), pw.drawn_in_frame.tolist()
     for r in range(nrows):
         for c in range(ncols):
             ir, ic = r + r0, c + c0
-            real = 0 <= ir < ph.n and 0 <= ic < pw.n
-            in_frame = ir < ph.n + ph.pad_after and ic < pw.n + pw.pad_after
+            real = real_r[r] and real_c[c]
+            in_frame = frame_r[r] and frame_c[c]
             fill = _shade(x2d[ir, ic], lo, hi) if real else ((200, 200, 200) if in_frame
                                                               else (240, 240, 240))
             box = cell_box(r, c, MARGIN)

@@ -8,16 +8,14 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pooling_core import geometry_kwargs, plan_axes, pool2d
+from pooling_core import AxisPlan, geometry_kwargs, plan_axes, pool2d
 from ui import budget, figures, imageio
 from ui.pool_settings import MODE_LABELS
 
@@ -28,7 +26,6 @@ COMPARE_MIN_SIDE = 16  # ... but a thin strip's copy keeps at least this many px
 MAX_TIMES = 5         # pyramid depth
 ZOOM_SIZES = (8, 12, 16)
 COMPARE_MODES = ("max", "avg", "min", "lp", "median", "stochastic")
-THREADED_MODES = ("max", "min", "lp", "median")
 SOURCES = {"sample": "Sample image", "upload": "My upload"}
 
 
@@ -37,23 +34,6 @@ SOURCES = {"sample": "Sample image", "upload": "My upload"}
 def digest(data: bytes) -> str:
     """Short content hash: the cache key of an image's bytes."""
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def pool_image(array: np.ndarray, kwargs: dict) -> np.ndarray:
-    """``pool2d(array, **kwargs)`` for a ``(C, H, W)`` image, channels on parallel threads.
-
-    Channels are independent, so pooling them separately gives exactly the same
-    array (NumPy releases the GIL). Only the compute-bound modes gain (timings in
-    docs/performance.md); avg/sum are memory-bound, and stochastic draws one random stream for the whole array, so
-    those are pooled in a single call.
-    """
-    workers = min(array.shape[0], os.cpu_count() or 1)
-    if array.ndim != 3 or workers < 2 or kwargs.get("mode") not in THREADED_MODES \
-            or array[0].size < 250_000:
-        return pool2d(array, **kwargs)
-    with ThreadPoolExecutor(max_workers=workers) as ex:
-        parts = list(ex.map(lambda c: pool2d(array[c:c + 1], **kwargs), range(array.shape[0])))
-    return np.concatenate(parts, axis=0)
 
 
 def kwargs_key(kwargs: dict) -> str:
@@ -67,7 +47,7 @@ def level_keys(base: str, used: list[dict]) -> list[str]:
 
 def window_span(settings) -> tuple[int, int]:
     """Cells a window spans per axis (height, width): ``d·(k−1)+1``."""
-    return tuple(d * (k - 1) + 1 for k, d in zip(settings.kernel, settings.dilation))
+    return tuple(AxisPlan.window_span(k, d) for k, d in zip(settings.kernel, settings.dilation))
 
 
 def padding_advice(settings, shape_hw) -> str | None:
@@ -104,13 +84,14 @@ def padding_advice(settings, shape_hw) -> str | None:
             f"{', or '.join(fixes)}. Or upload a larger image.")
 
 
-def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=pool_image):
+def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=None):
     """Pool ``times`` times: level 1 with ``first_kwargs``, later ones with ``kwargs_for(shape)``.
 
-    Returns ``(levels, kwargs_list, stop)``: the pooled arrays (level 1 first),
-    the kwargs used for each, and a sentence if it stopped early because the image
-    got smaller than the window, or because ``pool`` raised ``budget.OverBudget`` (then
-    ``levels`` may be empty), else ``""``.
+    ``pool(x, kwargs)`` pools one level (default ``pool2d(x, **kwargs)``; the page
+    passes its cached version). Returns ``(levels, kwargs_list, stop)``: the pooled
+    arrays (level 1 first), the kwargs used for each, and a sentence if it stopped
+    early because the image got smaller than the window, or because ``pool`` raised
+    ``budget.OverBudget`` (then ``levels`` may be empty), else ``""``.
     """
     levels, used, x, stop = [], [], array, ""
     for level in range(times):
@@ -121,7 +102,7 @@ def pyramid(array: np.ndarray, first_kwargs: dict, kwargs_for, times: int, pool=
                     f"{x.shape[-1]}×{x.shape[-2]} px, too small for another window ({exc}).")
             break
         try:
-            x = pool(x, kwargs)
+            x = pool2d(x, **kwargs) if pool is None else pool(x, kwargs)
         except budget.OverBudget as exc:  # a pool that charges a budget.Change first
             stop = (f"Stopped after {level} pass{'es' if level > 1 else ''}: {exc}" if level
                     else str(exc))
@@ -288,12 +269,10 @@ def draw_region(screen: np.ndarray, shape_hw, box, window=None) -> np.ndarray:
 def first_window(region_kwargs: dict, region_shape, top: int, left: int):
     """(top, left, height, width) in image pixels of the region's first window (real cells)."""
     ph, pw = plan_axes(tuple(region_shape), **geometry_kwargs(region_kwargs))
-    r = ph.taps[0][ph.inside[0]]
-    c = pw.taps[0][pw.inside[0]]
-    if not (r.size and c.size):
+    (r0, r1), (c0, c1) = ((int(b[0]) for b in p.real_bounds) for p in (ph, pw))
+    if r0 < 0 or c0 < 0:
         return None
-    return top + int(r.min()), left + int(c.min()), int(r.max() - r.min() + 1), \
-        int(c.max() - c.min() + 1)
+    return top + r0, left + c0, r1 - r0 + 1, c1 - c0 + 1
 
 
 def mode_kwargs(settings, mode: str, shape_hw) -> tuple[dict, bool]:

@@ -12,7 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from pooling_core import geometry_kwargs, plan_axes, pool2d, pool2d_backward, unpool2d
+from pooling_core import (geometry_kwargs, plan_axes, pool2d, pool2d_backward, unpool2d,
+                          window_divisors)
 
 from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, cell_text, fmt, grid_axes, play_controls,
                      value_range)
@@ -60,7 +61,7 @@ def backward_contributions(x2d, kwargs: dict, grad_out) -> np.ndarray:
     return parts.reshape(g.shape + x2d.shape)
 
 
-def _backward_caption(step: Step, g: float, cells, amounts, kwargs) -> str:
+def _backward_caption(step: Step, g: float, cells, amounts, kwargs, divisor) -> str:
     i, j = step.index
     head = f"∂L/∂out[{i}, {j}] = {fmt(g)}"
     mode = kwargs.get("mode", "max")
@@ -75,11 +76,10 @@ def _backward_caption(step: Step, g: float, cells, amounts, kwargs) -> str:
     if mode == "sum":
         return f"{head} → each of the {len(cells)} cells of the window gets all of it: {fmt(g)}"
     if mode == "avg":
-        divisor = g / amounts[0]
         dropped = ""
-        if round(divisor) > real:
-            dropped = f"; the {round(divisor) - real} padded cell(s)' share is dropped"
-        return (f"{head} → each of the {len(cells)} cells gets {fmt(g)} / {fmt(round(divisor, 6))}"
+        if divisor > real:
+            dropped = f"; the {divisor - real} padded cell(s)' share is dropped"
+        return (f"{head} → each of the {len(cells)} cells gets {fmt(g)} / {fmt(divisor)}"
                 f" = {fmt(amounts[0])}{dropped}")
     return (f"{head} → each cell gets {fmt(g)}·(x/out)^(p−1): bigger cells get more "
             f"({fmt(amounts.min())} … {fmt(amounts.max())})")
@@ -91,13 +91,17 @@ def backward_steps(x2d, kwargs: dict, grad_out, *, limit: int | None = None) -> 
     g = np.asarray(grad_out, dtype=float)
     forward = animation_steps(x2d, kwargs, limit=limit)
     parts = backward_contributions(x2d, kwargs, g)
+    divisors = window_divisors(plan_axes(x2d.shape, **geometry_kwargs(kwargs)),
+                               kwargs.get("count_include_pad", True),
+                               kwargs.get("divisor_override"))
     steps = []
     for s in forward:
         part = parts[s.index]
         nz = part != 0
         cells, amounts = np.argwhere(nz), part[nz]
         steps.append(BackStep(s.index, float(g[s.index]), cells, amounts, s,
-                              _backward_caption(s, float(g[s.index]), cells, amounts, kwargs)))
+                              _backward_caption(s, float(g[s.index]), cells, amounts, kwargs,
+                                                int(divisors[s.index]))))
     return steps
 
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs, normalize_tuple,
-                          plan_axes, pool3d)
+                          plan_axes, pool3d, window_divisors)
 
 from .common import (CHOSEN_COLOR, MODE_WORD, PAD_COLOR, WINDOW_COLOR, cell_text, fmt,
                      grid_axes, play_controls, value_range)
@@ -32,12 +32,12 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
     out, idx = pooled(x, kwargs, ndim=1)
     out = np.asarray(out, dtype=float)
     taps, inside = plan.taps, plan.inside
-    divisor = plan.divisor(kwargs.get("count_include_pad", True))
+    divisors = window_divisors([plan], kwargs.get("count_include_pad", True),
+                               kwargs.get("divisor_override"))
     pad_txt = pad_value_text(kwargs)
     count = min(plan.out, max_frames)
-    lo = np.where(inside.any(1), np.where(inside, taps, np.iinfo(int).max).min(1), 0)
-    hi = np.where(inside.any(1), np.where(inside, taps, -1).max(1), 0)
-    drawable = inside.any(1) & np.isfinite(out)
+    lo, hi = plan.real_bounds  # (-1 for a window of padding only: not drawn)
+    drawable = (lo >= 0) & np.isfinite(out)
 
     def outputs(t):
         xs, ys, cx, cy, labels = [], [], [], [], []
@@ -46,7 +46,7 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
                 continue
             xs += [lo[k] - 0.45, hi[k] + 0.45, None]
             ys += [out[k], out[k], None]
-            cx.append(taps[k][inside[k]].mean())
+            cx.append((lo[k] + hi[k]) / 2)  # the middle of its real cells, evenly spaced
             cy.append(out[k])
             labels.append(f"out[{k}] = {fmt(out[k])}")
         return (go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#ff7f0e", width=4),
@@ -85,8 +85,7 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
         shown = [fmt(x[c]) if ok else pad_txt for c, ok in zip(taps[t], inside[t])]
         if mode == "median" and kwargs.get("pad_value") is None:
             shown = [s for s, ok in zip(shown, inside[t]) if ok]
-        div = kwargs.get("divisor_override") or divisor[t]
-        return step_caption((t, 0), mode, shown, out[t], div, kwargs).replace(f"out[{t}, 0]",
+        return step_caption((t, 0), mode, shown, out[t], divisors[t], kwargs).replace(f"out[{t}, 0]",
                                                                            f"out[{t}]", 1)
 
     fig = go.Figure([go.Scatter(x=np.arange(plan.n), y=x, mode="lines+markers", name="input x",
@@ -119,7 +118,7 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
 
 def _volume_window(plans, voxel):
     """Per axis, the real input coordinates the window of output ``voxel`` reads."""
-    return [p.taps[v][p.inside[v]] for p, v in zip(plans, voxel)]
+    return [p.real_taps(v) for p, v in zip(plans, voxel)]
 
 
 def volume_slices_figure(vol, kwargs: dict, voxel=(0, 0, 0)) -> go.Figure:
@@ -185,8 +184,8 @@ def volume_scatter_figure(vol, kwargs: dict) -> go.Figure:
     out = np.asarray(pool3d(vol, **kwargs), dtype=float)
     zr = value_range(vol, out)
     d, h, w = np.indices(vol.shape)
-    centres = [np.array([p.taps[o][p.inside[o]].mean() if p.inside[o].any() else np.nan
-                         for o in range(p.out)]) for p in plans]
+    centres = [np.where(first >= 0, (first + last) / 2, np.nan)  # real cells evenly spaced
+               for first, last in (p.real_bounds for p in plans)]
     cd, ch, cw = np.meshgrid(*centres, indexing="ij")
     od, oh, ow = np.indices(out.shape)
     label = np.vectorize(lambda a, b, c, v: f"out[{a}, {b}, {c}] = {fmt(v)}", otypes=[str])

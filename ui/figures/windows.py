@@ -16,7 +16,8 @@ from itertools import islice
 import numpy as np
 import plotly.graph_objects as go
 
-from pooling_core import INDEX_MODES, geometry_kwargs, plan_axes, pool_nd, window_cells
+from pooling_core import (INDEX_MODES, geometry_kwargs, plan_axes, pool_nd, window_cells,
+                          window_divisors)
 
 from .common import (CHOSEN_COLOR, MODE_WORD, OVERHANG_COLOR, PAD_COLOR, WINDOW_COLOR, cell_text,
                      fmt)
@@ -97,8 +98,8 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
     pad_txt = pad_value_text(kwargs)
     real_only = mode == "median" and kwargs.get("pad_value") is None
     text = cell_text(x2d).tolist()  # every input value written once, not once per tap
-    cip = kwargs.get("count_include_pad", True)
-    div_h, div_w = ph.divisor(cip), pw.divisor(cip)
+    divisors = window_divisors(plans, kwargs.get("count_include_pad", True),
+                               kwargs.get("divisor_override"))
     steps = []
     for i, j in cells:
         taps, inside = windows.coords[i, j].reshape(-1, 2), windows.inside[i, j].ravel()
@@ -110,9 +111,8 @@ def animation_steps(x2d, kwargs: dict, *, limit: int | None = None,
         chosen = None
         if idx is not None and 0 <= idx[i, j] < x2d.size:
             chosen = divmod(int(idx[i, j]), x2d.shape[1])
-        divisor = kwargs.get("divisor_override") or div_h[i] * div_w[j]
         steps.append(Step((i, j), taps, inside, chosen, float(out[i, j]),
-                          step_caption((i, j), mode, shown, out[i, j], divisor, kwargs)))
+                          step_caption((i, j), mode, shown, out[i, j], divisors[i, j], kwargs)))
     return steps
 
 
@@ -121,7 +121,7 @@ def real_cells(x2d, plans):
     elsewhere. The first trace of :func:`grid_layers`, and what its frames update."""
     ph, pw = plans
     rr, cc = np.meshgrid(ph.drawn, pw.drawn, indexing="ij")
-    real = (rr >= 0) & (rr < ph.n) & (cc >= 0) & (cc < pw.n)
+    real = np.logical_and.outer(ph.drawn_real, pw.drawn_real)
     values = np.full(rr.shape, np.nan)
     values[real] = x2d[rr[real], cc[real]]
     return values, np.where(real, cell_text(np.nan_to_num(values, nan=0)), "")
@@ -138,9 +138,8 @@ def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="inp
     x2d = np.asarray(x2d, dtype=float)
     ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
     rows, cols = ph.drawn, pw.drawn
-    rr, cc = np.meshgrid(rows, cols, indexing="ij")
-    real = (rr >= 0) & (rr < ph.n) & (cc >= 0) & (cc < pw.n)
-    frame = (rr < ph.n + ph.pad_after) & (cc < pw.n + pw.pad_after)
+    real = np.logical_and.outer(ph.drawn_real, pw.drawn_real)
+    frame = np.logical_and.outer(ph.drawn_in_frame, pw.drawn_in_frame)
     values, text = real_cells(x2d, (ph, pw))
     zmin, zmax = zrange if zrange is not None else (np.nanmin(x2d), np.nanmax(x2d))
     traces = [go.Heatmap(
@@ -191,16 +190,9 @@ def window_hover(x_shape, kwargs) -> np.ndarray:
     ph, pw = plan_axes(tuple(x_shape), **geometry_kwargs(kwargs))
 
     def span(p):
-        names = []
-        for taps in (t[ok] for t, ok in zip(p.taps, p.inside)):  # the real cells only
-            if taps.size == 0:
-                names.append("padding only")
-            elif taps.size == 1:
-                names.append(f"{taps[0]}")
-            else:
-                step = f" step {p.dilation}" if p.dilation > 1 else ""
-                names.append(f"{taps[0]}–{taps[-1]}{step}")
-        return names
+        step = f" step {p.dilation}" if p.dilation > 1 else ""
+        return ["padding only" if first < 0 else f"{first}" if first == last
+                else f"{first}–{last}{step}" for first, last in zip(*p.real_bounds)]
 
     rs, cs = span(ph), span(pw)
     return np.array([[f"reads rows {r}, cols {c}" for c in cs] for r in rs], dtype=object)
