@@ -292,6 +292,27 @@ def _slider_step(offered: list[int], t: int) -> int:
     return max((k for k, f in enumerate(offered) if f <= t), default=0)
 
 
+def hover_geometry(x_shape, kwargs: dict) -> dict:
+    """The windows of every output cell, as the browser's hover handler (``ui.hover``)
+    draws them on a :func:`sliding_figure`'s input picture: per output row its taps'
+    input rows, per output column its taps' columns (each ``[coordinate, real]``; a
+    window is their product), the first drawn row and column (padding included), the
+    drawn grid's and the output's shapes. From the core's ``plan_axes``.
+
+    >>> g = hover_geometry((4, 4), dict(kernel_size=2, stride=2))
+    >>> g["rows"][1], g["cols"][0], g["origin"], g["drawn"], g["out"]
+    ([[2, True], [3, True]], [[0, True], [1, True]], [0, 0], [4, 4], [2, 2])
+    """
+    ph, pw = plan_axes(tuple(x_shape), **geometry_kwargs(kwargs))
+
+    def taps(p):
+        return [[[int(t), bool(ok)] for t, ok in zip(ts, oks)]
+                for ts, oks in zip(p.taps.tolist(), p.inside.tolist())]
+
+    return {"rows": taps(ph), "cols": taps(pw), "origin": [int(ph.drawn[0]), int(pw.drawn[0])],
+            "drawn": [len(ph.drawn), len(pw.drawn)], "out": [int(ph.out), int(pw.out)]}
+
+
 def _show_frame(fig: AnimatedFigure, t: int) -> None:
     """Set ``fig``'s traces, caption and slider to frame ``t``, in place."""
     frame = fig.frames[t]
