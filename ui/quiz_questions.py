@@ -15,232 +15,19 @@ dilation widening the window, windows that read padding, ties for the max.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from pooling_core import (adaptive_bins, adaptive_pool_nd, explain_axes, geometry_kwargs,
-                          plan_axes, pool_nd, pool_nd_backward)
+                          plan_axes, pool_nd, pool_nd_backward, window_cells)
 from ui.figures import animation_steps, fmt
+from ui.quiz_model import (FORMS, GRADIENT_RULES, KINDS, PICKING, RULES, TRAP_WEIGHT, TRAPS,
+                           VALUE_TOL, Case, Question, Verdict, as_2d, axes_text, cell_label,
+                           describe, parse_value, plans_of, weighted_pick, with_kwargs)
 
-KINDS = {
-    "size": "Output size",
-    "value": "Value of an output cell",
-    "winner": "Which cell wins the max",
-    "gradient": "Which cells get gradient",
-    "unread": "Rows/columns no window reads",
-}
-#: how the learner answers each kind: a number per axis, one number, one cell, cells
-FORMS = {"size": "axes", "value": "number", "winner": "cell", "gradient": "cells",
-         "unread": "axes"}
-TRAPS = {
-    "dropped": "the floor rounding drops the last row/column",
-    "clip": "ceil mode's clip rule removes the last window",
-    "refused": "padding larger than half the kernel is refused",
-    "same_odd": "SAME puts its odd padding cell at the bottom/right",
-    "dilation": "dilation widens the window",
-    "padding": "the window reads padding",
-    "tie": "two cells tie for the max: the first wins",
-    "skipped": "a stride longer than the window skips cells",
-}
-TRAP_WEIGHT = 3.0  # a candidate with t traps is drawn with weight 1 + 3t
-VALUE_TOL = 0.01   # a typed value within this of the answer is right (answers show 3 digits)
-PICKING = ("max", "min", "median")
-RULES = {
-    "max": "Max pooling keeps the largest value of each window; padding counts as −∞, so it "
-           "never wins, and at a tie the first cell (row by row) wins.",
-    "min": "Min pooling keeps the smallest value of each window; padding counts as +∞.",
-    "median": "Median pooling keeps the middle value of the window's real cells.",
-    "avg": "Average pooling divides the window's sum by its divisor: with count_include_pad "
-           "the padded cells count (as 0), without it only the real cells do.",
-    "sum": "Sum pooling adds the window's real cells (padding counts as 0).",
-    "lp": "Lp pooling takes (Σ xᵖ)^(1/p) over the window.",
-    "stochastic": "Stochastic pooling samples one cell of the window (training) or "
-                  "weights the cells by their size (test time).",
-    "adaptive": "Adaptive pooling gives bin i of n cells into out the cells "
-                "floor(i·n/out) to ceil((i+1)·n/out) − 1.",
-}
-GRADIENT_RULES = {
-    "max": "The backward pass of max sends the whole gradient to the one cell that won "
-           "the window (the first at a tie); every other cell gets 0.",
-    "min": "The backward pass of min sends the whole gradient to the one cell that won.",
-    "median": "The backward pass of median sends the whole gradient to the median cell.",
-    "avg": "The backward pass of average gives every real cell of the window g / divisor; "
-           "padded cells take their share too, and it is thrown away.",
-    "sum": "The backward pass of sum copies g to every real cell of the window.",
-    "lp": "The backward pass of Lp gives cell x g·(x/out)^(p−1): a 0 cell gets nothing.",
-}
-
-
-@dataclass(frozen=True, eq=False)
-class Case:
-    """What a page shows: ``x`` pooled on its last ``ndim`` axes with ``kwargs``
-    (``pool_nd`` keyword arguments), or adaptive pooling to ``output_size``."""
-
-    x: np.ndarray
-    kwargs: dict = field(default_factory=dict)
-    ndim: int = 2
-    label: str = ""
-    output_size: tuple | None = None  # adaptive pooling when set (kwargs: {"mode": ...})
-
-    @classmethod
-    def adaptive(cls, x, output_size, mode="max", label="adaptive pooling") -> "Case":
-        return cls(np.asarray(x), {"mode": mode}, 2, label, tuple(int(n) for n in output_size))
-
-    @property
-    def kinds(self) -> tuple[str, ...]:
-        """The kinds of question this case can ask."""
-        if self.output_size is not None:
-            return ("value",)
-        return {1: ("size", "value", "unread"), 2: tuple(KINDS)}.get(self.ndim,
-                                                                   ("size", "unread"))
-
-    @property
-    def axes(self) -> tuple[str, ...]:
-        return ("L",) if self.ndim == 1 else ("D", "H", "W")[-self.ndim:]
-
-    @property
-    def signature(self) -> tuple:
-        """Equal for equal cases (what a page keeps its question for)."""
-        return (self.ndim, self.x.shape, np.asarray(self.x, float).tobytes(),
-                repr(sorted(self.kwargs.items())), self.output_size)
-
-
-@dataclass(frozen=True, eq=False)
-class Question:
-    """One question and everything needed to check and explain it.
-
-    ``answer``: size: a tuple per axis, or None when the core refuses the settings;
-    value: a float; winner: an input cell ``(row, col)``; gradient: a frozenset of
-    cells; unread: a tuple per axis. ``highlight``: the output cell asked about;
-    ``window``: the input cells (padding included) its window reads, drawn on the
-    figure; ``marked``: the cells that answer it (shown once answered).
-    """
-
-    kind: str
-    prompt: str
-    answer: object
-    answer_text: str
-    explanation: tuple[str, ...]
-    rule: str
-    case: Case
-    highlight: tuple | None = None
-    window: tuple = ()
-    marked: tuple = ()
-    traps: tuple[str, ...] = ()
-    show_window: bool = True
-
-    @property
-    def form(self) -> str:
-        return FORMS[self.kind]
-
-    @property
-    def key(self) -> tuple:
-        """Two questions with the same key ask the same thing."""
-        return (self.kind, self.prompt)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    correct: bool
-    message: str
-
-
-# ----------------------------------------------------------------------------- describing
-
-
-def _axes_text(values) -> str:
-    values = tuple(values)
-    return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
-
-
-def describe(case: Case) -> str:
-    """The settings in words: ``7×7 input, kernel 3, stride 2, padding 1, floor mode``."""
-    shape = "×".join(map(str, case.x.shape[-case.ndim:]))
-    shape = f"{shape}-sample" if case.ndim == 1 else shape
-    where = f"{case.label[0].upper()}{case.label[1:]}: " if case.label else ""
-    if case.output_size is not None:
-        return (f"{where}{shape} input, adaptive {case.kwargs['mode']} pooling to "
-                f"{'×'.join(map(str, case.output_size))}")
-    kw = case.kwargs
-    k = kw["kernel_size"]
-    k = (k,) * case.ndim if isinstance(k, int) else k
-    s = kw.get("stride") or k
-    s = (s,) * case.ndim if isinstance(s, int) else s
-    d = kw.get("dilation", 1)
-    d = (d,) * case.ndim if isinstance(d, int) else d
-    pad = kw.get("padding", 0)
-    if isinstance(pad, str):
-        pad_text = f"padding '{pad.upper()}'"
-    elif isinstance(pad, int):
-        pad_text = f"padding {pad}"
-    elif all(isinstance(p, int) for p in pad):
-        pad_text = f"padding {_axes_text(pad)}"
-    else:
-        pad_text = "padding " + ", ".join(f"{a}/{b}" for a, b in pad) + " (before/after)"
-    parts = [f"{where}{shape} input", f"{kw.get('mode', 'max')} pooling", f"kernel {_axes_text(k)}",
-             f"stride {_axes_text(s)}", pad_text]
-    if any(v > 1 for v in d):
-        parts.append(f"dilation {_axes_text(d)}")
-    parts.append("ceil_mode=True" if kw.get("ceil_mode") else "floor rounding")
-    return ", ".join(parts)
-
-
-def cell_label(cell) -> str:
-    """An input cell as the answer widgets write it: ``(2, 3)``."""
-    return "(" + ", ".join(str(int(v)) for v in cell) + ")"
-
-
-def parse_value(text: str) -> float:
-    """A typed value: ``4.5``, ``4,5``, ``-inf``, ``−∞``; ValueError says what to type."""
-    t = (text or "").strip().replace("−", "-").replace("∞", "inf").replace(",", ".")
-    if not t:
-        raise ValueError("Type a number, e.g. 4.5 (or -inf for a window of padding only)")
-    try:
-        return float(t)
-    except ValueError:
-        raise ValueError(f"'{text[:20]}' is not a number; type e.g. 4.5 or -inf") from None
-
-
-# ----------------------------------------------------------------------------- core helpers
-
-
-def _valid(case: Case) -> bool:
-    try:
-        plan_axes(case.x.shape[-case.ndim:], **geometry_kwargs(case.kwargs))
-    except ValueError:
-        return False
-    return True
-
-
-def _plans(case: Case):
-    return plan_axes(case.x.shape[-case.ndim:], **geometry_kwargs(case.kwargs))
-
-
-def _weighted_pick(rng, weights) -> int:
-    w = np.asarray(weights, dtype=float)
-    return int(rng.choice(w.size, p=w / w.sum()))
-
-
-def _with(case: Case, **changes) -> Case:
-    return replace(case, kwargs={**case.kwargs, **changes})
-
-
-def as_2d(case: Case) -> tuple[np.ndarray, dict]:
-    """A 1-D case as a one-row 2-D one (what the figures and captions draw)."""
-    if case.ndim == 2:
-        return np.asarray(case.x), case.kwargs
-    kw = dict(case.kwargs)
-    for key, one in (("kernel_size", 1), ("stride", 1), ("dilation", 1)):
-        if kw.get(key) is not None:
-            v = kw[key]
-            kw[key] = (one, v if isinstance(v, int) else v[0])
-    pad = kw.get("padding", 0)
-    if not isinstance(pad, str):
-        pad = pad if isinstance(pad, int) else pad[0]
-        kw["padding"] = ((0, 0), tuple(pad)) if isinstance(pad, tuple) else (0, int(pad))
-    return np.asarray(case.x)[None, :], kw
-
+__all__ = ["FORMS", "KINDS", "TRAPS", "Case", "Question", "Verdict", "as_2d", "cell_label",
+           "check", "describe", "generate", "parse_value"]
 
 # ----------------------------------------------------------------------------- kinds
 
@@ -255,14 +42,14 @@ def _size_variants(case: Case):
     yield "", case
     if not isinstance(kw.get("padding", 0), str):
         yield (f"with ceil_mode={not kw.get('ceil_mode', False)} instead",
-               _with(case, ceil_mode=not kw.get("ceil_mode", False)))
+               with_kwargs(case, ceil_mode=not kw.get("ceil_mode", False)))
         yield ("with padding one more than half the kernel",
-               _with(case, padding=tuple(v // 2 + 1 for v in k), check_half_kernel=True))
+               with_kwargs(case, padding=tuple(v // 2 + 1 for v in k), check_half_kernel=True))
     if kw.get("padding") != "same":
         yield ("with TensorFlow's padding='SAME' instead",
-               _with(case, padding="same", check_half_kernel=False, ceil_mode=False))
-    yield (f"with dilation {_axes_text(v + 1 for v in d)} instead",
-           _with(case, dilation=tuple(v + 1 for v in d)))
+               with_kwargs(case, padding="same", check_half_kernel=False, ceil_mode=False))
+    yield (f"with dilation {axes_text(v + 1 for v in d)} instead",
+           with_kwargs(case, dilation=tuple(v + 1 for v in d)))
     shape = case.x.shape[-nd:]
     for extra in (1, 2):
         bigger = np.zeros(case.x.shape[:-nd] + tuple(n + extra for n in shape))
@@ -288,7 +75,7 @@ def _size_traps(case: Case, plans) -> tuple[str, ...]:
 
 def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question:
     try:
-        plans = _plans(case)
+        plans = plans_of(case)
     except ValueError as exc:
         plans, error = None, str(exc)
     traps = _size_traps(case, plans)
@@ -378,13 +165,13 @@ def _out_name(cell) -> str:
 def _pick_cell(case: Case, rng, weights, avoid_cells=()) -> tuple | None:
     w = np.array(weights, dtype=float)
     for cell in avoid_cells:
-        if all(0 <= c < n for c, n in zip(cell, w.shape)):
+        if len(cell) == w.ndim and all(0 <= c < n for c, n in zip(cell, w.shape)):
             w[cell] = 0
     if w.sum() <= 0:
         w = np.array(weights, dtype=float)
     if w.sum() <= 0:
         return None
-    flat = _weighted_pick(rng, w.ravel())
+    flat = weighted_pick(rng, w.ravel())
     return tuple(int(v) for v in np.unravel_index(flat, w.shape))
 
 
@@ -399,7 +186,7 @@ def _caption(case: Case, cell) -> str:
 def _value_question(case: Case, rng, avoid_cells) -> Question | None:
     x = np.asarray(case.x, dtype=float)
     if case.output_size is not None:
-        mode = case.kwargs["mode"]
+        mode = case.kwargs.get("mode", "max")
         out = adaptive_pool_nd(x, 2, case.output_size, mode)
         cell = _pick_cell(case, rng, np.ones(out.shape), avoid_cells)
         (r0, r1), (c0, c1) = (adaptive_bins(n, o) for n, o in zip(x.shape, case.output_size))
@@ -413,7 +200,7 @@ def _value_question(case: Case, rng, avoid_cells) -> Question | None:
         prompt = (f"{describe(case)}: what is {_out_name(cell)}? (Its bin is outlined.)")
         return Question("value", prompt, value, fmt(value), lines, RULES["adaptive"], case,
                         cell, window, window)
-    plans = _plans(case)
+    plans = plans_of(case)
     out = pool_nd(x, case.ndim, **case.kwargs)
     cell = _pick_cell(case, rng, _cell_weights(case, plans, x, out), avoid_cells)
     if cell is None:
@@ -441,19 +228,20 @@ def _picking(case: Case) -> tuple[Case, str]:
 def _winner_question(case: Case, rng, avoid_cells) -> Question | None:
     case, note = _picking(case)
     x = np.asarray(case.x, dtype=float)
-    plans = _plans(case)
+    plans = plans_of(case)
     out, idx = pool_nd(x, 2, return_indices=True, **case.kwargs)
     weights = _cell_weights(case, plans, x, out)
-    ties = np.zeros(out.shape)
-    for cell in zip(*np.nonzero(weights)):
-        _, real = _window(case, plans, cell)
-        ties[cell] = sum(x[r, c] == out[cell] for r, c in real) > 1
+    wc = window_cells(x.shape, **geometry_kwargs(case.kwargs))
+    rows = np.clip(wc.coords[..., 0], 0, x.shape[0] - 1)
+    cols = np.clip(wc.coords[..., 1], 0, x.shape[1] - 1)
+    hits = wc.inside & (x[rows, cols] == out[..., None, None])
+    ties = (hits.sum(axis=(-2, -1)) > 1).astype(float)
     cell = _pick_cell(case, rng, weights + TRAP_WEIGHT * ties * (weights > 0), avoid_cells)
     if cell is None:
         return None
     taps, real = _window(case, plans, cell)
     winner = tuple(int(v) for v in divmod(int(idx[cell]), x.shape[1]))
-    mode = case.kwargs["mode"]
+    mode = case.kwargs.get("mode", "max")
     traps = tuple(t for t, on in (("tie", bool(ties[cell])), ("padding", len(real) < len(taps)),
                                   ("dilation", plans[0].dilation > 1 or plans[1].dilation > 1))
                   if on)
@@ -470,7 +258,7 @@ def _gradient_question(case: Case, rng, avoid_cells) -> Question | None:
     else:
         note = ""
     x = np.asarray(case.x, dtype=float)
-    plans = _plans(case)
+    plans = plans_of(case)
     out = pool_nd(x, 2, **case.kwargs)
     cell = _pick_cell(case, rng, _cell_weights(case, plans, x, out), avoid_cells)
     if cell is None:
@@ -503,9 +291,10 @@ def _variant_question(case: Case, rng, avoid, unread: bool) -> Question:
         if (unread and q.answer is None) or q.key == avoid:
             continue
         found.append(q)
-        # traps first; the settings on screen a little more than any one variant
-        weights.append(1.0 + TRAP_WEIGHT * len(q.traps) + (2.0 if not label else 0.0))
-    return found[_weighted_pick(rng, weights)]
+        # traps first, then the settings on screen, then variants without a trap
+        weights.append(1.0 + TRAP_WEIGHT * len(q.traps) if q.traps else 2.0 if not label
+                       else 0.5)
+    return found[weighted_pick(rng, weights)]
 
 
 def generate(case: Case, kind: str, rng, last: Question | None = None) -> Question:
@@ -514,8 +303,10 @@ def generate(case: Case, kind: str, rng, last: Question | None = None) -> Questi
 
     >>> seed = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
     >>> q = generate(Case(seed, dict(kernel_size=2)), "winner", 0)
-    >>> q.answer == tuple(int(v) for v in np.argwhere(seed == seed.max())[0]) or q.answer
+    >>> bool(seed[q.answer] == pool_nd(seed, 2, 2)[q.highlight])  # the window's max
     True
+    >>> generate(Case(seed, dict(kernel_size=2)), "size", 1, last=q).kind
+    'size'
     """
     if kind not in case.kinds:
         raise ValueError(f"kind={kind!r} is not one of {case.kinds} for this case")

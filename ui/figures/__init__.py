@@ -15,6 +15,8 @@ they draw:
   reading a click on it back.
 - ``backward``: the backward pass step by step, and max unpooling.
 - ``dims``: the 1-D signal, the 3-D volume, and adaptive pooling's bins.
+- ``quiz``: the quiz's input grid: a window, the learner's picks, the answer, a click
+  target on every cell (``quiz_figure``, ``picked_cell``).
 - ``panels``: still pictures of small matrices (annotated heatmaps, coverage, panels
   side by side).
 - ``network``: the tiny CNN of ``pooling_core.network``: training curves, feature
