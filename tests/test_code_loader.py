@@ -96,6 +96,7 @@ def test_the_code_tab_reads_back_to_the_same_sidebar():
     at = open_page()
     at.slider(key="kh").set_value(3).run()
     at.checkbox(key="sk").uncheck().run()
+    at.slider(key="sh").set_value(2).run()
     at.slider(key="ph").set_value(1).run()
     at.selectbox(key="mode").set_value("avg").run()
     at.radio(key="cip").set_value("false").run()
