@@ -124,7 +124,7 @@ def unpool_panel(x: np.ndarray, settings: pool_settings.PoolSettings) -> None:
                "maxUnpooling2dLayer fed by a max pooling layer with HasUnpoolingOutputs — writes "
                "each value back at its index and zeros everywhere else: a sparse map the size "
                "of the input, as used by decoders such as SegNet.")
-    st.plotly_chart(fig, width="stretch", key="bp_unpool")
+    st.plotly_chart(widgets.stale(fig), width="stretch", key="bp_unpool")
     st.caption("Unpooling is the backward pass of max pooling with the pooled values as the "
                "upstream gradient — except that overlapping windows add up in the backward pass, "
                "while unpooling writes a shared cell once.")
@@ -152,12 +152,12 @@ def main() -> None:
         st.markdown("**Forward**: input x → output")
         fwd, _ = pool_settings.guard("bp_forward", build_forward, x, kwargs)
         if fwd is not None:
-            st.plotly_chart(fwd, width="stretch", key="bp_forward_fig")
+            st.plotly_chart(widgets.stale(fwd), width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
-            st.plotly_chart(bwd, width="stretch", key="bp_backward_fig")
+            st.plotly_chart(widgets.stale(bwd), width="stretch", key="bp_backward_fig")
     if bwd_error:
         return
     with st.expander("Every rule"):
