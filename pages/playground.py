@@ -7,7 +7,8 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import budget, figures, links, parsing, pool_settings, presenter, startup, widgets
+from ui import (budget, figures, links, parsing, pool_settings, presenter, quiz, startup,
+                widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -212,6 +213,8 @@ def main() -> None:
     matrix, settings, kwargs = pool_settings.with_input("playground", matrix, settings)
     if kwargs is None:
         return
+    if quiz.hook("playground", quiz.Case(matrix, kwargs)):
+        return  # predict, then reveal: the figures wait for the answer
 
     speed = st.columns(3)[0].select_slider(
         "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
