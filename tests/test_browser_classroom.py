@@ -2,7 +2,7 @@
 ``streamlit run``): presenter mode's keys, and the offline HTML export."""
 from conftest import ARTIFACTS, wait_for_app
 
-TITLE = "document.querySelector('.st-key-animation .gtitle').textContent"
+TITLE = "(document.querySelector('.st-key-animation .gtitle') || {textContent: ''}).textContent"
 
 
 def title_starts(pg, text, timeout=20_000):
@@ -43,3 +43,15 @@ def test_presenter_keys_step_play_and_pause(page, app_url):
     page.wait_for_selector(".st-key-present_play button:has-text('Play')", timeout=20_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "presenter.png"), full_page=True)
+
+
+def test_presenter_key_n_asks_the_next_question(page, app_url):
+    page.goto(f"{app_url}/playground?present=1")
+    wait_for_app(page)
+    page.locator(".st-key-quiz_on_playground label").click()
+    page.wait_for_selector("text=Question 1.")
+    wait_for_app(page)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("n")
+    page.wait_for_selector("text=Question 2.", timeout=20_000)
+    assert page.locator("[data-testid='stException']").count() == 0
