@@ -17,6 +17,9 @@ they draw:
 - ``dims``: the 1-D signal, the 3-D volume, and adaptive pooling's bins.
 - ``panels``: still pictures of small matrices (annotated heatmaps, coverage, panels
   side by side).
+- ``variants``: the Pooling zoo's figures: every mode side by side, fractional max
+  pooling's regions, GeM against LPPool, SoftPool's weights, the spatial pyramid's bins
+  and vectors, the BlurPool shift lab.
 - ``network``: the tiny CNN of ``pooling_core.network``: training curves, feature
   maps, the cells max pooling kept, class probabilities.
 
@@ -42,6 +45,9 @@ from .network import (feature_maps_figure, kept_cells_figure, probabilities_figu
 from .panels import coverage_figure, matrix_figure, panels_figure
 from .sliding import (ANIMATED_TRACES, CLICK_TARGETS, MAX_ANIMATED_CELLS, animation_figure,
                       clicked_cell, clicked_step, open_at, sliding_figure)
+from .variants import (fractional_figure, gem_curve_figure, pyramid_bins_figure,
+                       pyramid_vectors_figure, shift_consistency_figure, shift_outputs_figure,
+                       soft_continuum_figure, window_figure, zoo_grid_figure)
 from .windows import (Step, animation_steps, grid_layers, pad_value_text, pooled,
                       window_hover, window_shapes)
 
@@ -64,4 +70,8 @@ __all__ = [
     "coverage_figure", "matrix_figure", "panels_figure",
     # network
     "training_figure", "feature_maps_figure", "kept_cells_figure", "probabilities_figure",
+    # variants
+    "zoo_grid_figure", "fractional_figure", "gem_curve_figure", "window_figure",
+    "soft_continuum_figure", "pyramid_bins_figure", "pyramid_vectors_figure",
+    "shift_outputs_figure", "shift_consistency_figure",
 ]
