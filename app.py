@@ -5,7 +5,7 @@ pooling settings live here; each page is a short script in ``pages/``.
 """
 import streamlit as st
 
-from ui import imageio, sidebar, startup
+from ui import code_loader, imageio, sidebar, startup
 
 imageio.keep_uploads_in_memory()  # uploads never touch the disk (see its docstring)
 startup.freeze_startup_objects()  # full garbage collections skip the imported libraries
@@ -29,4 +29,5 @@ PAGES = [
 page = st.navigation(PAGES)
 startup.mark_app_run()  # read by each page's startup.require_navigation()
 sidebar.sidebar()
+code_loader.code_loader()  # the sidebar's "Load settings from code"
 page.run()
