@@ -24,6 +24,7 @@ PAGES = [
     st.Page("pages/dims.py", title="1-D, 3-D & adaptive", icon=":material/view_in_ar:", url_path="dims"),
     st.Page("pages/network.py", title="Pooling inside a network", icon=":material/hub:",
             url_path="network"),
+    st.Page("pages/zoo.py", title="Pooling zoo", icon=":material/pets:", url_path="zoo"),
 ]
 
 page = st.navigation(PAGES)
