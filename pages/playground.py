@@ -7,7 +7,8 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import budget, figures, links, parsing, pool_settings, quiz, startup, widgets
+from ui import (budget, figures, links, parsing, pool_settings, presenter, quiz, startup,
+                widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -234,6 +235,9 @@ def main() -> None:
     if cell is not None and fig_error is None and all(0 <= c < n for c, n in zip(cell, out.shape)):
         start = min(cell[0] * out.shape[1] + cell[1], len(fig.frames) - 1)
         fig = figures.open_at(fig, start)
+    if presenter.on():  # the step bar (keys ← → space) and large cells for a projector
+        start = presenter.frame(start, len(fig.frames), frame_ms)
+        fig = presenter.figure(figures.open_at(fig, start))
     st.plotly_chart(widgets.stale(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
