@@ -243,7 +243,8 @@ def panel(page: str, cases, kinds=None, *, choose_kind: bool = True) -> bool:
         q: Question = state["question"]
         if q.form in ("cell", "cells") and not state["answered"]:
             _take_click(page, state, q)
-        st.markdown(f"**Question {state['n']}.** {q.prompt}")
+        st.container(key=f"quiz_prompt_{page}").markdown(
+            f"**Question {state['n']}.** {q.prompt}")
         _figure(page, state, q)
         _answer_widgets(page, state, q)
         st.button("Check", key=f"quiz_check_{page}_{state['n']}", on_click=_check,
