@@ -161,11 +161,14 @@ def _figure(page: str, state: dict, q: Question) -> None:
     picks = _cells([st.session_state.get(f"{base}_cell")] if q.form == "cell" and
                    st.session_state.get(f"{base}_cell") else
                    st.session_state.get(f"{base}_cells") if q.form == "cells" else [])
-    fig = figures.quiz_figure(
-        x, kw, window=lift(q.window) if (q.show_window or answered) else (),
-        marked=lift(q.marked) if answered else (), picked=picks, clickable=clickable,
-        show_values=q.kind not in ("size", "unread"),
-        title="Input (grey: padding)" + (" — click the cells" if clickable else ""))
+    token = (state["n"], answered, tuple(picks))
+    if state.get("fig", (None,))[0] != token:  # built once per question, answer and pick
+        state["fig"] = (token, figures.quiz_figure(
+            x, kw, window=lift(q.window) if (q.show_window or answered) else (),
+            marked=lift(q.marked) if answered else (), picked=picks, clickable=clickable,
+            show_values=q.kind not in ("size", "unread"),
+            title="Input (grey: padding)" + (" — click the cells" if clickable else "")))
+    fig = state["fig"][1]
     options = dict(on_select="rerun", selection_mode="points") if clickable else {}
     st.plotly_chart(fig, width="stretch", key=f"{base}_fig{state['clicks']}", **options)
 
