@@ -142,6 +142,11 @@ def quiz_session(at):
     yield "New question", lambda: at.button(key="quiz_new_playground").click()
     yield "answer: reveal (quiz + page)", lambda: answer_quiz(at)
     yield "nothing changed (rerun, all cached)", lambda: None
+    for n in (1, 2, 3):  # the panel's own cost: the same cached page without and with it
+        yield f"quiz off: page alone, cached ({n})", lambda: at.toggle(
+            key="quiz_on_playground").set_value(False)
+        yield f"quiz on: answered + page, cached ({n})", lambda: at.toggle(
+            key="quiz_on_playground").set_value(True)
 
 
 def animation_info(at) -> dict:
@@ -321,6 +326,12 @@ def main(argv=None) -> None:
         print(f"  {what:<58}{budget * scale:>6.4g} {unit:<2}{value * scale:>8.3g} {unit:<2}"
               f"  {'met' if ok else 'NOT met'}")
 
+    if "quiz" in a:  # what Quiz me adds to a rerun: the cached page with and without it
+        rows = {r["label"]: r for r in a["quiz"]}
+        off = [t for k, r in rows.items() if k.startswith("quiz off") for t in r["runs"]]
+        on = [t for k, r in rows.items() if k.startswith("quiz on:") for t in r["runs"]]
+        print(f"  Quiz me's own cost on a cached rerun: median {np.median(on) * 1e3:.0f} ms "
+              f"with the answered question vs {np.median(off) * 1e3:.0f} ms without")
     for name, rows in a.items():
         timed = [r for r in rows if "cached" not in r["label"]]
         worst = max(timed, key=lambda r: max(r["runs"]))

@@ -230,9 +230,13 @@ def panel(page: str, cases, kinds=None, *, choose_kind: bool = True) -> bool:
         top = st.columns([3, 2, 3], vertical_alignment="bottom")
         kind = "any"
         if choose_kind and len(available) > 1:
-            kind = top[0].selectbox("Question type", ["any", *available], key=f"quiz_kind_{page}",
+            options = ["any", *available]
+            kept = state.get("kind", "any")  # the widget's own state goes while the quiz is off
+            kind = top[0].selectbox("Question type", options, key=f"quiz_kind_{page}",
+                                    index=options.index(kept) if kept in options else 0,
                                     format_func=lambda k: "Any" if k == "any" else KINDS[k],
                                     help="Any: a different type each time.")
+            state["kind"] = kind
         signature = (tuple(c.signature for c in cases), kind)
         if state.get("signature") != signature:
             _new_question(page, cases, kind if kind in available else "any", available)
