@@ -149,6 +149,49 @@ def quiz_session(at):
             key="quiz_on_playground").set_value(True)
 
 
+def quiz_cpu(rounds: int = 8) -> dict:
+    """Quiz me's own cost in CPU time (less sensitive to a busy machine than wall time):
+    one playground session (32×32, a question answered), the cached page rerun with the
+    quiz off and on, alternately; and a new question (settings change, page held back)."""
+    import logging
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    logging.disable(logging.WARNING)
+    try:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.switch_page(PLAYGROUND)
+        at.query_params.update(rows=str(SIZE), cols=str(SIZE))
+        at.run()
+        toggle = lambda on: at.toggle(key="quiz_on_playground").set_value(on)  # noqa: E731
+        toggle(True).run()
+        answer_quiz(at)
+        at.run()
+        times = {"off": [], "on": [], "new question": [], "reveal": []}
+
+        def timed(label):
+            c0, t0 = time.process_time(), time.perf_counter()
+            at.run()
+            times[label].append((time.process_time() - c0, time.perf_counter() - t0))
+
+        for n in range(rounds):
+            toggle(False)
+            timed("off")
+            toggle(True)
+            timed("on")
+            at.number_input(key="rseed").set_value(n + 1)  # a new matrix: a new question
+            timed("new question")
+            answer_quiz(at)
+            timed("reveal")
+    finally:
+        logging.disable(logging.NOTSET)
+    return {k: (float(np.median([c for c, _ in v])), float(np.median([w for _, w in v])))
+            for k, v in times.items()}
+
+
 def animation_info(at) -> dict:
     """The animation chart as Streamlit sends it: spec bytes and frame count."""
     specs = [c.proto.spec for c in at.get("plotly_chart")]
@@ -326,6 +369,12 @@ def main(argv=None) -> None:
         print(f"  {what:<58}{budget * scale:>6.4g} {unit:<2}{value * scale:>8.3g} {unit:<2}"
               f"  {'met' if ok else 'NOT met'}")
 
+    if args.sessions is None or "quiz" in args.sessions:
+        q = quiz_cpu()
+        print("\nQ. Quiz me in CPU time, one 32×32 session, median of 8 (CPU ms / wall ms): "
+              + "; ".join(f"{k} {c * 1e3:.0f} / {w * 1e3:.0f}" for k, (c, w) in q.items()))
+        print(f"  Quiz me's own CPU cost on a cached rerun: "
+              f"{(q['on'][0] - q['off'][0]) * 1e3:.0f} ms")
     if "quiz" in a:  # what Quiz me adds to a rerun: the cached page with and without it
         rows = {r["label"]: r for r in a["quiz"]}
         off = [t for k, r in rows.items() if k.startswith("quiz off") for t in r["runs"]]
