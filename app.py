@@ -17,6 +17,8 @@ st.set_page_config(page_title="Poolscope", page_icon=":material/grid_view:", lay
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/playground.py", title="Matrix playground", icon=":material/grid_on:", url_path="playground"),
+    st.Page("pages/lesson.py", title="Lesson: pooling in 10 steps", icon=":material/school:",
+            url_path="lesson"),
     st.Page("pages/image_lab.py", title="Image lab", icon=":material/image:", url_path="image_lab"),
     st.Page("pages/backprop.py", title="Backprop & unpooling", icon=":material/undo:", url_path="backprop"),
     st.Page("pages/pool_vs_conv.py", title="Pooling vs strided conv", icon=":material/compare:",
@@ -24,6 +26,7 @@ PAGES = [
     st.Page("pages/dims.py", title="1-D, 3-D & adaptive", icon=":material/view_in_ar:", url_path="dims"),
     st.Page("pages/network.py", title="Pooling inside a network", icon=":material/hub:",
             url_path="network"),
+    st.Page("pages/zoo.py", title="Pooling zoo", icon=":material/pets:", url_path="zoo"),
 ]
 
 page = st.navigation(PAGES)

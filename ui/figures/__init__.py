@@ -19,6 +19,9 @@ they draw:
   target on every cell (``quiz_figure``, ``picked_cell``).
 - ``panels``: still pictures of small matrices (annotated heatmaps, coverage, panels
   side by side).
+- ``variants``: the Pooling zoo's figures: every mode side by side, fractional max
+  pooling's regions, GeM against LPPool, SoftPool's weights, the spatial pyramid's bins
+  and vectors, the BlurPool shift lab.
 - ``network``: the tiny CNN of ``pooling_core.network``: training curves, feature
   maps, the cells max pooling kept, class probabilities.
 
@@ -45,6 +48,9 @@ from .panels import coverage_figure, matrix_figure, panels_figure
 from .quiz import PICK_COLOR, QUIZ_TARGETS, picked_cell, quiz_figure
 from .sliding import (ANIMATED_TRACES, CLICK_TARGETS, MAX_ANIMATED_CELLS, animation_figure,
                       clicked_cell, clicked_step, open_at, sliding_figure)
+from .variants import (fractional_figure, gem_curve_figure, pyramid_bins_figure,
+                       pyramid_vectors_figure, shift_consistency_figure, shift_outputs_figure,
+                       soft_continuum_figure, window_figure, zoo_grid_figure)
 from .windows import (Step, animation_steps, grid_layers, pad_value_text, pooled,
                       window_hover, window_shapes)
 
@@ -69,4 +75,8 @@ __all__ = [
     "PICK_COLOR", "QUIZ_TARGETS", "quiz_figure", "picked_cell",
     # network
     "training_figure", "feature_maps_figure", "kept_cells_figure", "probabilities_figure",
+    # variants
+    "zoo_grid_figure", "fractional_figure", "gem_curve_figure", "window_figure",
+    "soft_continuum_figure", "pyramid_bins_figure", "pyramid_vectors_figure",
+    "shift_outputs_figure", "shift_consistency_figure",
 ]
