@@ -29,6 +29,8 @@ LINKS = [
      "Signals, volumes, and pooling to a fixed output size."),
     ("pages/network.py", ":material/hub:", "Pooling inside a network",
      "Train a tiny CNN on handwritten digits with each kind of downsampling, and compare."),
+    ("pages/zoo.py", ":material/pets:", "Pooling zoo",
+     "Every mode, classic and modern (fractional, BlurPool, GeM, SoftPool, SPP), side by side."),
 ]
 for path, icon, title, blurb in LINKS:
     st.page_link(path, label=f"**{title}** — {blurb}", icon=icon)
