@@ -65,6 +65,8 @@ def _new_question(page: str, cases, kind: str, available) -> None:
         options = [k for k in available if last is None or k != last.kind] or list(available)
         kind = options[int(rng.integers(len(options)))]
     fitting = [c for c in cases if kind in c.kinds]
+    if last is not None and len(fitting) > 1:  # another tab's case, when there is one
+        fitting = [c for c in fitting if c.signature != last.case.signature] or fitting
     case = fitting[int(rng.integers(len(fitting)))]
     state.update(question=generate(case, kind, rng, last), n=n, answered=False, verdict=None,
                  hint=None, clicks=0)
