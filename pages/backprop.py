@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, pool_settings, quiz, startup, widgets
+from ui import export, figures, lessons, pool_settings, quiz, startup, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -158,6 +158,7 @@ def main() -> None:
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
             st.plotly_chart(widgets.stale(bwd), width="stretch", key="bp_backward_fig")
+            export.downloads(bwd, "poolscope_backprop", "bp_dl", title="Poolscope: backprop")
     if bwd_error:
         return
     with st.expander("Every rule"):

@@ -7,7 +7,7 @@ import streamlit as st
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool2d)
 from pooling_core.conventions import FRAMEWORKS, adaptive_args
-from ui import figures, lessons, parsing, pool_settings, quiz, startup, widgets
+from ui import export, figures, lessons, parsing, pool_settings, quiz, startup, widgets
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
 VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
@@ -78,6 +78,7 @@ def one_d_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
         return
     (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
     st.plotly_chart(widgets.stale(fig), width="stretch", key="d1_fig_chart")
+    export.downloads(fig, "poolscope_signal", "d1_dl", title="Poolscope: 1-D pooling")
     st.markdown(f"**{x.size} samples → {plan.out} outputs.** Each orange step is one output, "
                 f"drawn over the samples its window reads. Press ▶ Play: the red band is the "
                 f"window, the star the sample that max/min/median picked.")

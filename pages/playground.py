@@ -7,8 +7,8 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import (budget, figures, links, parsing, pool_settings, presenter, quiz, startup,
-                widgets)
+from ui import (budget, export, figures, links, parsing, pool_settings, presenter, quiz,
+                startup, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -273,6 +273,8 @@ def main() -> None:
                            help=f"One frame per output cell from the one the animation shows "
                                 f"(click an output cell to choose), {MAX_GIF_FRAMES} at most; "
                                 f"drawn when you click.")
+        export.downloads(fig, "poolscope_animation", "dl_anim", title="Poolscope: playground",
+                         png=functools.partial(export.step_png, matrix, kwargs, start))
         csv = "\n".join(",".join(figures.exact(v) for v in r) for r in np.atleast_2d(out))
         st.download_button("Download the output (CSV)", csv, "poolscope_output.csv", "text/csv",
                            key="dl_csv")

@@ -55,3 +55,49 @@ def test_presenter_key_n_asks_the_next_question(page, app_url):
     page.keyboard.press("n")
     page.wait_for_selector("text=Question 2.", timeout=20_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_offline_html_plays_from_file_with_the_network_blocked(page, browser, app_url, tmp_path):
+    page.goto(f"{app_url}/playground")
+    wait_for_app(page)
+    page.get_by_role("tab", name="Export").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the animation (HTML, plays offline)").click()
+    path = tmp_path / "animation.html"
+    info.value.save_as(path)
+
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    refused = []
+
+    def only_files(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+    context.route("**/*", only_files)
+    try:
+        offline = context.new_page()
+        offline.goto(path.as_uri())
+        offline.wait_for_selector(".gtitle")
+        title = "document.querySelector('.gtitle').textContent"
+        assert offline.evaluate(title).startswith("out[0, 0] = max(")
+        # hover an output cell: its tooltip names the window
+        points = offline.locator(".scatterlayer .trace:last-child path.point")
+        assert points.count() == 9
+        box = points.nth(4).bounding_box()
+        offline.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        offline.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
+        assert "out[1, 1]" in offline.locator(".hoverlayer").text_content()
+        # Play: the frames advance with no server
+        offline.locator(".updatemenu-button", has_text="Play").click()
+        offline.wait_for_function(f"() => {title}.startsWith('out[0, 2]')", timeout=15_000)
+        offline.wait_for_function(f"() => {title}.startsWith('out[2, 2]')", timeout=15_000)
+        # the slider scrubs back to the first step
+        rail = offline.locator(".slider-rail-touch-rect").first
+        rbox = rail.bounding_box()
+        rail.click(position={"x": 2, "y": rbox["height"] / 2})
+        offline.wait_for_function(f"() => {title}.startsWith('out[0, 0]')", timeout=15_000)
+        assert refused == []  # nothing even tried the network
+    finally:
+        context.close()
