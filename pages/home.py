@@ -19,6 +19,8 @@ st.caption("The settings in the sidebar are shared by every page and kept in the
 LINKS = [
     ("pages/playground.py", ":material/grid_on:", "Matrix playground",
      "Watch the window slide over a small matrix, step by step, with the formula."),
+    ("pages/lesson.py", ":material/school:", "Lesson: pooling in 10 steps",
+     "From the 4×4 seed example to backprop through max: predict each step, then see it."),
     ("pages/image_lab.py", ":material/image:", "Image lab",
      "Upload a photo, pool it, compare modes, download the result."),
     ("pages/backprop.py", ":material/undo:", "Backprop & unpooling",

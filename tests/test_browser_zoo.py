@@ -78,3 +78,43 @@ def test_the_zoo_shows_every_mode_and_its_views(page, app_url):
     _check_clean(page)
     _screenshot(page, "zoo_shift_lab")
     assert not errors, errors
+
+
+def test_image_lab_roi_box_dragged_on_the_image(page, app_url):
+    """Open the ROI section, drag a box on the image: the typed corners follow, the bins
+    and both outputs are drawn; then a box typed backwards gets its message."""
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{app_url}/image_lab")
+    wait_for_app(page)
+    _close_stray_dialog(page)
+    page.get_by_text("ROI pool & ROI align").click()
+    wait_for_app(page)
+    page.get_by_text("Drag a box on the image").wait_for()
+    x1 = page.get_by_role("spinbutton", name="x1 (left)")
+    before = x1.input_value()
+    chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="Drag a box").first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    area = chart.locator(".nsewdrag").first.bounding_box()
+    page.mouse.move(area["x"] + area["width"] * 0.1, area["y"] + area["height"] * 0.2)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.5, steps=8)
+    page.mouse.move(area["x"] + area["width"] * 0.4, area["y"] + area["height"] * 0.6, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => document.querySelector('input[aria-label=\"x1 (left)\"]').value !== '{before}'",
+        timeout=30_000)
+    wait_for_app(page)
+    left, right = float(x1.input_value()), float(page.get_by_role("spinbutton", name="x2 (right)").input_value())
+    assert left < right  # the dragged box, left to right
+    page.get_by_text("ROI pool rounds it").wait_for()
+    assert page.locator("[data-testid='stPlotlyChart']").filter(has_text="ROI align").count() >= 1
+    _check_clean(page)
+    _screenshot(page, "image_lab_roi")
+    x2 = page.get_by_role("spinbutton", name="x2 (right)")
+    x2.fill(str(left - 1))
+    x2.press("Enter")
+    page.get_by_text("must be larger than x1").wait_for()
+    _check_clean(page)
+    assert not errors, errors

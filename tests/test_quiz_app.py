@@ -142,6 +142,18 @@ def test_hints_instead_of_errors_for_missing_answers():
     assert any("not a number" in w for w in texts(at.warning))
 
 
+def test_the_question_and_its_answer_stay_while_the_quiz_is_off():
+    at = open_quiz("playground")
+    q = ask(at, "playground", "winner")
+    answer(at, "playground", right=True)
+    charts = len(at.get("plotly_chart"))
+    at.toggle(key="quiz_on_playground").set_value(False).run()
+    at.toggle(key="quiz_on_playground").set_value(True).run()
+    assert question(at, "playground")[0] is q and at.session_state["quiz_playground"]["answered"]
+    assert at.selectbox(key="quiz_kind_playground").value == "winner"
+    assert len(at.get("plotly_chart")) == charts and at.success
+
+
 def test_quiz_off_leaves_the_page_as_it_was():
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/playground.py").run()

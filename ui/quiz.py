@@ -161,11 +161,14 @@ def _figure(page: str, state: dict, q: Question) -> None:
     picks = _cells([st.session_state.get(f"{base}_cell")] if q.form == "cell" and
                    st.session_state.get(f"{base}_cell") else
                    st.session_state.get(f"{base}_cells") if q.form == "cells" else [])
-    fig = figures.quiz_figure(
-        x, kw, window=lift(q.window) if (q.show_window or answered) else (),
-        marked=lift(q.marked) if answered else (), picked=picks, clickable=clickable,
-        show_values=q.kind not in ("size", "unread"),
-        title="Input (grey: padding)" + (" — click the cells" if clickable else ""))
+    token = (state["n"], answered, tuple(picks))
+    if state.get("fig", (None,))[0] != token:  # built once per question, answer and pick
+        state["fig"] = (token, figures.quiz_figure(
+            x, kw, window=lift(q.window) if (q.show_window or answered) else (),
+            marked=lift(q.marked) if answered else (), picked=picks, clickable=clickable,
+            show_values=q.kind not in ("size", "unread"),
+            title="Input (grey: padding)" + (" — click the cells" if clickable else "")))
+    fig = state["fig"][1]
     options = dict(on_select="rerun", selection_mode="points") if clickable else {}
     st.plotly_chart(fig, width="stretch", key=f"{base}_fig{state['clicks']}", **options)
 
@@ -227,9 +230,13 @@ def panel(page: str, cases, kinds=None, *, choose_kind: bool = True) -> bool:
         top = st.columns([3, 2, 3], vertical_alignment="bottom")
         kind = "any"
         if choose_kind and len(available) > 1:
-            kind = top[0].selectbox("Question type", ["any", *available], key=f"quiz_kind_{page}",
+            options = ["any", *available]
+            kept = state.get("kind", "any")  # the widget's own state goes while the quiz is off
+            kind = top[0].selectbox("Question type", options, key=f"quiz_kind_{page}",
+                                    index=options.index(kept) if kept in options else 0,
                                     format_func=lambda k: "Any" if k == "any" else KINDS[k],
                                     help="Any: a different type each time.")
+            state["kind"] = kind
         signature = (tuple(c.signature for c in cases), kind)
         if state.get("signature") != signature:
             _new_question(page, cases, kind if kind in available else "any", available)
@@ -243,7 +250,8 @@ def panel(page: str, cases, kinds=None, *, choose_kind: bool = True) -> bool:
         q: Question = state["question"]
         if q.form in ("cell", "cells") and not state["answered"]:
             _take_click(page, state, q)
-        st.markdown(f"**Question {state['n']}.** {q.prompt}")
+        st.container(key=f"quiz_prompt_{page}").markdown(
+            f"**Question {state['n']}.** {q.prompt}")
         _figure(page, state, q)
         _answer_widgets(page, state, q)
         st.button("Check", key=f"quiz_check_{page}_{state['n']}", on_click=_check,

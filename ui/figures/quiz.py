@@ -63,11 +63,12 @@ def quiz_figure(x2d, kwargs: dict, *, window=(), marked=(), picked=(), title: st
             x=c.ravel(), y=r.ravel(), mode="markers", name=QUIZ_TARGETS, showlegend=False,
             marker=dict(symbol="square", size=cell_px * 0.9, color="rgba(0,0,0,0)"),
             hovertemplate="row %{y}, col %{x}: click to pick<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False,
+    fig.update_yaxes(range=[rows[-1] + 0.5, rows[0] - 0.5], scaleanchor="x", dtick=1,
+                     showgrid=False, zeroline=False, constrain="domain")
+    fig.update_xaxes(range=[cols[0] - 0.5, cols[-1] + 0.5], dtick=1, showgrid=False,
                      zeroline=False, constrain="domain")
-    fig.update_xaxes(dtick=1, showgrid=False, zeroline=False, constrain="domain")
     fig.update_layout(title_text=title, showlegend=False, plot_bgcolor="white",
-                      height=round(max(260, cell_px * len(rows) + 110)), dragmode=False,
+                      height=round(max(260, cell_px * len(rows) + 110)),
                       clickmode="event+select", margin=dict(l=10, r=10, t=50, b=10))
     return fig
 
