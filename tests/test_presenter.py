@@ -92,11 +92,23 @@ def test_other_pages_run_in_presenter_mode():
 
 def test_key_targets_only_the_elements_on_the_page():
     keys = presenter.targets("playground")
-    assert keys["present_next"] == ["arrowright"] and keys["present_play"] == [" "]
-    assert keys["quiz_new_playground"] == ["n"] and keys["quiz_new_backprop"] == []
-    lesson = presenter.targets("lesson")
-    assert lesson["lesson_next"] == ["arrowright"] and lesson["present_next"] == []
-    assert all(v == [] for v in presenter.targets("playground", on=False).values())
+    assert keys == {"ArrowLeft": ["present_prev"], "ArrowRight": ["present_next"],
+                    " ": ["present_play"], "n": ["quiz_new_playground"]}
+    lesson = presenter.targets("lesson", step=4)
+    assert lesson["ArrowRight"] == ["lesson_next_top"] and lesson["n"] == ["quiz_new_lesson4"]
+    assert "n" not in presenter.targets("image_lab")
+    assert presenter.targets("playground", on=False) == {}
+
+
+def test_the_key_script_is_bound_only_in_presenter_mode():
+    at = open_playground()
+    assert not at.get("iframe")
+    at.toggle(key="present").set_value(True).run()
+    (frame,) = at.get("iframe")
+    assert '"ArrowRight": ["present_next"]' in frame.proto.srcdoc
+    at.toggle(key="present").set_value(False).run()
+    (frame,) = at.get("iframe")  # once: unbinds the keys
+    assert "const targets = {};" in frame.proto.srcdoc
 
 
 def test_figure_is_a_larger_copy_and_the_cached_one_is_untouched(monkeypatch):
