@@ -245,11 +245,13 @@ def _winner_question(case: Case, rng, avoid_cells) -> Question | None:
     traps = tuple(t for t, on in (("tie", bool(ties[cell])), ("padding", len(real) < len(taps)),
                                   ("dilation", plans[0].dilation > 1 or plans[1].dilation > 1))
                   if on)
+    tied = tuple(c for c in real if c != winner and x[c] == x[winner]) if mode == "median" \
+        else ()  # which of equal values is "the" median is a convention: any is right
     prompt = (f"{describe(case)}{note}: which input cell does the {mode} of {_out_name(cell)} "
               f"come from? (Its window is outlined; click the cell.)")
     lines = (_caption(case, cell), f"The {mode} sits at row {winner[0]}, column {winner[1]}.")
     return Question("winner", prompt, winner, cell_label(winner), lines, RULES[mode], case,
-                    cell, taps, (winner,), traps)
+                    cell, taps, (winner,), traps, also_right=tied)
 
 
 def _gradient_question(case: Case, rng, avoid_cells) -> Question | None:
@@ -337,7 +339,8 @@ def check(q: Question, response) -> Verdict:
     elif q.kind == "gradient":
         ok = frozenset(tuple(int(v) for v in c) for c in response) == q.answer
     elif q.kind == "winner":
-        ok = response is not None and tuple(int(v) for v in response) == q.answer
+        ok = response is not None and (tuple(int(v) for v in response) == q.answer
+                                       or tuple(int(v) for v in response) in q.also_right)
     elif response is None or q.answer is None:
         ok = response is None and q.answer is None
     else:
