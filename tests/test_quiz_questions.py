@@ -267,3 +267,12 @@ def test_the_question_module_has_no_streamlit():
         deps = imported(name, known[name], known)
         assert not {m for m in deps if m.split(".")[0] == "streamlit"}, name
     assert "ui.quiz_questions" in imported("ui.quiz", known["ui.quiz"], known)
+
+
+def test_a_size_question_draws_its_last_window_once_answered():
+    case = Case(np.zeros((5, 5)), dict(kernel_size=2, stride=2))
+    q = next(q for q in (generate(case, "size", s) for s in range(40))
+             if q.answer is not None and not q.prompt.startswith("What if"))
+    assert q.answer == (2, 2) and not q.show_window  # the window would give it away
+    assert sorted(q.window) == [(2, 2), (2, 3), (3, 2), (3, 3)]  # out[1, 1]'s window
+    assert {(4, c) for c in range(5)} <= set(q.marked)  # the dropped last row, marked

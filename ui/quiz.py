@@ -214,7 +214,10 @@ def _feedback(state: dict, q: Question) -> None:
         if q.traps:
             st.caption("Where people slip here: " + "; ".join(TRAPS[t] for t in q.traps) + ".")
         if q.window and q.case.ndim <= 2:
-            st.caption("Red: the window; yellow: the cells that answer the question"
+            what = {"size": "the last window; yellow: cells no window reads",
+                    "unread": "the last window; yellow: cells no window reads"}.get(
+                q.kind, "the window; yellow: the cells that answer the question")
+            st.caption(f"Red: {what}"
                        + ("; purple rings: your picks." if q.form in ("cell", "cells") else "."))
 
 

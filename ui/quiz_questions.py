@@ -106,7 +106,8 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
         if not any(answer):
             lines.append("Every input cell is read by at least one window.")
         return Question("unread", prompt, answer, text, tuple(lines), rule, case,
-                        marked=_unread_cells(plans), traps=traps)
+                        window=_last_window(case, plans), marked=_unread_cells(plans),
+                        traps=traps, show_window=False)
     answer = tuple(p.out for p in plans)
     rule = ex[0].general_text + ", on each axis"
     if any(p.padding_kind in ("same", "same_lower") for p in plans):
@@ -115,7 +116,15 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
     elif case.kwargs.get("ceil_mode"):
         rule += "; in ceil mode the last window must still start inside the input or the left padding"
     return Question("size", prompt, answer, " × ".join(map(str, answer)), tuple(lines),
-                    rule + ".", case, marked=_unread_cells(plans), traps=traps)
+                    rule + ".", case, window=_last_window(case, plans),
+                    marked=_unread_cells(plans), traps=traps, show_window=False)
+
+
+def _last_window(case: Case, plans) -> tuple:
+    """The taps of the last window (bottom-right), drawn once the size is answered."""
+    if case.ndim > 2:
+        return ()
+    return _window(case, plans, tuple(p.out - 1 for p in plans))[0]
 
 
 def _axis_word(axis: str, n: int = 2) -> str:
