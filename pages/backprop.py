@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, pool_settings, startup, widgets
+from ui import export, figures, lessons, pool_settings, quiz, startup, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -124,7 +124,7 @@ def unpool_panel(x: np.ndarray, settings: pool_settings.PoolSettings) -> None:
                "maxUnpooling2dLayer fed by a max pooling layer with HasUnpoolingOutputs — writes "
                "each value back at its index and zeros everywhere else: a sparse map the size "
                "of the input, as used by decoders such as SegNet.")
-    st.plotly_chart(fig, width="stretch", key="bp_unpool")
+    st.plotly_chart(widgets.stale(fig), width="stretch", key="bp_unpool")
     st.caption("Unpooling is the backward pass of max pooling with the pooled values as the "
                "upstream gradient — except that overlapping windows add up in the backward pass, "
                "while unpooling writes a shared cell once.")
@@ -141,6 +141,8 @@ def main() -> None:
         "bp", widgets.random_matrix_input("bp", MAX_SIDE), settings)
     if kwargs is None:
         return
+    if quiz.hook("backprop", quiz.Case(x, kwargs), kinds=("gradient", "winner", "value", "size")):
+        return  # predict, then reveal: the figures wait for the answer
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
     g = gradient_controls(out_shape)
     st.info(RULES[settings.mode])
@@ -150,12 +152,13 @@ def main() -> None:
         st.markdown("**Forward**: input x → output")
         fwd, _ = pool_settings.guard("bp_forward", build_forward, x, kwargs)
         if fwd is not None:
-            st.plotly_chart(fwd, width="stretch", key="bp_forward_fig")
+            st.plotly_chart(widgets.stale(fwd), width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
-            st.plotly_chart(bwd, width="stretch", key="bp_backward_fig")
+            st.plotly_chart(widgets.stale(bwd), width="stretch", key="bp_backward_fig")
+            export.downloads(bwd, "poolscope_backprop", "bp_dl", title="Poolscope: backprop")
     if bwd_error:
         return
     with st.expander("Every rule"):

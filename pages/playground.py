@@ -7,12 +7,13 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import budget, figures, hover, links, parsing, pool_settings, startup, widgets
+from ui import (budget, export, figures, hover, links, parsing, pool_settings, presenter, quiz,
+                startup, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
 SOURCES = {"random": "Random", "preset": "Preset", "edit": "Edit the grid"}
-PRESET_INPUTS = ("Seed example (4×4)", "Ramp", "Checkerboard", "One hot spot")
+PRESET_INPUTS = (pool_settings.SEED_INPUT, "Ramp", "Checkerboard", "One hot spot")
 URL_MATRIX_MAX = 10  # matrices up to 10×10 travel in the link
 
 
@@ -63,6 +64,8 @@ def input_controls() -> np.ndarray:
                                help="The seed example is the classic 4×4 matrix whose 2×2 "
                                     "max pool is [[8 5] [7 9]].")
     fixed = pattern == PRESET_INPUTS[0]
+    if fixed:  # the disabled sliders say the seed matrix's own size
+        st.session_state["rows"], st.session_state["cols"] = SEED_MATRIX.shape
     rows = c3.slider("Rows", 2, 32, d["rows"], key="rows", disabled=fixed,
                      help="Input height (2–32).", **bind)
     cols = c3.slider("Columns", 2, 32, d["cols"], key="cols", disabled=fixed,
@@ -210,6 +213,8 @@ def main() -> None:
     matrix, settings, kwargs = pool_settings.with_input("playground", matrix, settings)
     if kwargs is None:
         return
+    if quiz.hook("playground", quiz.Case(matrix, kwargs)):
+        return  # predict, then reveal: the figures wait for the answer
 
     speed = st.columns(3)[0].select_slider(
         "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
@@ -231,7 +236,10 @@ def main() -> None:
     if cell is not None and fig_error is None and all(0 <= c < n for c, n in zip(cell, out.shape)):
         start = min(cell[0] * out.shape[1] + cell[1], len(fig.frames) - 1)
         fig = figures.open_at(fig, start)
-    st.plotly_chart(fig, width="stretch", key="animation", on_select="rerun",
+    if presenter.on():  # the step bar (keys ← → space) and large cells for a projector
+        start = presenter.frame(start, len(fig.frames), frame_ms)
+        fig = presenter.figure(figures.open_at(fig, start))
+    st.plotly_chart(widgets.stale(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
     hover.hover_window("animation", matrix.shape, kwargs)
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
@@ -246,7 +254,7 @@ def main() -> None:
         widgets.formula(matrix.shape, kwargs)
     with right:
         cov, cov_fig = build_coverage(matrix.shape, geometry_kwargs(kwargs))
-        st.plotly_chart(cov_fig, width="stretch", key="coverage")
+        st.plotly_chart(widgets.stale(cov_fig), width="stretch", key="coverage")
         if (cov == 0).any():
             st.warning(f"{int((cov == 0).sum())} input cell(s) are never read by any window "
                        f"(marked ✗): their values cannot change the output.")
@@ -267,6 +275,8 @@ def main() -> None:
                            help=f"One frame per output cell from the one the animation shows "
                                 f"(click an output cell to choose), {MAX_GIF_FRAMES} at most; "
                                 f"drawn when you click.")
+        export.downloads(fig, "poolscope_animation", "dl_anim", title="Poolscope: playground",
+                         png=functools.partial(export.step_png, matrix, kwargs, start))
         csv = "\n".join(",".join(figures.exact(v) for v in r) for r in np.atleast_2d(out))
         st.download_button("Download the output (CSV)", csv, "poolscope_output.csv", "text/csv",
                            key="dl_csv")

@@ -42,6 +42,8 @@ PRESETS = {
     "Seed example: 4×4 → [[8 5] [7 9]]": {},
 }
 SEED_PRESET = "Seed example: 4×4 → [[8 5] [7 9]]"
+#: the playground's input pattern that the seed preset selects
+SEED_INPUT = "Seed example (4×4)"
 
 HELP = {
     "sq": "Use one value for both axes (height and width) of every setting.",
@@ -146,9 +148,10 @@ def setting(key: str):
     return st.session_state.get(key, DEFAULTS[key])
 
 
-def current() -> PoolSettings:
-    """The settings the sidebar holds now."""
-    v = setting
+def current(values: dict | None = None) -> PoolSettings:
+    """The settings the sidebar holds now (or that ``values``, sidebar keys, would give;
+    keys left out take their default)."""
+    v = setting if values is None else (lambda key: values.get(key, DEFAULTS[key]))
     pair = lambda h, w: (int(v(h)), int(v(h) if v("sq") else v(w)))  # noqa: E731
     kernel = pair("kh", "kw")
     mode = v("mode")
@@ -197,11 +200,65 @@ def guard(name: str, fn, *args, **kwargs):
             slot.error(message, icon="⚠️")
         if name in store:
             st.error(f"{message}  \nShowing the last valid result.", icon="⚠️")
+            st.session_state.setdefault("_refused", {"reason": refused_reason(message),
+                                                     "shown": "", "told": False})
         else:
             st.error(message, icon="⚠️")
         return store.get(name), message
     store[name] = result
     return result, None
+
+
+def refused_reason(message: str) -> str:
+    """The refused setting and why, shortly, from a core or framework message.
+
+    >>> refused_reason("framework=PyTorch: nn.AvgPool2d in PyTorch has no dilation (here "
+    ...                "kernel (2, 2), ...). These settings work in: ONNX.")
+    'PyTorch: nn.AvgPool2d in PyTorch has no dilation'
+    >>> refused_reason("padding=3 is more than half the kernel (2). Lower it.")
+    'padding=3 is more than half the kernel (2)'
+    """
+    head, sep, rest = message.partition("=")
+    text = rest if sep and head.strip() == "framework" else message
+    text = text.split(" (here ", 1)[0].split(". ", 1)[0].rstrip(".")
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+_SHOWN_LABELS = {"kernel": "kernel", "stride": "stride", "padding": "padding",
+                 "dilation": "dilation", "mode": "mode", "p": "p", "ceil_mode": "ceil_mode",
+                 "count_include_pad": "count_include_pad", "framework": "framework",
+                 "global_pool": "global pooling", "seed": "seed", "training": "training"}
+
+
+def _shown_text(key: str, value) -> str:
+    if key == "mode":
+        return MODE_LABELS.get(value, value)
+    if key == "framework":
+        return FRAMEWORKS[value].name
+    if isinstance(value, tuple) and len(set(value)) == 1:
+        return str(value[0])
+    return str(value)
+
+
+def settings_difference(shown: PoolSettings, wanted: PoolSettings) -> str:
+    """The settings ``shown`` has where it differs from ``wanted``, as ``mode Max, dilation 1``.
+
+    >>> settings_difference(PoolSettings(), PoolSettings(mode="avg", dilation=(2, 2)))
+    'dilation 1, mode Max'
+    """
+    a, b = asdict(shown), asdict(wanted)
+    return ", ".join(f"{_SHOWN_LABELS[k]} {_shown_text(k, a[k])}" for k in a if a[k] != b[k])
+
+
+def refused() -> dict | None:
+    """On this run, the refused setting when the page shows an earlier result, or None.
+
+    ``{"reason": ..., "shown": ..., "told": ...}``: why (:func:`refused_reason`), the
+    settings the result shown was computed with where they differ from the controls,
+    and whether the one-line notice has been drawn (:func:`ui.widgets.stale`). The
+    sidebar clears it at the start of every run.
+    """
+    return st.session_state.get("_refused")
 
 
 def with_input(name: str, x, settings: PoolSettings, to_kwargs=None) -> tuple:
@@ -212,7 +269,9 @@ def with_input(name: str, x, settings: PoolSettings, to_kwargs=None) -> tuple:
     ``(None, None, None)`` when nothing has been valid yet.
     """
     to_kwargs = to_kwargs or (lambda s, shape: s.pool_kwargs(shape))
-    last, _ = guard(name, lambda: (x, settings, to_kwargs(settings, x.shape)))
+    last, error = guard(name, lambda: (x, settings, to_kwargs(settings, x.shape)))
+    if error and last is not None and refused() is not None and isinstance(last[1], PoolSettings):
+        refused()["shown"] = settings_difference(last[1], settings)
     return last if last is not None else (None, None, None)
 
 

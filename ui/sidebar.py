@@ -14,7 +14,7 @@ from pooling_core import MODES
 from pooling_core.conventions import FRAMEWORKS
 from ui.links import LINK_PARAMS, bound, check_link, link_notice
 from ui.pool_settings import (CIP_CHOICES, DEFAULTS, HELP, MODE_LABELS, PAD_KINDS, PRESETS,
-                              SEED_PRESET, setting)
+                              SEED_INPUT, SEED_PRESET, current, setting)
 
 
 def apply_preset() -> None:
@@ -24,16 +24,42 @@ def apply_preset() -> None:
         return
     for key, value in {**DEFAULTS, **PRESETS[name]}.items():
         st.session_state[key] = value
+    st.session_state["_custom"] = False
     if name == SEED_PRESET:
         st.session_state["input_request"] = "seed"  # the playground shows the seed matrix
+
+
+def _preset_left() -> bool:
+    """True when the settings are no longer a preset's (or the defaults): the Preset box
+    then shows "Custom" instead of a name the settings no longer match."""
+    ss = st.session_state
+    now = current()
+    name = ss.get("preset")
+    if name:
+        left = now != current({**DEFAULTS, **PRESETS[name]})
+        if name == SEED_PRESET and "src" in ss and "input_request" not in ss:  # the playground's input left the seed matrix
+            left |= ss.get("src") != "preset" or ss.get("in_preset") != SEED_INPUT
+        if left:
+            ss["preset"], ss["_custom"] = None, True
+        return left
+    return ss.get("_custom", False) or now != current(DEFAULTS)
 
 
 def reset() -> None:
     """Callback of the Reset button: every setting back to its default."""
     for key, value in DEFAULTS.items():
         st.session_state[key] = value
-    st.session_state["preset"] = None
+    st.session_state["preset"], st.session_state["_custom"] = None, False
     st.session_state["input_request"] = "reset"
+
+
+def _stride_from_kernel() -> None:
+    """When "Stride = kernel size" is unticked, the stride sliders start from the stride
+    that was in force (the kernel), not from their own last value."""
+    ss = st.session_state
+    if not ss.get("sk"):
+        ss["sh"] = ss.get("kh", DEFAULTS["kh"])
+        ss["sw"] = ss.get("kh" if ss.get("sq", DEFAULTS["sq"]) else "kw", DEFAULTS["kw"])
 
 
 def _mirror_axes() -> None:
@@ -65,11 +91,14 @@ def sidebar() -> dict:
     """
     slots = {}
     ss = st.session_state
+    ss.pop("_refused", None)  # set again by pool_settings.guard if this run refuses a setting
     notice = st.empty()
     check_link()
+    custom = _preset_left()
     with st.sidebar:
         st.selectbox("Preset", list(PRESETS), key="preset", index=None,
-                     placeholder="Choose a preset…", on_change=apply_preset,
+                     placeholder="Custom" if custom else "Choose a preset…",
+                     on_change=apply_preset,
                      help="Classic settings from well-known networks and frameworks.")
         st.selectbox("Framework", list(FRAMEWORKS), help=HELP["fw"],
                      format_func=lambda k: FRAMEWORKS[k].name, **bound("fw"))
@@ -81,7 +110,7 @@ def sidebar() -> dict:
         _pair("Kernel size", "kh", "kw", HELP["kh"], disabled=glob)
         slots["kernel"] = st.empty()
         if not st.checkbox("Stride = kernel size", DEFAULTS["sk"], help=HELP["sk"],
-                           disabled=glob, **bound("sk")):
+                           disabled=glob, on_change=_stride_from_kernel, **bound("sk")):
             _pair("Stride", "sh", "sw", HELP["sh"], disabled=glob)
         slots["stride"] = st.empty()
         pad = st.radio("Padding", list(PAD_KINDS), format_func=PAD_KINDS.get, horizontal=True,

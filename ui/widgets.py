@@ -11,6 +11,11 @@ import streamlit as st
 
 from pooling_core import explain_axes, geometry_kwargs
 from ui.links import bound
+from ui.pool_settings import refused
+
+#: how a figure computed with earlier settings is drawn (:func:`stale`)
+STALE_OPACITY = 0.3
+STALE_BACKGROUND = "#e5e5e5"
 
 
 def formula(shape, kwargs: dict, names=None):
@@ -57,3 +62,43 @@ def random_matrix_input(prefix: str, max_side: int = 12, rows: int = 6, cols: in
     seed = c3.number_input("Seed", 0, 99_999, 0, help="Same seed, same matrix (as in the "
                            "matrix playground).", **bound(f"{prefix}_seed"))
     return random_matrix(int(r), int(c), int(seed))
+
+
+def greyed(fig):
+    """A copy of the Plotly figure ``fig``, faded onto a grey background (a stale result).
+
+    >>> import plotly.graph_objects as go
+    >>> g = greyed(go.Figure(go.Heatmap(z=[[1, 2]])))
+    >>> g.data[0].opacity, g.layout.paper_bgcolor
+    (0.3, '#e5e5e5')
+    """
+    copy = type(fig)(fig)
+    for trace in copy.data:
+        trace.opacity = STALE_OPACITY * (trace.opacity if trace.opacity is not None else 1)
+    for image in copy.layout.images:  # grids drawn as pictures (ui/figures/raster.py)
+        image.opacity = STALE_OPACITY * (image.opacity if image.opacity is not None else 1)
+    copy.layout.paper_bgcolor = copy.layout.plot_bgcolor = STALE_BACKGROUND
+    return copy
+
+
+def stale(fig, where=st):
+    """``fig`` as the page should draw it now: as it is, or, when this run refused a
+    setting and the page shows the last valid result, greyed (:func:`greyed`) with one
+    line above it (in ``where``, once per run) naming the refused setting."""
+    if not stale_notice(where):
+        return fig
+    return greyed(fig)
+
+
+def stale_notice(where=st) -> bool:
+    """True when this run shows a result of earlier settings; the first call of the run
+    then writes the one line that says so, naming the refused setting."""
+    state = refused()
+    if state is None:
+        return False
+    if not state["told"]:
+        state["told"] = True
+        shown = f" (here {state['shown']})" if state["shown"] else ""
+        where.warning(f"**Not updated**: {state['reason']}. Greyed: the last valid "
+                      f"result{shown}.", icon=":material/history:")
+    return True
