@@ -139,7 +139,7 @@ def control_changes(browser, url: str, runs: int) -> list[tuple[float, float]]:
 
 
 FRAMES = """async ([n, limit]) => {
-  const title = () => document.querySelector('.st-key-animation .gtitle')?.textContent;
+  const title = () => document.querySelector('.st-key-animation .scatterlayer .textpoint text')?.textContent;
   const times = [];
   let last = title();
   const t0 = performance.now();
