@@ -156,6 +156,7 @@ def test_shift_lab_numbers_are_shift_consistency_of_the_cores_outputs(at):
             r = shift_consistency(fn(base[:, :24]), fn(base[:, shift:shift + 24]), (0, shift), 2,
                                   atol=0.05 * np.ptp(base))
             assert metric(at, f"{method}: mean change") == f"{r.mean_change:.3f}"
+            assert metric(at, f"{method}: unchanged") == f"{r.unchanged:.0%}"
             corr = metric(at, f"{method}: correlation")
             assert corr == ("—" if np.isnan(r.correlation) else f"{r.correlation:.3f}")
     # filter size 1 is max pooling itself: the same numbers
