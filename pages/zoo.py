@@ -294,9 +294,12 @@ def code_section(x, params) -> None:
         st.warning(f"{zoo.MODES[mode][0]}: {exc}")
         return
     options = list(dict.fromkeys(c[0] for c in calls))
-    default = zoo.default_framework(options, st.session_state.get("fw"))
-    if st.session_state.get("zoo_code_fw") not in options:
-        st.session_state["zoo_code_fw"] = default
+    ss = st.session_state
+    # another mode, or another framework in the sidebar: start from the sidebar's framework
+    # when this mode has it (else the first framework that has the mode)
+    if ss.get("zoo_code_fw") not in options or ss.get("zoo_code_for") != (mode, ss.get("fw")):
+        ss["zoo_code_for"] = (mode, ss.get("fw"))
+        ss["zoo_code_fw"] = zoo.default_framework(options, ss.get("fw"))
     framework = c2.selectbox("Framework", options, key="zoo_code_fw",
                              help="Only the frameworks that have this mode.")
     for name, code, same, note in calls:

@@ -176,6 +176,12 @@ def test_code_panel_offers_only_the_frameworks_that_have_the_mode(at):
     at.selectbox(key="zoo_code_mode").set_value("max_blur").run()
     assert at.selectbox(key="zoo_code_fw").options == ["Poolscope", "kornia", "antialiased_cnns"]
     assert "MaxBlurPool2D" in at.code[0].value
+    at.selectbox(key="fw").set_value("tensorflow").run()  # the sidebar's framework leads
+    at.selectbox(key="zoo_code_mode").set_value("mixed").run()
+    assert at.selectbox(key="zoo_code_fw").value == "TensorFlow"
+    assert at.code[0].value.startswith("0.5 * tf.nn.max_pool2d")
+    at.selectbox(key="fw").set_value("pytorch").run()
+    assert at.selectbox(key="zoo_code_fw").value == "PyTorch"
     at.selectbox(key="zoo_code_mode").set_value("median").run()
     assert "PyTorch" not in at.selectbox(key="zoo_code_fw").options
     frameworks = at.dataframe[-1].value
