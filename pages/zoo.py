@@ -44,10 +44,17 @@ def reroll() -> None:
     st.session_state["zoo_frac_seed"] = (int(st.session_state.get("zoo_frac_seed", 0)) + 1) % 100_000
 
 
-def window_of(x, i: int, j: int, params: zoo.ZooParams) -> np.ndarray:
-    """The cells output ``(i, j)`` reads (no padding, dilation 1 in the zoo)."""
+def picked_window(x, params: zoo.ZooParams, outputs: dict, mode: str, prefix: str):
+    """``(output, i, j, window)`` of the output cell the user picks, or None (and the
+    core's message) when the mode's settings do not fit. The zoo has no padding or
+    dilation, so output ``(i, j)`` reads ``x[i·s : i·s + k, j·s : j·s + k]``."""
+    out = outputs[mode]
+    if isinstance(out, str):
+        st.warning(f"{zoo.MODES[mode][0]}: {out}")
+        return None
+    i, j = cell_picker(prefix, out.shape)
     k, s = params.kernel, params.stride
-    return x[i * s:i * s + k, j * s:j * s + k]
+    return out, i, j, x[i * s:i * s + k, j * s:j * s + k]
 
 
 # ----------------------------------------------------------------------------- controls
@@ -142,12 +149,10 @@ def fractional_section(x, params, outputs) -> None:
 
 
 def gem_section(x, params, outputs) -> None:
-    out = outputs["gem"]
-    if isinstance(out, str):
-        st.warning(f"GeM: {out}")
+    picked = picked_window(x, params, outputs, "gem", "zoo_gem")
+    if picked is None:
         return
-    i, j = cell_picker("zoo_gem", out.shape)
-    win = window_of(x, i, j, params)
+    _, i, j, win = picked
     now = zoo.gem_vs_lp(win, params.p)
     ps = np.geomspace(1.0, 64.0, 48)
     curves = [zoo.gem_vs_lp(win, p) for p in ps]
@@ -190,12 +195,10 @@ def mixed_section(x, params, outputs) -> None:
 
 
 def softpool_section(x, params, outputs) -> None:
-    out = outputs["softpool"]
-    if isinstance(out, str):
-        st.warning(f"SoftPool: {out}")
+    picked = picked_window(x, params, outputs, "softpool", "zoo_soft")
+    if picked is None:
         return
-    i, j = cell_picker("zoo_soft", out.shape)
-    win = window_of(x, i, j, params)
+    out, i, j, win = picked
     weights = softpool_weights(x, params.kernel, params.stride)[i, j]
     betas = np.geomspace(1e-3, 1e2, 61)
     left, right = st.columns([1, 2])
