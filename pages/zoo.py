@@ -265,15 +265,18 @@ def shift_section() -> None:
                     width="stretch", key="zoo_shift_rows")
     st.plotly_chart(vfig.shift_consistency_figure(sweep, zoo.SHIFTS, labels, int(shift)),
                     width="stretch", key="zoo_shift_consistency")
-    cols = st.columns(4)
-    for n, m in enumerate(labels):
+    for m, label in labels.items():
         r = sweep.consistency[m][shift]
-        corr = "—" if np.isnan(r.correlation) else f"{r.correlation:.3f}"
-        cols[2 * n].metric(f"{labels[m]}: correlation", corr,
-                           help="Pearson correlation with the output at shift 0, moved by "
-                                "shift // 2 output cells (pooling_core.shift_consistency).")
-        cols[2 * n + 1].metric(f"{labels[m]}: mean change", f"{r.mean_change:.3f}",
-                               help="Mean |difference| from the output at shift 0.")
+        cols = st.columns(3)
+        cols[0].metric(f"{label}: unchanged", f"{r.unchanged:.0%}",
+                       help="Share of output positions within 5% of the input's range of "
+                            "their value at shift 0 (pooling_core.shift_consistency).")
+        cols[1].metric(f"{label}: correlation",
+                       "—" if np.isnan(r.correlation) else f"{r.correlation:.3f}",
+                       help="Pearson correlation with the output at shift 0, moved by "
+                            "shift // 2 output cells ('—': one of them is constant).")
+        cols[2].metric(f"{label}: mean change", f"{r.mean_change:.3f}",
+                       help="Mean |difference| from the output at shift 0.")
     st.caption("Both are compared with the output at shift 0 moved by shift // 2 cells (the "
                "stride). At even shifts both methods match exactly; at odd shifts the output "
                "grid has no cell where the content moved to, and that is where max pooling "
@@ -291,9 +294,12 @@ def code_section(x, params) -> None:
         st.warning(f"{zoo.MODES[mode][0]}: {exc}")
         return
     options = list(dict.fromkeys(c[0] for c in calls))
-    default = zoo.default_framework(options, st.session_state.get("fw"))
-    if st.session_state.get("zoo_code_fw") not in options:
-        st.session_state["zoo_code_fw"] = default
+    ss = st.session_state
+    # another mode, or another framework in the sidebar: start from the sidebar's framework
+    # when this mode has it (else the first framework that has the mode)
+    if ss.get("zoo_code_fw") not in options or ss.get("zoo_code_for") != (mode, ss.get("fw")):
+        ss["zoo_code_for"] = (mode, ss.get("fw"))
+        ss["zoo_code_fw"] = zoo.default_framework(options, ss.get("fw"))
     framework = c2.selectbox("Framework", options, key="zoo_code_fw",
                              help="Only the frameworks that have this mode.")
     for name, code, same, note in calls:

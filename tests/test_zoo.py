@@ -246,4 +246,6 @@ def test_gem_softpool_and_shift_figures_draw_the_numbers_given():
     rows = vfig.shift_outputs_figure(sweep, zoo.SHIFTS, zoo.SHIFT_METHODS, 1, 3)
     np.testing.assert_array_equal(_z(rows, 0)[3], sweep.outputs["max"][3][1])
     cons = vfig.shift_consistency_figure(sweep, zoo.SHIFTS, zoo.SHIFT_METHODS, 3)
-    assert list(cons.data[1].y) == [r.mean_change for r in sweep.consistency["max"]]
+    by_panel = {(t.name, t.xaxis): list(t.y) for t in cons.data}
+    assert by_panel[("Max pooling", "x3")] == [r.mean_change for r in sweep.consistency["max"]]
+    assert by_panel[("MaxBlurPool", "x")] == [r.unchanged for r in sweep.consistency["max_blur"]]
