@@ -22,8 +22,10 @@ def test_the_budget_refuses_what_a_change_may_not_cost_and_says_what_to_change()
     photo = (3, 3000, 4000)  # 12 megapixels, RGB
     for mode in variants_view.MODES:  # every mode's defaults answer on a 12-MP photo
         assert variants_view.check_budget(photo, mode, zoo.ZooParams()) <= budget.MAX_SECONDS
-    with pytest.raises(budget.OverBudget, match="larger stride"):
-        variants_view.check_budget(photo, "blur", zoo.ZooParams(stride=1))
+    with pytest.raises(budget.OverBudget, match="would take about .* larger stride"):
+        variants_view.check_budget(photo, "max_blur", zoo.ZooParams(stride=1, filter_size=7))
+    with pytest.raises(budget.OverBudget, match="values, more than"):
+        variants_view.check_budget((4, 6000, 8000), "fractional_max", zoo.ZooParams(ratio=0.95))
     small = variants_view.estimate(photo, "gem", zoo.ZooParams(stride=4))
     assert small < variants_view.estimate(photo, "gem", zoo.ZooParams(stride=2)) / 3
 
