@@ -129,3 +129,18 @@ def test_presenter_arrows_turn_the_lesson_pages(page, app_url):
     page.keyboard.press("n")
     page.wait_for_selector("text=Question 2.", timeout=20_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_tap_shows_what_the_hover_shows(page, app_url):
+    """Phones have no hover: a click on an output of the 1-D figure writes its label."""
+    page.goto(f"{app_url}/dims")
+    wait_for_app(page)
+    page.wait_for_selector(".st-key-d1_fig_chart .scatterlayer")
+    diamonds = page.locator(".st-key-d1_fig_chart .scatterlayer .trace:nth-child(3) path.point")
+    assert diamonds.count() == 12  # 24 samples, k=2 s=2
+    diamonds.nth(2).scroll_into_view_if_needed()
+    box = diamonds.nth(2).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    caption = page.locator("[data-testid=stCaptionContainer]", has_text="Tapped: out[2] = ")
+    caption.wait_for(timeout=20_000)
+    assert page.locator("[data-testid='stException']").count() == 0

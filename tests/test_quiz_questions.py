@@ -276,3 +276,11 @@ def test_a_size_question_draws_its_last_window_once_answered():
     assert q.answer == (2, 2) and not q.show_window  # the window would give it away
     assert sorted(q.window) == [(2, 2), (2, 3), (3, 2), (3, 3)]  # out[1, 1]'s window
     assert {(4, c) for c in range(5)} <= set(q.marked)  # the dropped last row, marked
+
+
+def test_a_refusal_names_the_rule_it_breaks():
+    """Padding past half the kernel, or a window (widened by dilation) longer than the input."""
+    small = Case(np.zeros((2, 2)), dict(kernel_size=2, stride=1, dilation=1))
+    rules = {q.rule for q in (generate(small, "size", s) for s in range(60)) if q.answer is None}
+    assert any("kernel_size // 2" in r for r in rules), rules
+    assert any("must fit in the input" in r for r in rules), rules  # dilation 2: span 3 > 2

@@ -3,8 +3,9 @@ core, and the section through app.py (AppTest), refusals included."""
 import numpy as np
 import pytest
 
-from helpers import image_captions, open_page
-from ui import budget, imageio, variants_view, zoo
+from helpers import image_captions
+from test_roi_view import lab_with, sample_array
+from ui import budget, variants_view, zoo
 from ui import imagelab as lab
 
 PARAMS = [zoo.ZooParams(), zoo.ZooParams(kernel=3, stride=1, filter_size=5, ratio=0.45),
@@ -22,24 +23,17 @@ def test_the_budget_refuses_what_a_change_may_not_cost_and_says_what_to_change()
     photo = (3, 3000, 4000)  # 12 megapixels, RGB
     for mode in variants_view.MODES:  # every mode's defaults answer on a 12-MP photo
         assert variants_view.check_budget(photo, mode, zoo.ZooParams()) <= budget.MAX_SECONDS
-    with pytest.raises(budget.OverBudget, match="larger stride"):
-        variants_view.check_budget(photo, "blur", zoo.ZooParams(stride=1))
+    with pytest.raises(budget.OverBudget, match="would take about .* larger stride"):
+        variants_view.check_budget(photo, "max_blur", zoo.ZooParams(stride=1, filter_size=7))
+    with pytest.raises(budget.OverBudget, match="values, more than"):
+        variants_view.check_budget((4, 6000, 8000), "fractional_max", zoo.ZooParams(ratio=0.95))
     small = variants_view.estimate(photo, "gem", zoo.ZooParams(stride=4))
     assert small < variants_view.estimate(photo, "gem", zoo.ZooParams(stride=2)) / 3
 
 
 @pytest.fixture(scope="module")
 def at():
-    app = open_page()
-    app.session_state["img_variants"] = True
-    app.run()
-    assert not app.exception
-    return app
-
-
-def sample(at):
-    name = at.session_state["img_sample"]
-    return imageio.load_image(imageio.sample_images()[name].read_bytes(), name).array
+    return lab_with("img_variants")
 
 
 @pytest.mark.parametrize("mode", variants_view.MODES)
@@ -48,18 +42,18 @@ def test_each_mode_pools_the_whole_image(at, mode):
     at.slider(key="var_stride").set_value(2).run()
     assert not at.exception and not at.warning
     params = zoo.ZooParams(kernel=at.session_state["var_kernel"], stride=2)
-    out = zoo.run_mode(sample(at), mode, params)
+    out = zoo.run_mode(sample_array(at), mode, params)
     assert f"{zoo.MODES[mode][0]}: {lab.size_text(out.shape)}" in image_captions(at)
 
 
 def test_mode_parameters_reach_the_core(at):
     at.selectbox(key="var_mode").set_value("fractional_max").run()
     at.slider(key="var_ratio").set_value(0.5).run()
-    out = zoo.run_mode(sample(at), "fractional_max", zoo.ZooParams(ratio=0.5))
+    out = zoo.run_mode(sample_array(at), "fractional_max", zoo.ZooParams(ratio=0.5))
     assert f"Fractional max: {lab.size_text(out.shape)}" in image_captions(at)
     at.selectbox(key="var_mode").set_value("blur").run()
     at.slider(key="var_stride").set_value(3).run()
-    out = zoo.run_mode(sample(at), "blur", zoo.ZooParams(stride=3))
+    out = zoo.run_mode(sample_array(at), "blur", zoo.ZooParams(stride=3))
     assert f"BlurPool: {lab.size_text(out.shape)}" in image_captions(at)
     at.slider(key="var_stride").set_value(2).run()
 

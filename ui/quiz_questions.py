@@ -53,8 +53,8 @@ def _size_variants(case: Case):
     shape = case.x.shape[-nd:]
     for extra in (1, 2):
         bigger = np.zeros(case.x.shape[:-nd] + tuple(n + extra for n in shape))
-        yield f"on a {'×'.join(str(n + extra) for n in shape)} input instead", \
-            replace(case, x=bigger)
+        size = "×".join(str(n + extra) for n in shape) + ("-sample" if nd == 1 else "")
+        yield f"on a {size} input instead", replace(case, x=bigger)
 
 
 def _size_traps(case: Case, plans) -> tuple[str, ...]:
@@ -89,9 +89,12 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
                   f"{' × '.join(a + '_out' for a in axes)}? (Or does PyTorch refuse these "
                   f"settings?)")
     if plans is None:
+        rule = ("PyTorch requires padding ≤ kernel_size // 2 on each side, so a half-window "
+                "of padding at most." if "half of kernel_size" in error else
+                "A window spans d·(k − 1) + 1 cells, and it must fit in the input plus its "
+                "padding, or the output would be empty.")
         return Question("size", prompt, None, "refused (the core, like PyTorch, raises an error)",
-                        (error,), "PyTorch requires padding ≤ kernel_size // 2 on each side, "
-                        "so a half-window of padding at most.", case, traps=traps)
+                        (error,), rule, case, traps=traps)
     ex = explain_axes(case.x.shape[-case.ndim:], **geometry_kwargs(case.kwargs))
     lines = [f"{a}: {e.substituted_text}" for a, e in zip(axes, ex)]
     lines += [f"{a}: {note}" for a, e in zip(axes, ex) for note in e.notes]

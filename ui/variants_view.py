@@ -19,14 +19,15 @@ from ui import imagelab as lab
 
 MODES = ("fractional_max", "blur", "max_blur", "gem", "mixed", "softpool")
 
-# Seconds per output value, ``(a, b)`` for a + b·(window taps), rounded up from
-# bench/bench_variants.py on the project machine (12-MP uint8 photo, the machine shared:
-# load average 9 on 2 cores): fractional k2 ratio 0.7 164 ms for 17.6 M values, BlurPool
-# filter 3 1456 ms and filter 7 2171 ms for 9 M, MaxBlurPool 873 ms, GeM k3 p=3 1142 ms,
-# mixed 671 ms, SoftPool k2 697 ms and k3 1101 ms.
+# Seconds per output value, ``(a, b)`` for a + b·(window taps): four times the rates of
+# docs/performance.md's bench/bench_variants.py table (12-MP uint8 photo, quiet machine:
+# fractional k2 ratio 0.7 41 ms for 17.6 M values, k3 ratio 0.5 29 ms for 9 M; BlurPool
+# filter 3 92 ms and filter 7 139 ms for 9 M; MaxBlurPool filter 3 110 ms; GeM k3 p=3
+# 215 ms; mixed k3 67 ms; SoftPool k2 110 ms, k3 200 ms), rounded up: the margin
+# ui/budget.py's own rates keep for a machine that other jobs share.
 SECONDS_PER_VALUE = {
-    "fractional_max": (6e-9, 1.0e-9), "blur": (110e-9, 18e-9), "max_blur": (70e-9, 12e-9),
-    "gem": (20e-9, 11e-9), "mixed": (50e-9, 3e-9), "softpool": (30e-9, 12e-9),
+    "fractional_max": (7e-9, 0.8e-9), "blur": (26e-9, 2.5e-9), "max_blur": (32e-9, 3e-9),
+    "gem": (32e-9, 7e-9), "mixed": (16e-9, 1.6e-9), "softpool": (16e-9, 8e-9),
 }
 
 
@@ -60,6 +61,12 @@ def estimate(shape, mode: str, params: zoo.ZooParams) -> float:
 def check_budget(shape, mode: str, params: zoo.ZooParams) -> float:
     """The estimate, or :class:`ui.budget.OverBudget` saying what to change."""
     seconds = estimate(shape, mode, params)
+    values = prod(output_shape(shape, mode, params))
+    if values > budget.MAX_VALUES:
+        raise budget.OverBudget(
+            f"{zoo.MODES[mode][0]} on this image would compute {values:,} values, more than "
+            f"{budget.MAX_VALUES:,} per change on a server shared by a class. Use a larger "
+            f"stride or output ratio below 1, the grayscale version or a smaller image.")
     if seconds > budget.MAX_SECONDS:
         raise budget.OverBudget(
             f"{zoo.MODES[mode][0]} on this image would take about {seconds:.1f} s of the "

@@ -232,19 +232,21 @@ def shift_outputs_figure(sweep, shifts, labels: dict, row: int, shift_now: int) 
 
 
 def shift_consistency_figure(sweep, shifts, labels: dict, shift_now: int) -> go.Figure:
-    """Against shift 0: the correlation of the outputs and their mean change, per shift."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=["Correlation with the output at shift 0 (1 = same)",
-                                        "Mean change from the output at shift 0 (0 = same)"])
+    """Against shift 0, per shift: the share of output positions unchanged, the
+    correlation of the outputs and their mean change."""
+    panels = (("unchanged", "Share of positions unchanged (1 = all)"),
+              ("correlation", "Correlation with shift 0 (1 = same)"),
+              ("mean_change", "Mean change from shift 0 (0 = same)"))
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07,
+                        subplot_titles=[title for _, title in panels])
     for m, results in sweep.consistency.items():
         color = METHOD_COLORS.get(m, "#444")
-        corr = [np.nan if np.isnan(r.correlation) else r.correlation for r in results]
-        fig.add_trace(go.Scatter(x=list(shifts), y=corr, name=labels[m], mode="lines+markers",
-                                 line=dict(color=color, width=3), legendgroup=m), row=1, col=1)
-        fig.add_trace(go.Scatter(x=list(shifts), y=[r.mean_change for r in results],
-                                 name=labels[m], mode="lines+markers", showlegend=False,
-                                 line=dict(color=color, width=3), legendgroup=m), row=1, col=2)
-    for c in (1, 2):
+        for c, (field, _) in enumerate(panels, 1):
+            fig.add_trace(go.Scatter(x=list(shifts), y=[getattr(r, field) for r in results],
+                                     name=labels[m], mode="lines+markers", legendgroup=m,
+                                     showlegend=c == 1, line=dict(color=color, width=3)),
+                          row=1, col=c)
+    for c in (1, 2, 3):
         fig.add_vline(x=shift_now, line=dict(color=CHOSEN_COLOR, width=3), row=1, col=c)
         fig.update_xaxes(title="shift of the input (px)", dtick=1, row=1, col=c)
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",
