@@ -3,8 +3,9 @@ core, and the section through app.py (AppTest), refusals included."""
 import numpy as np
 import pytest
 
-from helpers import image_captions, open_page
-from ui import budget, imageio, variants_view, zoo
+from helpers import image_captions
+from test_roi_view import lab_with, sample_array
+from ui import budget, variants_view, zoo
 from ui import imagelab as lab
 
 PARAMS = [zoo.ZooParams(), zoo.ZooParams(kernel=3, stride=1, filter_size=5, ratio=0.45),
@@ -32,16 +33,7 @@ def test_the_budget_refuses_what_a_change_may_not_cost_and_says_what_to_change()
 
 @pytest.fixture(scope="module")
 def at():
-    app = open_page()
-    app.session_state["img_variants"] = True
-    app.run()
-    assert not app.exception
-    return app
-
-
-def sample(at):
-    name = at.session_state["img_sample"]
-    return imageio.load_image(imageio.sample_images()[name].read_bytes(), name).array
+    return lab_with("img_variants")
 
 
 @pytest.mark.parametrize("mode", variants_view.MODES)
@@ -50,18 +42,18 @@ def test_each_mode_pools_the_whole_image(at, mode):
     at.slider(key="var_stride").set_value(2).run()
     assert not at.exception and not at.warning
     params = zoo.ZooParams(kernel=at.session_state["var_kernel"], stride=2)
-    out = zoo.run_mode(sample(at), mode, params)
+    out = zoo.run_mode(sample_array(at), mode, params)
     assert f"{zoo.MODES[mode][0]}: {lab.size_text(out.shape)}" in image_captions(at)
 
 
 def test_mode_parameters_reach_the_core(at):
     at.selectbox(key="var_mode").set_value("fractional_max").run()
     at.slider(key="var_ratio").set_value(0.5).run()
-    out = zoo.run_mode(sample(at), "fractional_max", zoo.ZooParams(ratio=0.5))
+    out = zoo.run_mode(sample_array(at), "fractional_max", zoo.ZooParams(ratio=0.5))
     assert f"Fractional max: {lab.size_text(out.shape)}" in image_captions(at)
     at.selectbox(key="var_mode").set_value("blur").run()
     at.slider(key="var_stride").set_value(3).run()
-    out = zoo.run_mode(sample(at), "blur", zoo.ZooParams(stride=3))
+    out = zoo.run_mode(sample_array(at), "blur", zoo.ZooParams(stride=3))
     assert f"BlurPool: {lab.size_text(out.shape)}" in image_captions(at)
     at.slider(key="var_stride").set_value(2).run()
 
