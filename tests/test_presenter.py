@@ -124,3 +124,13 @@ def test_figure_is_a_larger_copy_and_the_cached_one_is_untouched(monkeypatch):
     assert big.layout.height == round(fig.layout.height * presenter.SCALE)
     assert len(big.frames) == len(fig.frames)
     assert fig.to_dict()["layout"] == before
+
+
+def test_backprop_and_dims_figures_are_large_in_presenter_mode():
+    at = open_playground(present="1")
+    for page, key in (("pages/backprop.py", "bp_backward_fig"), ("pages/dims.py", "d1_fig_chart")):
+        at.switch_page(page).run()
+        assert not at.exception
+        chart = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
+        spec = json.loads((chart or at.get("plotly_chart"))[0].proto.spec)
+        assert spec["layout"]["font"]["size"] == presenter.FONT_SIZE, page

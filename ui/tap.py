@@ -13,6 +13,7 @@ import re
 import numpy as np
 import streamlit as st
 
+from ui import presenter
 from ui.figures import AnimatedFigure
 
 _FIELD = re.compile(r"%\{([a-z]+)(?:\[(\d+)\])?(?::([^}]*))?\}")
@@ -86,7 +87,9 @@ def hover_text(fig, point: dict) -> str | None:
 
 def chart(fig, *, key: str, **kwargs) -> None:
     """``st.plotly_chart(fig)`` whose points also answer a click or tap: the hover label of
-    the last one clicked shows under the chart."""
+    the last one clicked shows under the chart. In presenter mode the figure is drawn
+    large (:func:`ui.presenter.figure`)."""
+    fig = presenter.figure(fig)  # large on a projector
     if fig.layout.clickmode is None:  # a click selects the point (and reruns the page)
         fig = AnimatedFigure(fig) if isinstance(fig, AnimatedFigure) else type(fig)(fig)
         fig.update_layout(clickmode="event+select")
