@@ -7,8 +7,8 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import (budget, export, figures, links, parsing, pool_settings, presenter, quiz,
-                startup, tap, widgets)
+from ui import (budget, export, figures, hover, links, parsing, pool_settings, presenter,
+                quiz, startup, tap, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -220,8 +220,9 @@ def main() -> None:
         "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
         help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
-    fig_result, fig_error = pool_settings.guard("playground_fig", build_animation, matrix, kwargs,
-                                        frame_ms)
+    with st.spinner("Drawing the animation…", show_time=True):
+        fig_result, fig_error = pool_settings.guard("playground_fig", build_animation, matrix,
+                                                    kwargs, frame_ms)
     if fig_result is None:
         return
     fig, note = fig_result
@@ -241,6 +242,7 @@ def main() -> None:
         fig = presenter.figure(figures.open_at(fig, start))
     st.plotly_chart(widgets.stale(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
+    hover.hover_window("animation", matrix.shape, kwargs)
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
                "its window.")
     tapped = tap.selected_text(fig, selection)  # the hover's words, for a tap too
