@@ -82,7 +82,15 @@ def hover_text(fig, point: dict) -> str | None:
             value = np.asarray(value, dtype=object).ravel()[int(m.group(2))]
         return _format(value, m.group(3) or "")
     text = _FIELD.sub(fill, re.sub(r"<extra>.*?</extra>", "", template))
-    return re.sub(r"\s*<br\s*/?>\s*", "; ", text).strip() or None
+    parts = [p.strip() for p in re.split(r"<br\s*/?>", text)]
+    # "click to ..." tells a mouse user what a click does: the tap has just done it
+    return "; ".join(p for p in parts if p and not p.startswith("click")) or None
+
+
+def selected_text(fig, selection) -> str | None:
+    """The hover label of the point a chart's selection state (``on_select``) holds."""
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    return hover_text(fig, points[0]) if points else None
 
 
 def chart(fig, *, key: str, **kwargs) -> None:
@@ -95,7 +103,6 @@ def chart(fig, *, key: str, **kwargs) -> None:
         fig.update_layout(clickmode="event+select")
     event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
                             **kwargs)
-    points = ((event or {}).get("selection") or {}).get("points") or []
-    texts = [t for t in (hover_text(fig, p) for p in points[:1]) if t]
-    if texts:
-        st.caption(f"Tapped: {texts[0]}")
+    text = selected_text(fig, event)
+    if text:
+        st.caption(f"Tapped: {text}")
