@@ -59,3 +59,13 @@ def test_the_playground_output_cell_says_what_it_reads():
     assert text.startswith("out[1, 1]") and text.endswith("reads rows 2–3, cols 2–3"), text
     assert "click" not in text
     assert tap.selected_text(fig, {"selection": {"points": []}}) is None
+
+
+def test_tappable_charts_save_a_2x_png_from_the_camera():
+    import json
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/dims.py")
+    at.run()
+    configs = [json.loads(c.proto.config) for c in at.get("plotly_chart")]
+    assert {"format": "png", "scale": 2, "filename": "poolscope_d1_fig_chart"} in [
+        c.get("toImageButtonOptions") for c in configs]

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import streamlit as st
 
-from ui import presenter
+from ui import export, presenter
 from ui.figures import AnimatedFigure
 
 _FIELD = re.compile(r"%\{([a-z]+)(?:\[(\d+)\])?(?::([^}]*))?\}")
@@ -96,11 +96,13 @@ def selected_text(fig, selection) -> str | None:
 def chart(fig, *, key: str, **kwargs) -> None:
     """``st.plotly_chart(fig)`` whose points also answer a click or tap: the hover label of
     the last one clicked shows under the chart. In presenter mode the figure is drawn
-    large (:func:`ui.presenter.figure`)."""
+    large (:func:`ui.presenter.figure`); its camera button saves a PNG at twice the
+    screen's resolution (:func:`ui.export.chart_config`), as the exports' do."""
     fig = presenter.figure(fig)  # large on a projector
     if fig.layout.clickmode is None:  # a click selects the point (and reruns the page)
         fig = AnimatedFigure(fig) if isinstance(fig, AnimatedFigure) else type(fig)(fig)
         fig.update_layout(clickmode="event+select")
+    kwargs.setdefault("config", export.chart_config(f"poolscope_{key}"))  # a 2x camera PNG
     event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
                             **kwargs)
     text = selected_text(fig, event)
