@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, pool_settings, startup, widgets
+from ui import figures, lessons, links, pool_settings, startup, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -45,21 +45,20 @@ def build_backward(x: np.ndarray, kwargs: dict, g: np.ndarray):
 
 def gradient_controls(out_shape) -> np.ndarray:
     ss = st.session_state
-    ss.setdefault("bp_grad", "ones")
     c1, c2, c3 = st.columns([2, 1, 1])
     kind = c1.radio("Upstream gradient ∂L/∂out", list(GRADIENTS), format_func=GRADIENTS.get,
-                    key="bp_grad", horizontal=True,
+                    key="bp_grad", horizontal=True, bind="query-params",
                     help="What the next layer sends back: the gradient of the loss with respect "
                          "to each output cell.")
     seed, hot = 0, (0, 0)
     if kind == "random":
-        seed = c2.number_input("Gradient seed", 0, 99_999, 0, key="bp_gseed")
+        seed = c2.number_input("Gradient seed", 0, 99_999, 0, key="bp_gseed", bind="query-params")
     elif kind == "hot":
         for key, n in (("bp_hot_r", out_shape[0]), ("bp_hot_c", out_shape[1])):
-            if ss.setdefault(key, 0) > n - 1:  # the output shrank since the last pick
+            if ss.setdefault(key, links.linked(key, 0)) > n - 1:  # the output shrank since the last pick
                 ss[key] = n - 1
-        hot = (c2.number_input("Output row", 0, out_shape[0] - 1, key="bp_hot_r"),
-               c3.number_input("Output col", 0, out_shape[1] - 1, key="bp_hot_c"))
+        hot = (c2.number_input("Output row", 0, out_shape[0] - 1, key="bp_hot_r", bind="query-params"),
+               c3.number_input("Output col", 0, out_shape[1] - 1, key="bp_hot_c", bind="query-params"))
     return lessons.upstream_gradient(kind, out_shape, int(seed), (int(hot[0]), int(hot[1])))
 
 
@@ -68,7 +67,7 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
     st.caption(f"Each input cell is nudged by ±h (h = {lessons.FD_STEP:g}) and the change of "
                f"L = Σ ∂L/∂out · out is measured: (L(x + h) − L(x − h)) / 2h.")
     ties = lessons.tied_windows(x, kwargs)
-    which = st.radio("Check on", ["jitter", "raw"], horizontal=True, key="bp_check_on",
+    which = st.radio("Check on", ["jitter", "raw"], horizontal=True, key="bp_check_on", bind="query-params",
                      format_func={"jitter": "x + a tiny jitter (breaks ties)",
                                   "raw": "x itself"}.get,
                      help="Max and min have no derivative where two cells tie for the winner: "

@@ -7,7 +7,7 @@ import streamlit as st
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool2d)
 from pooling_core.conventions import FRAMEWORKS, adaptive_args
-from ui import figures, lessons, parsing, pool_settings, startup, widgets
+from ui import figures, lessons, links, parsing, pool_settings, startup, widgets
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
 VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
@@ -19,7 +19,7 @@ def clamp_state(key: str, hi: int, default: int) -> None:
     bound shrinks (e.g. the output gets smaller after a settings change)."""
     ss = st.session_state
     if key not in ss:
-        ss[key] = min(default, hi)
+        ss[key] = min(links.linked(key, default), hi)
     elif ss[key] > hi:
         ss[key] = hi
 
@@ -54,21 +54,19 @@ def one_d_section(settings: pool_settings.PoolSettings) -> None:
     st.caption("A signal is a 1-D feature map (audio, a sensor, a time series). pool1d slides a "
                "window along it. The sidebar's **height (H) values** are used: kernel, stride, "
                "padding, dilation, mode.")
-    ss = st.session_state
-    ss.setdefault("d1_kind", "sine")
     c1, c2, c3 = st.columns([2, 1, 1])
     kind = c1.radio("Signal", list(SIGNALS), format_func=SIGNALS.get, key="d1_kind",
-                    horizontal=True)
+                    horizontal=True, bind="query-params")
     if kind == "paste":
-        ss.setdefault("d1_text", "1, 3, 2, 5, 4, 4, 0, 2, 7, 1, 3, 6")
-        text = st.text_area("Numbers", key="d1_text", height=80,
+        text = st.text_area("Numbers", "1, 3, 2, 5, 4, 4, 0, 2, 7, 1, 3, 6", key="d1_text",
+                            height=80, bind="query-params",
                             help="Separated by commas, spaces or new lines.")
         x = pool_settings.guard("d1_signal", parsing.parse_numbers, text)[0]
         if x is None:
             return
     else:
-        length = c2.slider("Length", 4, 64, 24, key="d1_len")
-        seed = c3.number_input("Seed", 0, 99_999, 0, key="d1_seed")
+        length = c2.slider("Length", 4, 64, 24, key="d1_len", bind="query-params")
+        seed = c3.number_input("Seed", 0, 99_999, 0, key="d1_seed", bind="query-params")
         x = lessons.make_signal(kind, int(length), int(seed))
     x, settings, kwargs = pool_settings.with_input("d1", x, settings, lessons.nd_pool_kwargs)
     if kwargs is None:
@@ -89,10 +87,10 @@ def three_d_section(settings: pool_settings.PoolSettings) -> None:
                "the window is a small box. The sidebar's **height (H) values** are used on all "
                "three axes (a k×k×k window).")
     c1, c2, c3, c4 = st.columns(4)
-    d = c1.slider("Depth D", 2, 12, 8, key="d3_d")
-    h = c2.slider("Height H", 2, 12, 8, key="d3_h")
-    w = c3.slider("Width W", 2, 12, 8, key="d3_w")
-    seed = c4.number_input("Seed", 0, 99_999, 0, key="d3_seed")
+    d = c1.slider("Depth D", 2, 12, 8, key="d3_d", bind="query-params")
+    h = c2.slider("Height H", 2, 12, 8, key="d3_h", bind="query-params")
+    w = c3.slider("Width W", 2, 12, 8, key="d3_w", bind="query-params")
+    seed = c4.number_input("Seed", 0, 99_999, 0, key="d3_seed", bind="query-params")
     vol = lessons.make_volume((int(d), int(h), int(w)), int(seed))
     vol, settings, kwargs = pool_settings.with_input("d3", vol, settings, lessons.nd_pool_kwargs)
     if kwargs is None:
@@ -102,14 +100,15 @@ def three_d_section(settings: pool_settings.PoolSettings) -> None:
     st.markdown(f"**{vol.shape[0]}×{vol.shape[1]}×{vol.shape[2]} → "
                 f"{out_shape[0]}×{out_shape[1]}×{out_shape[2]}** with a {k[0]}×{k[1]}×{k[2]} "
                 f"window: each output voxel summarises {int(np.prod(k))} input voxels.")
-    view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key="d3_view", horizontal=True)
+    view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key="d3_view", horizontal=True,
+                    bind="query-params")
     if view == "slices":
         v1, v2, v3 = st.columns(3)
         voxel = []
         for col, label, key, n in zip((v1, v2, v3), ("Output slice", "Output row", "Output col"),
                                       ("d3_vk", "d3_vi", "d3_vj"), out_shape):
             clamp_state(key, n - 1, n // 2)
-            voxel.append(int(col.number_input(label, 0, n - 1, key=key,
+            voxel.append(int(col.number_input(label, 0, n - 1, key=key, bind="query-params",
                                               help="Pick the output voxel whose box is drawn.")))
         voxel = tuple(voxel)
         fig, _ = pool_settings.guard("d3_slices", build_slices, vol, kwargs, voxel)
@@ -134,14 +133,14 @@ def adaptive_section(settings: pool_settings.PoolSettings) -> None:
                "the same output size — how a classifier head accepts any image size. The "
                "sidebar's mode is used (max, average, min or sum).")
     c1, c2, c3, c4, c5 = st.columns([1, 1, 1, 1, 1.2])
-    h = c1.slider("Input H", 1, 16, 7, key="ad_h")
-    w = c2.slider("Input W", 1, 16, 7, key="ad_w")
-    glob = c5.toggle("Global pooling (1×1)", key="ad_global",
+    h = c1.slider("Input H", 1, 16, 7, key="ad_h", bind="query-params")
+    w = c2.slider("Input W", 1, 16, 7, key="ad_w", bind="query-params")
+    glob = c5.toggle("Global pooling (1×1)", key="ad_global", bind="query-params",
                      help="Global average/max pooling is adaptive pooling to 1×1: one window "
                           "covering the whole input.")
-    oh = c3.slider("Output H", 1, 8, 3, key="ad_oh", disabled=glob)
-    ow = c4.slider("Output W", 1, 8, 3, key="ad_ow", disabled=glob)
-    seed = c5.number_input("Seed", 0, 99_999, 0, key="ad_seed")
+    oh = c3.slider("Output H", 1, 8, 3, key="ad_oh", disabled=glob, bind="query-params")
+    ow = c4.slider("Output W", 1, 8, 3, key="ad_ow", disabled=glob, bind="query-params")
+    seed = c5.number_input("Seed", 0, 99_999, 0, key="ad_seed", bind="query-params")
     size = (1, 1) if glob else (int(oh), int(ow))
     x = widgets.random_matrix(int(h), int(w), int(seed))
     mode = settings.mode if settings.mode in ADAPTIVE_MODES else "max"
@@ -190,7 +189,8 @@ def main() -> None:
                "(1-D), over an image (2-D) or through a volume (3-D). Adaptive pooling turns it "
                "around: you choose the output size.")
     settings = pool_settings.current()
-    tab1, tab3, tab_ad = st.tabs(["1-D signal", "3-D volume", "Adaptive & global"])
+    tab1, tab3, tab_ad = st.tabs(["1-D signal", "3-D volume", "Adaptive & global"],
+                                 key="dims_tab", bind="query-params")
     with tab1:
         one_d_section(settings)
     with tab3:

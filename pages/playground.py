@@ -7,7 +7,7 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import budget, figures, links, parsing, pool_settings, startup, widgets
+from ui import budget, figures, links, parsing, pool_settings, snippets, startup, widgets
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -174,22 +174,25 @@ def frameworks_panel(comparisons) -> None:
                  and c.diff_mask.any()]
     if differing:
         names = [FRAMEWORKS[c.framework].name for c in differing]
-        pick = st.selectbox("Show where the values differ from PyTorch", names, key="diff_fw")
+        pick = st.selectbox("Show where the values differ from PyTorch", names, key="diff_fw",
+                            bind="query-params")
         c = differing[names.index(pick)]
         st.plotly_chart(figures.matrix_figure(c.output, mask=c.diff_mask,
                                               title=f"{pick}: cells that differ are outlined"),
                         width="stretch", key="diff_fig")
 
 
-def code_panel(comparisons, kwargs: dict) -> None:
-    """Each framework's real call for these settings, and the NumPy core's."""
-    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+def code_panel(comparisons, kwargs: dict, matrix: np.ndarray) -> None:
+    """Each framework's real call for these settings, and the NumPy core's, as complete
+    snippets on the current matrix (imports, ``x``, the call, ``out``)."""
+    st.caption("Each snippet runs on its own: copy it with the icon at its top right.")
     st.markdown("**NumPy (Poolscope's core)**")
-    st.code(f"from pooling_core import pool2d\nout = pool2d(x, {args})", language="python")
+    st.code(snippets.core_snippet(matrix, kwargs), language="python")
     for c in comparisons:
         st.markdown(f"**{FRAMEWORKS[c.framework].name}**")
         if c.call.ok:
-            st.code(c.call.code, language="python")
+            st.code(snippets.snippet(c.framework, c.call.code, matrix),
+                    language=snippets.LANGUAGES.get(c.framework, "python"))
         else:
             st.caption(f"Cannot express these settings: {c.call.reason}")
 
@@ -214,7 +217,7 @@ def main() -> None:
         return
 
     speed = st.columns(3)[0].select_slider(
-        "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
+        "Speed", links.SPEEDS, value="1×", key="anim_speed", bind="query-params",
         help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
     fig_result, fig_error = pool_settings.guard("playground_fig", build_animation, matrix, kwargs,
@@ -258,7 +261,7 @@ def main() -> None:
     with tab_fw:
         frameworks_panel(comparisons)
     with tab_code:
-        code_panel(comparisons, kwargs)
+        code_panel(comparisons, kwargs, matrix)
     with tab_export:
         st.download_button("Download the animation (GIF)",
                            budget.deferred(functools.partial(gif_bytes, matrix, kwargs,
