@@ -108,7 +108,7 @@ def three_d_section(settings: pool_settings.PoolSettings) -> None:
         for col, label, key, n in zip((v1, v2, v3), ("Output slice", "Output row", "Output col"),
                                       ("d3_vk", "d3_vi", "d3_vj"), out_shape):
             clamp_state(key, n - 1, n // 2)
-            voxel.append(int(col.number_input(label, 0, n - 1, key=key, bind="query-params",
+            voxel.append(int(col.number_input(label, 0, n - 1, n // 2, key=key, bind="query-params",
                                               help="Pick the output voxel whose box is drawn.")))
         voxel = tuple(voxel)
         fig, _ = pool_settings.guard("d3_slices", build_slices, vol, kwargs, voxel)

@@ -215,22 +215,27 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
                            help="One channel, or the luminance (gray value) of a colour image.")
     sh, sw = settings.stride if not settings.global_pool else (1, 1)
     if ss.get("zoom_for") != image_id:  # a new image: start where it has the most detail
-        top, left = lab.busiest_spot(screen, (h, w), size)
+        # (found for the smallest region, so that a link's missing value means this spot)
+        spot = lab.busiest_spot(screen, (h, w), lab.ZOOM_SIZES[0])
+        top, left = spot
         if "zoom_for" not in ss:  # the first image of the session: where the link says
             top, left = links.linked("zoom_top", top), links.linked("zoom_left", left)
-        ss["zoom_for"] = image_id
+        ss["zoom_for"], ss["zoom_spot"] = image_id, spot
         ss["zoom_top"], ss["zoom_left"] = top, left
     sliders = []
-    for label, skey, n, step in (("Region top row", "zoom_top", h, sh),
-                                 ("Region left column", "zoom_left", w, sw)):
+    for label, skey, n, step, start in (("Region top row", "zoom_top", h, sh, ss["zoom_spot"][0]),
+                                        ("Region left column", "zoom_left", w, sw,
+                                         ss["zoom_spot"][1])):
         hi = max(0, n - size)
         ss[skey] = lab.snap(int(ss.get(skey, 0)), step, hi)
+        start = lab.snap(start, step, hi)
         hi = hi - hi % step
         if hi >= step:
-            sliders.append((label, skey, hi, step))
+            sliders.append((label, skey, hi, step, start))
     cols = st.columns(max(1, len(sliders)))
-    for col, (label, skey, hi, step) in zip(cols, sliders):
-        col.slider(label, 0, hi, step=step, key=skey, bind="query-params",
+    for col, (label, skey, hi, step, start) in zip(cols, sliders):
+        # the spot is the slider's default: the link leaves it out, and reopens on it
+        col.slider(label, 0, hi, start, step=step, key=skey, bind="query-params",
                    help=f"Moves in steps of the stride ({step}) so the region's windows are "
                         f"the image's own windows.")
     top, left = int(ss["zoom_top"]), int(ss["zoom_left"])

@@ -132,12 +132,13 @@ def test_controls_changed_by_hand_go_into_the_link(browser, app_url):
 
 def test_a_refused_setting_greys_the_figure_and_says_so(page, app_url):
     page.goto(f"{app_url}/playground?kh=3&dh=2")
-    wait_for_app(page)
+    settle(page)
     paper = ("() => document.querySelector('.st-key-animation .js-plotly-plot')"
              "._fullLayout.paper_bgcolor")
     page.locator(".st-key-animation .main-svg").first.wait_for(state="visible")
     assert page.evaluate(paper) != widgets.STALE_BACKGROUND
     page.locator(".st-key-mode input").click()
+    page.locator("[role=listbox]").wait_for()
     page.get_by_role("option", name="Average", exact=True).click()
     wait_for_app(page)
     notice = page.locator("[data-testid='stAlert']", has_text="Not updated")
