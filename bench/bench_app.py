@@ -5,6 +5,7 @@ Run from the repository root::
     python bench/bench_app.py              # everything (about a minute on 2 cores)
     python bench/bench_app.py --quick      # no image lab, no search for the largest figure
     python bench/bench_app.py --repeat 5   # AppTest sessions per change (default 3)
+    python bench/bench_app.py --only-a --sessions quiz   # the Quiz me session alone
 
 Targets (printed next to the measurements, never asserted by a test):
 
@@ -19,9 +20,11 @@ and times the script run after each control change: the median and the slowest o
 ``--repeat`` sessions, caches cleared before each (so new settings are a cache
 miss, as for a user), after one untimed session (first-use imports). The verdict
 takes the slowest run: a user feels the change that happened to include one of
-Python's full garbage collections too. Two sessions: the default
+Python's full garbage collections too. Three sessions: the default
 settings (2×2 stride 2, 16×16 = 256 animated cells) and the worst case for the
-animation (2×2 stride 1, 31×31 = 961 cells, every one animated). The JSON column
+animation (2×2 stride 1, 31×31 = 961 cells, every one animated), and a third with
+Quiz me on (issue 17): each settings change asks a new question and holds the page
+back, each answer reveals the whole page under the question. The JSON column
 is the animation's spec as Streamlit sends it (``PlotlyChart.spec``).
 
 Part B times the figure builders alone, the JSON they make (``fig.to_json()``,
@@ -99,24 +102,117 @@ def worst_session(at):
     yield "nothing changed (rerun, all cached)", lambda: None
 
 
+def answer_quiz(at, page="playground"):
+    """Answer the playground's quiz question right, with its keyboard widgets (the change
+    that reveals the page)."""
+    from ui.quiz_questions import cell_label
+
+    state = at.session_state[f"quiz_{page}"]
+    q, base = state["question"], f"quiz_{page}_{state['n']}"
+    if q.form == "axes" and q.answer is None:
+        at.checkbox(key=f"{base}_refused").check()
+    elif q.form == "axes":
+        for i, v in enumerate(q.answer):
+            at.number_input(key=f"{base}_ax{i}").set_value(v)
+    elif q.form == "number":
+        at.text_input(key=f"{base}_val").input(repr(float(q.answer)))
+    elif q.form == "cell":
+        at.selectbox(key=f"{base}_cell").set_value(cell_label(q.answer))
+    else:
+        at.multiselect(key=f"{base}_cells").set_value([cell_label(c) for c in sorted(q.answer)])
+    at.button(key=f"quiz_check_{page}_{state['n']}").click()
+
+
+def quiz_session(at):
+    """Quiz me on (issue 17): each settings change asks a new question and holds the page
+    back; answering reveals the whole page under the answered question."""
+    yield "quiz on (question, page held back)", lambda: at.toggle(
+        key="quiz_on_playground").set_value(True)
+    yield "answer: reveal (quiz + page, 16×16)", lambda: answer_quiz(at)
+    yield "kernel 3, quiz on (new question)", lambda: at.slider(key="kh").set_value(3)
+    yield "answer: reveal (quiz + page, 10×10)", lambda: answer_quiz(at)
+    yield "mode avg, quiz on (new question)", lambda: at.selectbox(key="mode").set_value("avg")
+    yield "type: which cells get gradient", lambda: at.selectbox(
+        key="quiz_kind_playground").set_value("gradient")
+    yield "answer: reveal (quiz + page, avg)", lambda: answer_quiz(at)
+    yield "padding 1, type value (new question)", lambda: (
+        at.slider(key="ph").set_value(1), at.selectbox(key="quiz_kind_playground").set_value(
+            "value"))
+    yield "answer: reveal (quiz + page, 17×17)", lambda: answer_quiz(at)
+    yield "New question", lambda: at.button(key="quiz_new_playground").click()
+    yield "answer: reveal (quiz + page)", lambda: answer_quiz(at)
+    yield "nothing changed (rerun, all cached)", lambda: None
+    for n in (1, 2, 3):  # the panel's own cost: the same cached page without and with it
+        yield f"quiz off: page alone, cached ({n})", lambda: at.toggle(
+            key="quiz_on_playground").set_value(False)
+        yield f"quiz on: answered + page, cached ({n})", lambda: at.toggle(
+            key="quiz_on_playground").set_value(True)
+
+
+def quiz_cpu(rounds: int = 8) -> dict:
+    """Quiz me's own cost in CPU time (less sensitive to a busy machine than wall time):
+    one playground session (32×32, a question answered), the cached page rerun with the
+    quiz off and on, alternately; and a new question (settings change, page held back)."""
+    import logging
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    logging.disable(logging.WARNING)
+    try:
+        st.cache_data.clear()
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.switch_page(PLAYGROUND)
+        at.query_params.update(rows=str(SIZE), cols=str(SIZE))
+        at.run()
+        toggle = lambda on: at.toggle(key="quiz_on_playground").set_value(on)  # noqa: E731
+        toggle(True).run()
+        answer_quiz(at)
+        at.run()
+        times = {"off": [], "on": [], "new question": [], "reveal": []}
+
+        def timed(label):
+            c0, t0 = time.process_time(), time.perf_counter()
+            at.run()
+            times[label].append((time.process_time() - c0, time.perf_counter() - t0))
+
+        for n in range(rounds):
+            toggle(False)
+            timed("off")
+            toggle(True)
+            timed("on")
+            at.number_input(key="rseed").set_value(n + 1)  # a new matrix: a new question
+            timed("new question")
+            answer_quiz(at)
+            timed("reveal")
+    finally:
+        logging.disable(logging.NOTSET)
+    return {k: (float(np.median([c for c, _ in v])), float(np.median([w for _, w in v])))
+            for k, v in times.items()}
+
+
 def animation_info(at) -> dict:
     """The animation chart as Streamlit sends it: spec bytes and frame count."""
-    charts = list(at.get("plotly_chart"))
-    if not charts:
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    if not specs:
         return {}
-    spec = charts[0].proto.spec
-    return {"json": len(spec.encode()), "frames": len(json.loads(spec).get("frames", []))}
+    # the animation: the chart with the most frames (the quiz's figure comes first)
+    frames, spec = max((len(json.loads(s).get("frames", [])), s) for s in specs)
+    return {"json": len(spec.encode()), "frames": frames}
 
 
-def part_a(repeat: int) -> dict:
+def part_a(repeat: int, only=None) -> dict:
     print(f"A. Matrix playground through AppTest, {SIZE}×{SIZE} random matrix; seconds per "
           f"at.run() after the change, median and slowest of {repeat} sessions (caches "
           f"cleared before each); JSON = the animation's spec as sent")
     results = {}
-    for name, session, query in (
-            ("default", default_session, {"rows": str(SIZE), "cols": str(SIZE)}),
-            ("worst", worst_session, {"rows": str(SIZE), "cols": str(SIZE), "sk": "false",
-                                      "sh": "1"})):
+    sessions = [
+        ("default", default_session, {"rows": str(SIZE), "cols": str(SIZE)}),
+        ("worst", worst_session, {"rows": str(SIZE), "cols": str(SIZE), "sk": "false",
+                                  "sh": "1"}),
+        ("quiz", quiz_session, {"rows": str(SIZE), "cols": str(SIZE)})]
+    for name, session, query in (s for s in sessions if only is None or s[0] in only):
         start = ", ".join(f"{k}={v}" for k, v in query.items())
         print(f"\n  session '{name}', opened with ?{start}")
         print(f"  {'change':<40}{'median':>8}{'slowest':>8}{'frames':>8}{'JSON MB':>9}"
@@ -248,6 +344,9 @@ def main(argv=None) -> None:
                         help="skip the image lab and the search for the largest figure")
     parser.add_argument("--repeat", type=int, default=3, help="AppTest sessions per change")
     parser.add_argument("--no-image-lab", action="store_true", help="skip part C")
+    parser.add_argument("--sessions", nargs="+", choices=("default", "worst", "quiz"),
+                        help="part A: only these sessions (default: all three)")
+    parser.add_argument("--only-a", action="store_true", help="part A only (no B, no C)")
     args = parser.parse_args(argv)
     import platform
 
@@ -257,9 +356,9 @@ def main(argv=None) -> None:
           f"{np.__version__}, streamlit {streamlit.__version__}, plotly {plotly.__version__}")
     load_start = load_average()
     print(f"load average at start: {load_start}\n")
-    a = part_a(args.repeat)
-    sizes = part_b(args.quick)
-    c = [] if args.quick or args.no_image_lab else part_c(args.repeat)
+    a = part_a(args.repeat, args.sessions)
+    sizes = {} if args.only_a else part_b(args.quick)
+    c = [] if args.quick or args.no_image_lab or args.only_a else part_c(args.repeat)
 
     print(f"\nSummary (load average at start {load_start}, at end {load_average()})")
     print(f"  {'target':<58}{'budget':>9}{'measured':>11}  verdict")
@@ -270,6 +369,18 @@ def main(argv=None) -> None:
         print(f"  {what:<58}{budget * scale:>6.4g} {unit:<2}{value * scale:>8.3g} {unit:<2}"
               f"  {'met' if ok else 'NOT met'}")
 
+    if args.sessions is None or "quiz" in args.sessions:
+        q = quiz_cpu()
+        print("\nQ. Quiz me in CPU time, one 32×32 session, median of 8 (CPU ms / wall ms): "
+              + "; ".join(f"{k} {c * 1e3:.0f} / {w * 1e3:.0f}" for k, (c, w) in q.items()))
+        print(f"  Quiz me's own CPU cost on a cached rerun: "
+              f"{(q['on'][0] - q['off'][0]) * 1e3:.0f} ms")
+    if "quiz" in a:  # what Quiz me adds to a rerun: the cached page with and without it
+        rows = {r["label"]: r for r in a["quiz"]}
+        off = [t for k, r in rows.items() if k.startswith("quiz off") for t in r["runs"]]
+        on = [t for k, r in rows.items() if k.startswith("quiz on:") for t in r["runs"]]
+        print(f"  Quiz me's own cost on a cached rerun: median {np.median(on) * 1e3:.0f} ms "
+              f"with the answered question vs {np.median(off) * 1e3:.0f} ms without")
     for name, rows in a.items():
         timed = [r for r in rows if "cached" not in r["label"]]
         worst = max(timed, key=lambda r: max(r["runs"]))
@@ -285,8 +396,9 @@ def main(argv=None) -> None:
              worst["seconds"], "s")
     sent = max(r["info"].get("json", 0) for rows in a.values() for r in rows)
     line("animation JSON sent by the playground sessions (largest)", BUDGET_JSON, sent, "MB")
-    label, size = max(sizes.items(), key=lambda kv: kv[1])
-    line(f"animation JSON, {SIZE}×{SIZE} ({label[:38]})", BUDGET_JSON, size, "MB")
+    if sizes:
+        label, size = max(sizes.items(), key=lambda kv: kv[1])
+        line(f"animation JSON, {SIZE}×{SIZE} ({label[:38]})", BUDGET_JSON, size, "MB")
 
 
 if __name__ == "__main__":

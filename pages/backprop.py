@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, links, pool_settings, startup, widgets
+from ui import export, figures, lessons, links, pool_settings, quiz, startup, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -140,6 +140,8 @@ def main() -> None:
         "bp", widgets.random_matrix_input("bp", MAX_SIDE), settings)
     if kwargs is None:
         return
+    if quiz.hook("backprop", quiz.Case(x, kwargs), kinds=("gradient", "winner", "value", "size")):
+        return  # predict, then reveal: the figures wait for the answer
     out_shape = tuple(p.out for p in plan_axes(x.shape, **geometry_kwargs(kwargs)))
     g = gradient_controls(out_shape)
     st.info(RULES[settings.mode])
@@ -155,6 +157,7 @@ def main() -> None:
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
             st.plotly_chart(widgets.stale(bwd), width="stretch", key="bp_backward_fig")
+            export.downloads(bwd, "poolscope_backprop", "bp_dl", title="Poolscope: backprop")
     if bwd_error:
         return
     with st.expander("Every rule"):

@@ -7,7 +7,7 @@ import streamlit as st
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool2d)
 from pooling_core.conventions import FRAMEWORKS, adaptive_args
-from ui import figures, lessons, links, parsing, pool_settings, startup, widgets
+from ui import export, figures, lessons, links, parsing, pool_settings, quiz, startup, widgets
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
 VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
@@ -50,7 +50,7 @@ def build_adaptive(x: np.ndarray, output_size: tuple, mode: str):
 # ----------------------------------------------------------------------------- sections
 
 
-def one_d_section(settings: pool_settings.PoolSettings) -> None:
+def one_d_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
     st.caption("A signal is a 1-D feature map (audio, a sensor, a time series). pool1d slides a "
                "window along it. The sidebar's **height (H) values** are used: kernel, stride, "
                "padding, dilation, mode.")
@@ -76,13 +76,15 @@ def one_d_section(settings: pool_settings.PoolSettings) -> None:
         return
     (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
     st.plotly_chart(widgets.stale(fig), width="stretch", key="d1_fig_chart")
+    export.downloads(fig, "poolscope_signal", "d1_dl", title="Poolscope: 1-D pooling")
     st.markdown(f"**{x.size} samples → {plan.out} outputs.** Each orange step is one output, "
                 f"drawn over the samples its window reads. Press ▶ Play: the red band is the "
                 f"window, the star the sample that max/min/median picked.")
     widgets.formula(x.shape, kwargs, ["L"])
+    return quiz.Case(x, kwargs, 1, "the 1-D signal")
 
 
-def three_d_section(settings: pool_settings.PoolSettings) -> None:
+def three_d_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
     st.caption("A volume (a CT scan, a video clip as frames × rows × cols) is pooled with pool3d: "
                "the window is a small box. The sidebar's **height (H) values** are used on all "
                "three axes (a k×k×k window).")
@@ -125,9 +127,10 @@ def three_d_section(settings: pool_settings.PoolSettings) -> None:
             st.plotly_chart(widgets.stale(fig), width="stretch", key="d3_points_fig")
     st.markdown("**Output size per axis** (the same formula on each axis)")
     widgets.formula(vol.shape, kwargs, ["D", "H", "W"])
+    return quiz.Case(vol, kwargs, 3, "the 3-D volume")
 
 
-def adaptive_section(settings: pool_settings.PoolSettings) -> None:
+def adaptive_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
     st.caption("Adaptive pooling fixes the **output** size and works out the windows: bin i of "
                "n cells into out spans floor(i·n/out) to ceil((i+1)·n/out). Any input size gives "
                "the same output size — how a classifier head accepts any image size. The "
@@ -180,6 +183,7 @@ def adaptive_section(settings: pool_settings.PoolSettings) -> None:
                     st.caption(note)
             else:
                 st.caption(f"**{fw.name}**: {call.reason}.")
+    return quiz.Case.adaptive(x, size, mode)
 
 
 def main() -> None:
@@ -192,11 +196,12 @@ def main() -> None:
     tab1, tab3, tab_ad = st.tabs(["1-D signal", "3-D volume", "Adaptive & global"],
                                  key="dims_tab", bind="query-params")
     with tab1:
-        one_d_section(settings)
+        signal = one_d_section(settings)
     with tab3:
-        three_d_section(settings)
+        volume = three_d_section(settings)
     with tab_ad:
-        adaptive_section(settings)
+        adaptive = adaptive_section(settings)
+    quiz.hook("dims", signal, volume, adaptive)  # questions on all three tabs, below them
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ st.caption("The settings in the sidebar are shared by every page and kept in the
 LINKS = [
     ("pages/playground.py", ":material/grid_on:", "Matrix playground",
      "Watch the window slide over a small matrix, step by step, with the formula."),
+    ("pages/lesson.py", ":material/school:", "Lesson: pooling in 10 steps",
+     "From the 4×4 seed example to backprop through max: predict each step, then see it."),
     ("pages/image_lab.py", ":material/image:", "Image lab",
      "Upload a photo, pool it, compare modes, download the result."),
     ("pages/backprop.py", ":material/undo:", "Backprop & unpooling",
@@ -29,6 +31,8 @@ LINKS = [
      "Signals, volumes, and pooling to a fixed output size."),
     ("pages/network.py", ":material/hub:", "Pooling inside a network",
      "Train a tiny CNN on handwritten digits with each kind of downsampling, and compare."),
+    ("pages/zoo.py", ":material/pets:", "Pooling zoo",
+     "Every mode, classic and modern (fractional, BlurPool, GeM, SoftPool, SPP), side by side."),
 ]
 for path, icon, title, blurb in LINKS:
     st.page_link(path, label=f"**{title}** — {blurb}", icon=icon)

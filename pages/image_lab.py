@@ -18,6 +18,7 @@ from pooling_core import pool2d
 from pooling_core.conventions import FRAMEWORKS
 from ui import budget, figures, imageio, links, pool_settings, startup, widgets
 from ui import imagelab as lab
+from ui import roi_view
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -312,7 +313,9 @@ def compare_section(array, settings, key, src_dtype) -> None:
 #: open/closed flag.
 SECTIONS = {"img_zoom": ("Zoom: the window sliding over real pixel values", ":material/zoom_in:"),
             "img_compare": ("Compare modes: all six on this image, and where two differ",
-                            ":material/grid_view:")}
+                            ":material/grid_view:"),
+            "img_roi": ("ROI pool & ROI align: pool a box of the image to a fixed grid",
+                        ":material/crop_free:")}
 
 
 def open_section(key: str):
@@ -398,6 +401,11 @@ def main() -> None:
     if modes is not None:
         with modes:
             compare_section(array, settings, key, src_dtype)
+    roi = open_section("img_roi")
+    if roi is not None:
+        with roi:
+            screen = view_cached(f"{key}|orig", target, str(src_dtype), lambda: array)[1]
+            roi_view.roi_section(array, screen, key, digest_key)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from pooling_core import network as nw
-from pooling_core import pool2d
+from pooling_core import fractional_max_pool2d, pool2d
 from ui import figures, startup, training
+from ui.figures import variants as vfig
 
 POLL = 0.3  # seconds between two looks at a run in progress
 MAX_WAIT = 600  # a script run watches a run this long at most (the run goes on anyway)
@@ -215,6 +216,9 @@ def pooling_window(choice: str, maps: dict) -> None:
         return
     fmaps = maps["relu1"][0]
     channel = st.slider("Channel of conv 1 + ReLU", 0, len(fmaps) - 1, 0, key="nn_channel")
+    if choice == "fractional":
+        fractional_window(np.asarray(fmaps[channel], dtype=float), channel)
+        return
     kwargs = nw.pool_kwargs(choice)
     fmap = np.asarray(fmaps[channel], dtype=float)
     fig = build_animation(fmap, kwargs, channel)
@@ -231,6 +235,22 @@ def pooling_window(choice: str, maps: dict) -> None:
         st.caption("Conv 1 keeps the size (3×3, padding 1), so each feature-map cell is centred "
                    "on the input pixel under it. A window of four zeros keeps nothing and is "
                    "not marked.")
+
+
+def fractional_window(fmap: np.ndarray, channel: int) -> None:
+    """The fractional layer's test-time windows on one feature map, and its output."""
+    windows = nw.fractional_test_windows(fmap.shape)
+    out = fractional_max_pool2d(fmap[None], 2, output_ratio=nw.FRACTIONAL_RATIO,
+                                samples=windows.samples)[0]
+    st.plotly_chart(vfig.fractional_figure(fmap, windows, out), width="stretch",
+                    key="nn_fractional")
+    steps = np.diff(windows.rows[0]).tolist()
+    st.caption(f"Conv 1 + ReLU, channel {channel}: {fmap.shape[0]}×{fmap.shape[1]} → "
+               f"{out.shape[0]}×{out.shape[1]} (int(16 / √2) = 11). The 2×2 windows start "
+               f"{steps} cells apart, a pseudo-random mix of 1 and 2 (the same on both axes "
+               f"here: at test time every plane uses u = 0.5; while training each image and "
+               f"channel draws its own windows every batch). The Pooling zoo shows them for "
+               f"any seed.")
 
 
 def ask(more_seeds: bool) -> None:

@@ -7,7 +7,8 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import budget, figures, links, parsing, pool_settings, snippets, startup, widgets
+from ui import (budget, export, figures, links, parsing, pool_settings, presenter, quiz,
+                snippets, startup, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -215,6 +216,8 @@ def main() -> None:
     matrix, settings, kwargs = pool_settings.with_input("playground", matrix, settings)
     if kwargs is None:
         return
+    if quiz.hook("playground", quiz.Case(matrix, kwargs)):
+        return  # predict, then reveal: the figures wait for the answer
 
     speed = st.columns(3)[0].select_slider(
         "Speed", links.SPEEDS, value="1×", key="anim_speed", bind="query-params",
@@ -235,6 +238,9 @@ def main() -> None:
     if cell is not None and fig_error is None and all(0 <= c < n for c, n in zip(cell, out.shape)):
         start = min(cell[0] * out.shape[1] + cell[1], len(fig.frames) - 1)
         fig = figures.open_at(fig, start)
+    if presenter.on():  # the step bar (keys ← → space) and large cells for a projector
+        start = presenter.frame(start, len(fig.frames), frame_ms)
+        fig = presenter.figure(figures.open_at(fig, start))
     st.plotly_chart(widgets.stale(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
@@ -270,6 +276,8 @@ def main() -> None:
                            help=f"One frame per output cell from the one the animation shows "
                                 f"(click an output cell to choose), {MAX_GIF_FRAMES} at most; "
                                 f"drawn when you click.")
+        export.downloads(fig, "poolscope_animation", "dl_anim", title="Poolscope: playground",
+                         png=functools.partial(export.step_png, matrix, kwargs, start))
         csv = "\n".join(",".join(figures.exact(v) for v in r) for r in np.atleast_2d(out))
         st.download_button("Download the output (CSV)", csv, "poolscope_output.csv", "text/csv",
                            key="dl_csv")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import figures, lessons, pool_settings, startup, widgets
+from ui import export, figures, lessons, pool_settings, startup, widgets
 
 MAX_SIDE = 16
 KERNELS = {"avg": "Averaging", "edge": "Edge filter", "random": "Random", "typed": "Type it in"}
@@ -192,6 +192,7 @@ def main() -> None:
                                  {**geometry_kwargs(kw_max), "mode": "avg"}, kernel, conv)
             if fig is not None:
                 st.plotly_chart(widgets.stale(fig), width="stretch", key="pc_anim_fig")
+                export.downloads(fig, "poolscope_conv", "pc_dl", title="Poolscope: convolution")
     costs_panel(settings)
 
 

@@ -14,8 +14,9 @@ Pooling variants, each built on the same windows: :mod:`.gem` (GeM), :mod:`.vari
 (ROI pool, ROI align) and :mod:`.calls` (each framework's call for them).
 """
 from .backward import pool2d_backward, pool_nd_backward, unpool2d, unpool_nd
-from .blur import (PADDING_MODES, binomial_filter, blur_pool2d, blur_pool2d_backward,
-                   max_blur_pool2d, max_blur_pool2d_backward)
+from .blur import (PADDING_MODES, ShiftConsistency, binomial_filter, blur_pool2d,
+                   blur_pool2d_backward, max_blur_pool2d, max_blur_pool2d_backward,
+                   shift_consistency)
 from .explain import OutputSizeExplanation, explain_axes, explain_output_size
 from .fractional import (FractionalWindows, fractional_intervals, fractional_max_pool2d,
                          fractional_max_pool2d_backward, fractional_windows)
@@ -44,7 +45,7 @@ __all__ = [
     "gem_pool2d", "gem_pool2d_backward", "mixed_pool2d", "mixed_pool2d_backward",
     "softpool2d", "softpool2d_backward", "softpool_weights",
     "PADDING_MODES", "binomial_filter", "blur_pool2d", "blur_pool2d_backward",
-    "max_blur_pool2d", "max_blur_pool2d_backward",
+    "max_blur_pool2d", "max_blur_pool2d_backward", "ShiftConsistency", "shift_consistency",
     "FractionalWindows", "fractional_intervals", "fractional_windows", "fractional_max_pool2d",
     "fractional_max_pool2d_backward",
     "PyramidLevel", "spatial_pyramid_bins", "spatial_pyramid_pool2d",

@@ -17,17 +17,19 @@ same per-offset strided views as the core's index modes. Padding is zeros (korni
 from __future__ import annotations
 
 from math import comb, prod
+from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_real_array, check_input, float_dtype
+from ._checks import as_real_array, check_input, check_real, float_dtype
 from ._offsets import band_rows, row_bands
 from .backward import pool2d_backward
 from .geometry import normalize_tuple, plan_axes
 from .reductions import _offset_views, pool2d
 
-__all__ = ["PADDING_MODES", "binomial_filter", "blur_pool2d", "blur_pool2d_backward",
-           "max_blur_pool2d", "max_blur_pool2d_backward"]
+__all__ = ["PADDING_MODES", "ShiftConsistency", "binomial_filter", "blur_pool2d",
+           "blur_pool2d_backward", "max_blur_pool2d", "max_blur_pool2d_backward",
+           "shift_consistency"]
 
 #: How the blur reads past the border: torch's names (``conv2d``'s ``padding_mode``).
 PADDING_MODES = ("zeros", "reflect", "replicate")
@@ -353,3 +355,113 @@ def max_blur_pool2d_backward(grad_output, x, kernel_size, stride=2, max_pool_siz
     dense = pool2d(x, max_pool_size, 1)
     g = blur_pool2d_backward(grad_output, dense, kernel_size, stride, padding_mode=padding_mode)
     return pool2d_backward(g, x, max_pool_size, 1)
+
+
+# ----------------------------------------------------------------------------- shift consistency
+
+
+class ShiftConsistency(NamedTuple):
+    """How much of a pooled output survives a shift of the input (:func:`shift_consistency`).
+
+    unchanged : share of the compared output positions whose value did not change
+        (within ``atol``), in ``[0, 1]``.
+    correlation : Pearson correlation of the compared values; 1.0 when both are the
+        same constant, NaN when one of them is constant and the other is not.
+    mean_change : mean absolute difference of the compared values.
+    offset : ``(rows, cols)`` output cells the reference was moved by, ``shift // stride``.
+    positions : how many output values were compared (all planes).
+    """
+
+    unchanged: float
+    correlation: float
+    mean_change: float
+    offset: tuple[int, int]
+    positions: int
+
+
+def shift_consistency(reference, shifted, shift, stride=1, *, atol=1e-6) -> ShiftConsistency:
+    r"""Compare the pooled outputs of an input and of the same input shifted, as Zhang (2019).
+
+    ``reference`` pools ``x``; ``shifted`` pools ``x`` moved by ``shift = (dy, dx)``
+    pixels towards the origin (``x'[i, j] = x[i + dy, j + dx]``: a crop ``dy`` rows and
+    ``dx`` columns further into a larger image). A shift-equivariant layer of stride
+    ``s`` would give ``shifted[i, j] = reference[i + dy / s, j + dx / s]``. Where
+    ``dy / s`` is not whole it cannot (the output grid has no cell there), and the
+    comparison uses ``dy // s``: max pooling's output then jumps, an anti-aliased
+    pooling's output changes little. Zhang's paper measures the same agreement: how
+    often the output is unchanged (its "consistency") and how close it stays (the
+    correlation, the mean change).
+
+    Parameters
+    ----------
+    reference, shifted : array_like, shape ``(..., H_out, W_out)``
+        The two outputs (their shapes may differ; the positions both have are compared).
+    shift : int or (int, int)
+        ``(dy, dx) >= 0``, the input's shift in pixels; an int shifts both axes.
+    stride : int or (int, int)
+        The pooling's stride (the output cells per input pixel are ``1 / stride``).
+    atol : float, keyword-only
+        Values closer than this count as unchanged (``>= 0``).
+
+    Returns
+    -------
+    ShiftConsistency
+
+    Raises
+    ------
+    ValueError
+        Outputs with fewer than 2 axes, or whose leading axes differ; a negative shift,
+        a stride below 1, a negative ``atol``; a shift that leaves no position to compare.
+
+    Notes
+    -----
+    ``O(H_out * W_out)`` per plane: one comparison and one correlation.
+
+    Examples
+    --------
+    Zhang's 1-D example: ``0 0 1 1 0 0 1 1`` and its shift by one pixel, 2-wide max
+    pooling at stride 2 against the binomial blur after a dense max:
+
+    >>> x = np.array([[0., 0, 1, 1, 0, 0, 1, 1, 0, 0]])
+    >>> a, b = pool2d(x[:, :8], (1, 2)), pool2d(x[:, 1:9], (1, 2))
+    >>> a.tolist(), b.tolist()
+    ([[0.0, 1.0, 0.0, 1.0]], [[1.0, 1.0, 1.0, 1.0]])
+    >>> r = shift_consistency(a, b, (0, 1), 2)
+    >>> r.unchanged, r.mean_change
+    (0.5, 0.5)
+    >>> c = max_blur_pool2d(x[:, :8], (1, 3), (1, 2), (1, 2), padding_mode="reflect")
+    >>> d = max_blur_pool2d(x[:, 1:9], (1, 3), (1, 2), (1, 2), padding_mode="reflect")
+    >>> c.tolist(), d.tolist()
+    ([[0.5, 1.0, 0.5, 1.0]], [[1.0, 0.75, 0.75, 1.0]])
+    >>> shift_consistency(c, d, (0, 1), 2).mean_change  # half of max pooling's
+    0.25
+    """
+    a = as_real_array(reference, "reference").astype(np.float64)
+    b = as_real_array(shifted, "shifted").astype(np.float64)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[:-2] != b.shape[:-2]:
+        raise ValueError(f"reference {a.shape} and shifted {b.shape} must be pooled outputs "
+                         f"shaped (..., H_out, W_out) with the same leading axes")
+    dy, dx = normalize_tuple(shift, 2, "shift", minimum=0)
+    sy, sx = normalize_tuple(stride, 2, "stride")
+    atol = float(check_real(atol, "atol"))
+    if not atol >= 0:
+        raise ValueError(f"atol={atol!r} must be >= 0")
+    oy, ox = dy // sy, dx // sx
+    h = min(a.shape[-2] - oy, b.shape[-2])
+    w = min(a.shape[-1] - ox, b.shape[-1])
+    if h < 1 or w < 1:
+        raise ValueError(f"shift={shift!r} at stride={stride!r} moves the output by ({oy}, "
+                         f"{ox}) cells, past an output of {a.shape[-2:]}: nothing is left to "
+                         f"compare; use a smaller shift or a larger input")
+    ref = a[..., oy:oy + h, ox:ox + w].ravel()
+    new = b[..., :h, :w].ravel()
+    unchanged = float(np.mean(np.abs(ref - new) <= atol))
+    ref_c, new_c = ref - ref.mean(), new - new.mean()
+    norm = np.sqrt((ref_c ** 2).sum() * (new_c ** 2).sum())
+    if norm > 0:
+        correlation = float(np.clip((ref_c * new_c).sum() / norm, -1.0, 1.0))
+    else:
+        flat = not ref_c.any() and not new_c.any()
+        correlation = 1.0 if flat and np.allclose(ref, new, rtol=0, atol=atol) else np.nan
+    return ShiftConsistency(unchanged, correlation, float(np.mean(np.abs(ref - new))), (oy, ox),
+                            int(ref.size))

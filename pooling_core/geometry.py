@@ -318,6 +318,21 @@ class AxisPlan:
         last = np.where(inside, taps, -1).max(axis=1)
         return np.where(some, first, -1), np.where(some, last, -1)
 
+    def tap_windows(self, tap: int) -> tuple[int, int, int]:
+        """``(lo, hi, first)``: windows ``lo:hi`` read a real cell at tap ``tap`` (the
+        others read padding or the ceil-mode overhang there), window ``lo`` reads input
+        cell ``first``, and each next window the cell ``stride`` further; ``lo == hi``
+        when no window does.
+
+        >>> plan = plan_axes((4,), 3, 2, padding=1)[0]
+        >>> [plan.tap_windows(t) for t in range(3)]
+        [(1, 2, 1), (0, 2, 0), (0, 2, 1)]
+        """
+        offset = tap * self.dilation - self.pad_before  # window j reads j*stride + offset
+        lo = max(0, -(offset // self.stride))
+        hi = max(lo, min(self.out, (self.n - 1 - offset) // self.stride + 1))
+        return lo, hi, lo * self.stride + offset
+
     @property
     def read_counts(self) -> np.ndarray:
         """How many windows read each input cell, shape ``(n,)``; 0 marks a cell no

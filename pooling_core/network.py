@@ -21,6 +21,13 @@ where ``downsample`` is one of :data:`DOWNSAMPLING` (the same choice in both blo
   stride 2 through ``pool2d``/``pool2d_backward``. Stochastic pooling samples
   a cell per window while training (Zeiler & Fergus 2013) and takes Caffe's
   probability-weighted average at test time.
+* ``'fractional'``: fractional max pooling (Graham 2014), 2×2 windows at pseudo-random
+  steps of 1 or 2 cells, shrinking each side by ``1/√2`` instead of 2 (16 → 11 → 7):
+  :func:`~pooling_core.fractional_max_pool2d` forward and its backward (the gradient
+  goes to each window's max through the indices). While training every batch draws new
+  windows (one ``u`` per image and channel, from the batch's seed); at test time, and in
+  a training pass without an ``rng``, every plane uses ``u = 0.5``: one fixed set of
+  windows (Graham averages several random draws instead).
 * ``'strided'``: a learned 2×2 convolution with stride 2 (C → C channels, then
   ReLU) in the pooling layer's place: the same windows, learned weights
   (All-CNN's replacement; Springenberg et al. used 3×3 windows).
@@ -28,8 +35,8 @@ where ``downsample`` is one of :data:`DOWNSAMPLING` (the same choice in both blo
   stride 2 (Springenberg et al.'s smaller "Strided-CNN").
 * ``'none'``: no downsampling at all; the dense layer reads 16·16·16 values.
 
-Fractional max pooling is not a choice yet: a new pooling layer is one entry in
-``_POOLS`` (its forward and backward calls) plus its name in :data:`DOWNSAMPLING`.
+A new pooling layer is one entry in ``_POOLS`` (its forward and backward calls) plus
+its name in :data:`DOWNSAMPLING` (and its output size in :meth:`Pool.output_shape`).
 
 Everything is vectorised: a convolution is one matrix product over an im2col
 matrix gathered through the same per-kernel-offset strided views the pooling
@@ -61,13 +68,16 @@ import numpy as np
 
 from ._checks import is_int
 from .backward import pool2d_backward
+from .fractional import (FractionalWindows, fractional_max_pool2d,
+                         fractional_max_pool2d_backward, fractional_windows)
 from .geometry import plan_axes
 from .reductions import _offset_views, _pad, pool2d
 
 __all__ = ["DOWNSAMPLING", "POOLING", "Architecture", "LayerRow", "Network", "Digits",
            "load_digits", "upsample", "split_indices", "digits", "shift_images",
            "accuracy", "shift_accuracy", "kept_by_max_pool", "Adam", "SGD", "Progress", "TrainResult", "check_run", "train",
-           "pool_kwargs", "DIGITS_PATH", "IMAGE_SIZE", "EPOCHS", "MAX_EPOCHS", "TEST_FRACTION", "SPLIT_SEED"]
+           "pool_kwargs", "fractional_samples", "fractional_test_windows", "FRACTIONAL_RATIO",
+           "DIGITS_PATH", "IMAGE_SIZE", "EPOCHS", "MAX_EPOCHS", "TEST_FRACTION", "SPLIT_SEED"]
 
 #: Every downsampling choice, in the order the page lists them, with its label.
 DOWNSAMPLING = {
@@ -75,12 +85,15 @@ DOWNSAMPLING = {
     "avg": "Average pool 2×2",
     "lp": "L2 pool 2×2 (Lp, p = 2)",
     "stochastic": "Stochastic pool 2×2",
+    "fractional": "Fractional max pool 2×2, ratio 1/√2 (Graham)",
     "strided": "Strided conv 2×2 (learned, in the pool's place)",
     "stride2": "Stride 2 in the 3×3 conv (no pool layer)",
     "none": "No downsampling",
 }
+#: The choices that are ``pool2d`` modes: 2×2 windows at stride 2 (:func:`pool_kwargs`).
+WINDOWED = ("max", "avg", "lp", "stochastic")
 #: The choices that are a pooling layer of ``pooling_core`` (the others are convolutions).
-POOLING = ("max", "avg", "lp", "stochastic")
+POOLING = WINDOWED + ("fractional",)
 #: The shipped digits (``assets/make_digits.py`` rebuilds them).
 DIGITS_PATH = Path(__file__).resolve().parents[1] / "assets" / "digits.npz"
 IMAGE_SIZE = 16  #: the side the 8×8 digits are upsampled to
@@ -90,6 +103,7 @@ TEST_FRACTION = 0.2  #: share of each class held out for testing
 SPLIT_SEED = 0  #: the train/test split is fixed, whatever the training seed
 POOL_KERNEL = 2  #: every downsampling layer halves the side: 2×2 windows, stride 2
 LP_POWER = 2.0
+FRACTIONAL_RATIO = 2 ** -0.5  #: fractional max pooling's output_ratio (Graham's √2 per layer)
 
 
 def _check_int(value, name: str, lo: int, hi: int | None = None) -> int:
@@ -231,9 +245,10 @@ def pool_kwargs(mode: str, training: bool = False) -> dict:
     {'kernel_size': (2, 2), 'stride': (2, 2), 'padding': (0, 0), 'dilation': (1, 1), \
 'ceil_mode': False, 'mode': 'lp', 'p': 2.0, 'training': False}
     """
-    if mode not in POOLING:
-        raise ValueError(f"mode={mode!r} is not a pooling choice; choose one of "
-                         f"{', '.join(POOLING)}")
+    if mode not in WINDOWED:
+        raise ValueError(f"mode={mode!r} is not a pool2d choice; choose one of "
+                         f"{', '.join(WINDOWED)} (fractional max pooling places its windows "
+                         f"with fractional_test_windows)")
     k = (POOL_KERNEL, POOL_KERNEL)
     return dict(kernel_size=k, stride=k, padding=(0, 0), dilation=(1, 1), ceil_mode=False,
                 mode=mode, p=LP_POWER, training=bool(training))
@@ -253,9 +268,42 @@ def _pool_backward(mode):
     return run
 
 
+def fractional_samples(shape, seed: int | None) -> np.ndarray:
+    """The ``(N, C, 2)`` samples (PyTorch's ``_random_samples``) of the fractional layer
+    for maps of ``shape`` ``(N, C, H, W)``: drawn from ``seed`` while training, all 0.5
+    without one (test time: one fixed set of windows).
+
+    >>> fractional_samples((1, 2, 16, 16), None).tolist()
+    [[[0.5, 0.5], [0.5, 0.5]]]
+    """
+    lead = tuple(shape[:2]) + (2,)
+    return np.full(lead, 0.5) if seed is None else np.random.default_rng(seed).random(lead)
+
+
+def fractional_test_windows(shape_hw) -> FractionalWindows:
+    """Where the fractional layer's windows sit at test time on an ``(H, W)`` map.
+
+    >>> fractional_test_windows((16, 16)).rows.tolist()
+    [[0, 2, 3, 4, 6, 7, 9, 10, 11, 13, 14]]
+    """
+    return fractional_windows((1,) + tuple(shape_hw), POOL_KERNEL, output_ratio=FRACTIONAL_RATIO,
+                              samples=fractional_samples((1, 1), None)[0])
+
+
+def _fractional_forward(x, training, seed):
+    return fractional_max_pool2d(x, POOL_KERNEL, output_ratio=FRACTIONAL_RATIO,
+                                 samples=fractional_samples(x.shape, seed if training else None))
+
+
+def _fractional_backward(g, x, seed):
+    return fractional_max_pool2d_backward(g, x, POOL_KERNEL, output_ratio=FRACTIONAL_RATIO,
+                                          samples=fractional_samples(x.shape, seed))
+
+
 #: name -> (forward(x, training, seed), backward(grad, x, seed)); add an entry to add a layer
 _POOLS: dict[str, tuple[Callable, Callable]] = {
-    mode: (_pool_forward(mode), _pool_backward(mode)) for mode in POOLING}
+    **{mode: (_pool_forward(mode), _pool_backward(mode)) for mode in WINDOWED},
+    "fractional": (_fractional_forward, _fractional_backward)}
 
 
 class Pool(Layer):
@@ -266,10 +314,13 @@ class Pool(Layer):
         self.mode = mode
 
     def output_shape(self, shape):
+        if self.mode == "fractional":  # as torch: int(n * output_ratio)
+            return shape[:1] + tuple(int(n * FRACTIONAL_RATIO) for n in shape[1:])
         return shape[:1] + tuple(p.out for p in plan_axes(shape[1:], POOL_KERNEL))
 
     def forward(self, x, training, rng):
-        # one seed for this batch's forward and backward: stochastic pooling samples once
+        # one seed for this batch's forward and backward: stochastic pooling samples once,
+        # fractional max pooling draws its windows once
         seed = int(rng.integers(2**63)) if training and rng is not None else None
         out = _POOLS[self.mode][0](x, training, seed).astype(x.dtype, copy=False)
         return out, ((x, seed) if training else None)
@@ -413,6 +464,8 @@ def _describe(layer: Layer) -> str:
         return (f"conv {layer.kernel}×{layer.kernel}, {layer.c_in} → {layer.c_out}, stride "
                 f"{layer.stride}, padding {layer.padding}")
     if isinstance(layer, Pool):
+        if layer.mode == "fractional":
+            return f"{DOWNSAMPLING[layer.mode]} (pooling_core)"
         return f"{DOWNSAMPLING[layer.mode]}, stride 2 (pooling_core)"
     if isinstance(layer, Dense):
         return f"dense {layer.n_in} → {layer.n_out}"

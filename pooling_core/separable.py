@@ -31,8 +31,14 @@ A max or min of ``k`` taps costs about ``log2(k)`` operations per cell instead o
 ``k - 1``; a sum needs pieces that do not overlap (``5 = 4 + 1``). :func:`_plan_pass`
 picks the depth that costs least.
 
-**Bands.** A small input is reduced in one go: the direct path, one band padded
-whole, no threads. A larger one is cut into equal bands along the first pooled axis
+**Three paths.** A small input is reduced in one go: the direct path, one band
+padded whole, each pass tap by tap, no threads. A small kernel (9 cells at most)
+whose windows need padding or do not overlap, on a mid-sized output, takes the tap
+path: every tap of the window reduced straight into the output from one strided view
+of the input, padding left out, no buffer at all (``k*k`` calls over the output
+instead of two passes over bands). Everything else goes in bands.
+
+**Bands.** A larger input is cut into equal bands along the first pooled axis
 (whole planes, several channels at a time, when a plane fits). A band is read in
 place where it needs no padding; only a band that reaches the padding is copied
 into a padded buffer of its own. :class:`Policy` sets how large bands are:
@@ -63,6 +69,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from math import prod
 
 import numpy as np
@@ -76,6 +83,8 @@ class Policy:
 
     Attributes
     ----------
+    tap_cells, tap_bytes : the tap path takes kernels of at most ``tap_cells`` cells
+        and outputs of at most ``tap_bytes`` (past it, bands that stay in the cache win).
     direct_bytes : an input of at most this many bytes, padding included and in the
         accumulator's dtype, is reduced in one band (the direct path); its buffers
         take a few times that.
@@ -101,6 +110,8 @@ class Policy:
         (``budget // 128`` elements, 16 at least): NumPy allocates a few per call.
     """
 
+    tap_cells: int = 9
+    tap_bytes: int = 512 << 10
     direct_bytes: int = 16 << 10
     band_bytes: int = 2 << 20
     halo: int = 8
@@ -112,6 +123,15 @@ class Policy:
     parallel_bytes: int = 8 << 20
     thread_band_bytes: int = 2 << 20
     bufsize: int = 1024
+
+    def taps_fit(self, plans, padded, out_bytes: int) -> bool:
+        """Whether the tap path suits a call: a kernel of at most ``tap_cells`` cells, an
+        output of at most ``tap_bytes``, and windows that either need padding (which the
+        tap path never copies) or do not overlap (each input cell read once)."""
+        windows_apart = all(p.span <= p.stride for p in plans)
+        needs_padding = tuple(p.n for p in plans) != tuple(padded)
+        return (prod(p.kernel for p in plans) <= self.tap_cells and out_bytes <= self.tap_bytes
+                and (windows_apart or needs_padding))
 
     def workers(self, in_bytes: int, out_bytes: int) -> int:
         """Threads for a call with these input and output sizes."""
@@ -304,23 +324,79 @@ def _to_acc(band: np.ndarray, acc: np.dtype, power, cast: np.ndarray) -> np.ndar
 
 def _reduce_whole(x, out, plans, padded_shape, op, fill, acc, stage, power, finish) -> None:
     """The direct path, for a small input: pad it whole (to ``padded_shape``), cast it,
-    run the passes (the last into ``out``, or into a stage of dtype ``stage``) and
-    finish."""
+    and run the passes tap by tap (the last into ``out``, or into a stage of dtype
+    ``stage``), then finish. No doubling: at this size a NumPy call costs more than
+    its arithmetic, and a pass of ``k`` taps takes ``k - 1`` calls."""
     if padded_shape != x.shape:
         band = np.empty(padded_shape, x.dtype)
         _pad_into(band, x, tuple(slice(p.pad_before, p.pad_before + p.n) for p in plans), fill)
         x = band
     if acc != x.dtype or power is not None:
         x = _to_acc(x, acc, power, np.empty(x.shape, acc))
-    steps = _steps(plans, plans[0].out)
-    for step in steps[:-1]:
-        x = _axis_pass(x, *step, op, None)
+    ufunc = _UFUNC[op]
     target = out if stage == out.dtype else np.empty(out.shape, stage)
-    _axis_pass(x, *steps[-1], op, None, target)
+    steps = _steps(plans, plans[0].out)
+    for i, (axis, kernel, stride, dilation, n) in enumerate(steps):
+        lead, reach = (slice(None),) * axis, (n - 1) * stride + 1
+        views = [x[lead + (slice(t * dilation, t * dilation + reach, stride),)]
+                 for t in range(kernel)]
+        last = i == len(steps) - 1
+        result = target if last and target.dtype == x.dtype else np.empty(views[0].shape,
+                                                                            x.dtype)
+        if kernel == 1:
+            np.copyto(result, views[0])
+        else:
+            ufunc(views[0], views[1], out=result)
+        for view in views[2:]:
+            ufunc(result, view, out=result)
+        if last and result is not target:  # the window sums, exact, into the stage
+            np.copyto(target, result, casting="unsafe")
+        x = result
     if finish is not None:
         finish(target, slice(0, plans[0].out))
     if target is not out:
         np.copyto(out, target, casting="unsafe")
+
+
+def _is_identity(fill, op: str, dtype: np.dtype) -> bool:
+    """Whether padding of value ``fill`` leaves every window's ``op`` as it is (the
+    tap path leaves padding out rather than reading it)."""
+    if op == "sum":
+        return fill == 0
+    if dtype.kind == "f":
+        return fill == (-np.inf if op == "max" else np.inf)
+    info = np.iinfo(dtype)
+    return fill == (info.min if op == "max" else info.max)
+
+
+def _reduce_taps(x, out, plans, op, fill) -> None:
+    """The tap path: every tap of the window straight into ``out``, no other buffer.
+
+    ``out`` starts at ``fill``, the identity of ``op`` (:func:`_is_identity`); then
+    for each tap (one per cell of the kernel) the windows that read a real input cell
+    with it take that cell in, one strided view of ``x`` each
+    (:meth:`AxisPlan.tap_windows`). The others read padding there, which changes
+    nothing, so nothing is padded or copied.
+    """
+    ufunc = _UFUNC[op]
+    ranges = [[p.tap_windows(t) for t in range(p.kernel)] for p in plans]
+    start = True
+    if all(r[0][0] == 0 and r[0][1] == p.out for r, p in zip(ranges, plans)):
+        start = False  # the first tap reads a real cell in every window: it starts out
+    else:
+        out[...] = fill
+    for taps in product(*ranges):
+        if any(lo >= hi for lo, hi, _ in taps):
+            continue
+        cells = (slice(None),) + tuple(slice(lo, hi) for lo, hi, _ in taps)
+        reads = (slice(None),) + tuple(slice(first, first + (hi - lo - 1) * p.stride + 1,
+                                             p.stride)
+                                       for (lo, hi, first), p in zip(taps, plans))
+        if not start:
+            np.copyto(out, x[reads])
+            start = True
+            continue
+        ufunc(out[cells], x[reads], out=out[cells])
 
 
 class _Bands:
@@ -428,6 +504,12 @@ class _Bands:
             np.copyto(dest, stage, casting="unsafe")
 
 
+def _finished_taps(x, out, plans, op, fill, finish) -> None:
+    _reduce_taps(x, out, plans, op, fill)
+    if finish is not None:
+        finish(out, slice(0, plans[0].out))
+
+
 def _run(bufsize: int | None, errstate, fn, *args) -> None:
     """``fn(*args)`` with NumPy's loop buffers cut to ``bufsize`` elements (unless None)
     and under ``errstate`` (unless None)."""
@@ -502,6 +584,13 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         else:  # nothing cast, nothing to finish under an errstate: as plainly as can be
             _reduce_whole(*args)
         return out if len(lead) == 1 else out.reshape(lead + out_spatial)
+    if policy.taps_fit(plans, padded[1:], out.nbytes) and acc == x.dtype == out.dtype \
+            and power is None and not finish_bytes and _is_identity(fill, op, x.dtype):
+        # tap path (a finish that holds a block of its own would hold a whole output's)
+        # small loop buffers: NumPy would otherwise buffer the strided views in 32 KiB
+        _run(policy.loop_buffer(policy.min_band_bytes), errstate, _finished_taps, xc, out,
+             plans, op, fill, finish)
+        return out.reshape(lead + out_spatial)
     bands = _Bands(xc, out, plans, op, fill, acc, stage, power, finish, finish_bytes)
     workers = policy.workers(x.nbytes, out.nbytes)
     budget = policy.budget(out.nbytes, workers)

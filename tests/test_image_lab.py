@@ -268,10 +268,12 @@ def test_sample_image_is_pooled_and_explained(at):
     assert "Original: 256×192 px" in caps
     assert "Pooled (Max, 2×2 window, stride 2): 128×96 px" in caps
     assert any("= 96" in x.value for x in at.latex) and any("= 128" in x.value for x in at.latex)
-    # the zoom and the mode grid are closed at first, and nothing of them is computed
-    assert [e.label for e in at.expander][-2:] == [
-        "Zoom: the window sliding over real pixel values",
-        "Compare modes: all six on this image, and where two differ"]
+    # the zoom, the mode grid and the ROI section are closed at first, and nothing of them
+    # is computed (the sidebar has expanders of its own)
+    sections = ["Zoom: the window sliding over real pixel values",
+                "Compare modes: all six on this image, and where two differ",
+                "ROI pool & ROI align: pool a box of the image to a fixed grid"]
+    assert [e.label for e in at.expander if e.label in sections] == sections
     assert not at.get("plotly_chart") and not any("Median" in c for c in caps)
     assert "zoom_size" not in at.session_state and "cmp_a" not in at.session_state
     open_sections(at)

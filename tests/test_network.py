@@ -104,12 +104,13 @@ def _t(a):
     return torch.from_numpy(np.array(a, dtype=np.float64))
 
 
-def torch_network(net: Network, stochastic_picks=None):
+def torch_network(net: Network, stochastic_picks=None, fractional_samples=None):
     """The same network in PyTorch, its leaves holding copies of ``net``'s parameters.
 
     Returns ``(forward, params)``. ``stochastic_picks[i]`` are the flat indices the
     i-th stochastic pooling layer picked (training mode); without them stochastic
-    pooling is the test-time weighted average.
+    pooling is the test-time weighted average. ``fractional_samples[i]`` are the i-th
+    fractional layer's samples (training mode); without them 0.5, the test-time windows.
     """
     params = {k: _t(v).requires_grad_() for k, v in net.params.items()}
     d = net.arch.downsample
@@ -136,6 +137,12 @@ def torch_network(net: Network, stochastic_picks=None):
                 x = F.lp_pool2d(x, 2.0, 2)
             elif d == "stochastic":
                 x = stochastic(x, pools)
+                pools += 1
+            elif d == "fractional":
+                u = fractional_samples[pools] if fractional_samples is not None else \
+                    nw.fractional_samples(x.shape, None)
+                r = nw.FRACTIONAL_RATIO
+                x = F.fractional_max_pool2d(x, 2, output_ratio=(r, r), _random_samples=_t(u))
                 pools += 1
             elif d == "strided":
                 x = F.relu(F.conv2d(x, params[f"down{block}.weight"],
@@ -195,6 +202,24 @@ def test_stochastic_pooling_equals_torch_with_the_same_picks(seed):
     forward, params = torch_network(net, stochastic_picks=picks)
     _compare_with_torch(net, x, y, forward, params, training=True,
                         rng=np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("seed", [0, 5])
+def test_fractional_max_pooling_equals_torch_with_the_same_windows(seed):
+    """Training mode: each batch draws new windows (from the layer's seed); torch's
+    fractional_max_pool2d with those _random_samples gives the same logits, and its
+    autograd (through the indices) the same gradients."""
+    net = Network(Architecture("fractional"), seed=seed, dtype=np.float64)
+    x, y = _batch(seed=seed)
+    net.forward(x, training=True, rng=np.random.default_rng(seed))
+    samples = [nw.fractional_samples(cache[0].shape, cache[1])
+               for layer, cache in zip(net.layers, net._caches) if isinstance(layer, nw.Pool)]
+    assert len(samples) == 2 and not np.allclose(samples[0], 0.5)  # drawn, not the test-time
+    forward, params = torch_network(net, fractional_samples=samples)
+    _compare_with_torch(net, x, y, forward, params, training=True,
+                        rng=np.random.default_rng(seed))
+    assert [row.output_shape[1:] for row in net.arch.summary() if row.name.startswith("pool")] \
+        == [(11, 11), (7, 7)]  # 16 · 1/√2 → 11, 11 · 1/√2 → 7: not a whole fraction
 
 
 def test_stochastic_pooling_at_test_time_is_the_weighted_average_torch_computes():

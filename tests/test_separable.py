@@ -57,8 +57,8 @@ def test_every_path_of_the_bands_gives_the_reference(name, dtype, mode, setting,
                                                      threads, monkeypatch):
     """Each path of the banded reduction (bands of 2000 bytes: many of them), with one
     thread and with two, against the reference."""
-    policy(monkeypatch, direct_bytes=0, band_bytes=2000, threads=threads, parallel_bytes=0,
-           thread_band_bytes=0)
+    policy(monkeypatch, direct_bytes=0, tap_cells=0, band_bytes=2000, threads=threads,
+           parallel_bytes=0, thread_band_bytes=0)
     x = np.random.default_rng(5).uniform(0, 200, (3, 40, 37)).astype(dtype)
     got = pool_nd(x, 2, *setting, mode, **extra)
     np.testing.assert_allclose(got, pool_reference(x, 2, mode, *setting, **extra),
@@ -107,11 +107,36 @@ def _layouts():
 @pytest.mark.parametrize("setting", [(3, 1, 0, 1), (3, 2, 1, 1)])
 def test_bands_read_any_input_layout(layout, mode, setting, monkeypatch):
     """Inputs read in place through negative, doubled, zero or read-only strides."""
-    policy(monkeypatch, direct_bytes=0, band_bytes=2000)
+    policy(monkeypatch, direct_bytes=0, tap_cells=0, band_bytes=2000)
     x = _layouts()[layout]
     np.testing.assert_allclose(pool_nd(x, 2, *setting, mode),
                                pool_reference(np.ascontiguousarray(x), 2, mode, *setting),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("layout", list(_layouts()))
+@pytest.mark.parametrize("mode", ["max", "min", "avg", "sum"])
+@pytest.mark.parametrize("setting", [(2, 2, 0, 1), (3, 2, 1, 1), (3, 1, 1, 2), (2, 3, 1, 1)])
+def test_the_tap_path_reads_any_input_layout(layout, mode, setting, monkeypatch):
+    """The tap path (small kernels whose windows need padding or do not overlap) reads
+    every tap's view straight from the input, whatever its strides, into the output."""
+    policy(monkeypatch, direct_bytes=0)
+    x = _layouts()[layout]
+    plans = plan_axes(x.shape[-2:], 2 * (setting[0],), setting[1], setting[2], setting[3])
+    assert separable.POLICY.taps_fit(plans, [p.n + p.pad_before + p.extra_after for p in plans],
+                                     1)
+    np.testing.assert_allclose(pool_nd(x, 2, *setting, mode),
+                               pool_reference(np.ascontiguousarray(x), 2, mode, *setting),
+                               rtol=1e-5)
+
+
+def test_the_tap_path_keeps_a_pad_value_that_takes_part(monkeypatch):
+    """Padding of a value that can win (not the identity of the reduction) is read as
+    cells, so those calls take another path and still count it."""
+    policy(monkeypatch, direct_bytes=0)
+    x = np.zeros((1, 5, 5), np.float32)
+    got = pool_nd(x, 2, 3, 2, 1, pad_value=2.5)
+    assert got.tolist() == [[[2.5, 2.5, 2.5], [2.5, 0.0, 2.5], [2.5, 2.5, 2.5]]]
 
 
 def test_float16_sums_are_finished_before_they_are_cast_back():

@@ -15,8 +15,13 @@ they draw:
   reading a click on it back.
 - ``backward``: the backward pass step by step, and max unpooling.
 - ``dims``: the 1-D signal, the 3-D volume, and adaptive pooling's bins.
+- ``quiz``: the quiz's input grid: a window, the learner's picks, the answer, a click
+  target on every cell (``quiz_figure``, ``picked_cell``).
 - ``panels``: still pictures of small matrices (annotated heatmaps, coverage, panels
   side by side).
+- ``variants``: the Pooling zoo's figures: every mode side by side, fractional max
+  pooling's regions, GeM against LPPool, SoftPool's weights, the spatial pyramid's bins
+  and vectors, the BlurPool shift lab.
 - ``network``: the tiny CNN of ``pooling_core.network``: training curves, feature
   maps, the cells max pooling kept, class probabilities.
 
@@ -40,8 +45,12 @@ from .dims import adaptive_figure, signal_figure, volume_scatter_figure, volume_
 from .network import (feature_maps_figure, kept_cells_figure, probabilities_figure,
                       training_figure)
 from .panels import coverage_figure, matrix_figure, panels_figure
+from .quiz import PICK_COLOR, QUIZ_TARGETS, picked_cell, quiz_figure
 from .sliding import (ANIMATED_TRACES, CLICK_TARGETS, MAX_ANIMATED_CELLS, animation_figure,
                       clicked_cell, clicked_step, open_at, sliding_figure)
+from .variants import (fractional_figure, gem_curve_figure, pyramid_bins_figure,
+                       pyramid_vectors_figure, shift_consistency_figure, shift_outputs_figure,
+                       soft_continuum_figure, window_figure, zoo_grid_figure)
 from .windows import (Step, animation_steps, grid_layers, pad_value_text, pooled,
                       window_hover, window_shapes)
 
@@ -62,6 +71,12 @@ __all__ = [
     "signal_figure", "volume_slices_figure", "volume_scatter_figure", "adaptive_figure",
     # panels
     "coverage_figure", "matrix_figure", "panels_figure",
+    # quiz
+    "PICK_COLOR", "QUIZ_TARGETS", "quiz_figure", "picked_cell",
     # network
     "training_figure", "feature_maps_figure", "kept_cells_figure", "probabilities_figure",
+    # variants
+    "zoo_grid_figure", "fractional_figure", "gem_curve_figure", "window_figure",
+    "soft_continuum_figure", "pyramid_bins_figure", "pyramid_vectors_figure",
+    "shift_outputs_figure", "shift_consistency_figure",
 ]

@@ -1,0 +1,336 @@
+"""Pooling zoo: every mode, classic and modern, on the same input side by side, a view of
+each modern variant, the BlurPool shift-invariance lab, and each framework's call.
+
+The pure helpers live in ``ui/zoo.py`` and the figures in ``ui/figures/variants.py``
+(both tested without a browser); this script reads the controls and draws.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from pooling_core import softpool_weights, spatial_pyramid_bins, spatial_pyramid_pool2d
+from pooling_core.calls import variant_frameworks
+from ui import budget, figures, startup
+from ui import zoo
+from ui.figures import variants as vfig
+
+P_MAX = 16.0
+
+
+def _clamp(key: str, hi: int) -> int:
+    ss = st.session_state
+    ss[key] = min(int(ss.get(key, 0)), hi)
+    return hi
+
+
+def cell_picker(prefix: str, out_shape, label: str = "window") -> tuple[int, int]:
+    """Sliders choosing one output cell (its window); a single row/column needs none."""
+    picks = []
+    cols = st.columns(2)
+    for col, name, n in zip(cols, ("row", "column"), out_shape[:2]):
+        key = f"{prefix}_{name}"
+        if n > 1:
+            _clamp(key, n - 1)
+            picks.append(int(col.slider(f"Output {name} of the {label}", 0, n - 1, key=key,
+                                        help=f"Which output cell's {label} to look at.")))
+        else:
+            picks.append(0)
+    return picks[0], picks[1]
+
+
+def reroll() -> None:
+    """The re-roll button: the next seed draws new region boundaries."""
+    st.session_state["zoo_frac_seed"] = (int(st.session_state.get("zoo_frac_seed", 0)) + 1) % 100_000
+
+
+def window_of(x, i: int, j: int, params: zoo.ZooParams) -> np.ndarray:
+    """The cells output ``(i, j)`` reads (no padding, dilation 1 in the zoo)."""
+    k, s = params.kernel, params.stride
+    return x[i * s:i * s + k, j * s:j * s + k]
+
+
+# ----------------------------------------------------------------------------- controls
+
+
+def input_controls() -> np.ndarray:
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    kind = c1.selectbox("Input", list(zoo.INPUTS), format_func=zoo.INPUTS.get, key="zoo_input",
+                        help="The same matrix goes through every mode.")
+    rows = c2.slider("Rows", 4, 12, 8, key="zoo_rows", help="Input height.")
+    cols = c3.slider("Columns", 4, 12, 8, key="zoo_cols", help="Input width.")
+    seed = c4.number_input("Seed", 0, 99_999, 0, key="zoo_seed",
+                           help="Same seed, same random matrix.")
+    return zoo.make_input(kind, int(rows), int(cols), int(seed))
+
+
+def param_controls() -> zoo.ZooParams:
+    ss = st.session_state
+    c1, c2, c3, c4 = st.columns(4)
+    kernel = c1.slider("Kernel", 1, 4, 2, key="zoo_kernel",
+                       help="Window size of every windowed mode (square).")
+    stride = c2.slider("Stride", 1, 4, 2, key="zoo_stride",
+                       help="Step of every strided mode (fractional max has its own steps).")
+    filt = c3.slider("Blur filter size", 1, 7, 3, key="zoo_filter",
+                     help="BlurPool's binomial filter (1 = no blur; 3 = [1, 2, 1] / 4).")
+    levels_text = c4.text_input("Pyramid levels", "1, 2, 4", key="zoo_levels",
+                                help="Bins per side of each spatial pyramid level, e.g. 1, 2, 4.")
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        p_inf = st.toggle("GeM p = ∞", key="zoo_p_inf", help="p → ∞ is the max.")
+        p = st.slider("GeM p", 1.0, P_MAX, 3.0, 0.5, key="zoo_p", disabled=p_inf,
+                      help="GeM's power: 1 is the average, larger leans to the max; 3 is "
+                           "the paper's starting value.")
+    alpha = c2.slider("Mixed α", 0.0, 1.0, 0.5, 0.05, key="zoo_alpha",
+                      help="Mixed pooling: α·max + (1 − α)·average.")
+    ratio = c3.slider("Fractional output ratio", 0.3, 0.95, 0.7, 0.05, key="zoo_ratio",
+                      help="Fractional max pooling's output_ratio: out = int(n · ratio).")
+    ss.setdefault("zoo_frac_seed", 0)
+    seed = c4.number_input("Fractional seed", 0, 99_999, key="zoo_frac_seed",
+                           help="Draws the pseudo-random region boundaries.")
+    c4.button("Re-roll", on_click=reroll, key="zoo_reroll", icon=":material/casino:",
+              help="A new seed: new region boundaries, same sizes.")
+    try:
+        levels = tuple(int(v) for v in levels_text.replace(",", " ").split())
+        if not levels or min(levels) < 1 or max(levels) > 8:
+            raise ValueError
+    except ValueError:
+        st.warning(f"Pyramid levels {levels_text!r}: give whole numbers from 1 to 8, separated "
+                   f"by commas (e.g. 1, 2, 4). Using 1, 2, 4.")
+        levels = (1, 2, 4)
+    return zoo.ZooParams(kernel=int(kernel), stride=int(stride), p=np.inf if p_inf else float(p),
+                         alpha=float(alpha), ratio=float(ratio), seed=int(seed),
+                         filter_size=int(filt), levels=levels)
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def grid_section(x, params, outputs) -> None:
+    labels = {m: label for m, (label, _) in zoo.MODES.items()}
+    st.plotly_chart(vfig.zoo_grid_figure(x, outputs, labels), width="stretch", key="zoo_grid")
+    rows = [{"Mode": labels[m], "Output": "—" if isinstance(o, str) else
+             "×".join(map(str, o.shape)), "What it computes": zoo.MODES[m][1],
+             "Note": o if isinstance(o, str) else ""} for m, o in outputs.items()]
+    st.dataframe(rows, hide_index=True, width="stretch", key="zoo_table")
+
+
+def fractional_section(x, params, outputs) -> None:
+    out = outputs["fractional_max"]
+    if isinstance(out, str):
+        st.warning(f"Fractional max pooling: {out}")
+        return
+    windows, row_steps, col_steps = zoo.fractional_regions(x.shape, params)
+    i, j = cell_picker("zoo_frac", out.shape)
+    st.plotly_chart(vfig.fractional_figure(x, windows, out, (i, j)), width="stretch",
+                    key="zoo_frac_fig")
+    h, w = x.shape
+    k = params.kernel
+    st.markdown(f"**Seed {params.seed}** — samples u = {np.round(windows.samples[0], 4).tolist()} "
+                f"(u_w, u_h). Window rows start at {windows.rows[0].tolist()}, columns at "
+                f"{windows.cols[0].tolist()}.")
+    st.markdown(f"Steps between row starts: **{row_steps.tolist()}**; between column starts: "
+                f"**{col_steps.tolist()}**.")
+    st.caption(f"Rows: {zoo.alpha_text(h, k, out.shape[0])}. Columns: "
+               f"{zoo.alpha_text(w, k, out.shape[1])}.")
+    st.info(f"Why the output need not be an integer fraction: max pooling moves every window "
+            f"by the same whole stride, so it shrinks by 1/2, 1/3, … Fractional max pooling "
+            f"mixes steps of ⌊α⌋ and ⌈α⌉ cells in a pseudo-random order, so the average step α "
+            f"can be any number ≥ 1: here {h}×{w} → int({h}·{params.ratio:g})×int({w}·"
+            f"{params.ratio:g}) = {out.shape[0]}×{out.shape[1]}, a factor of 1/{1 / params.ratio:.3g}. "
+            f"Re-roll to see other boundaries with the same sizes.")
+
+
+def gem_section(x, params, outputs) -> None:
+    out = outputs["gem"]
+    if isinstance(out, str):
+        st.warning(f"GeM: {out}")
+        return
+    i, j = cell_picker("zoo_gem", out.shape)
+    win = window_of(x, i, j, params)
+    now = zoo.gem_vs_lp(win, params.p)
+    ps = np.geomspace(1.0, 64.0, 48)
+    curves = [zoo.gem_vs_lp(win, p) for p in ps]
+    left, right = st.columns([1, 2])
+    left.plotly_chart(vfig.window_figure(win, title=f"Window of output ({i}, {j})"),
+                      width="stretch", key="zoo_gem_window")
+    right.plotly_chart(vfig.gem_curve_figure(ps, [c["gem"] for c in curves],
+                                             [c["lp"] for c in curves], now["mean"], now["max"],
+                                             params.p), width="stretch", key="zoo_gem_fig")
+    p_text = "∞" if not np.isfinite(params.p) else f"{params.p:g}"
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("GeM", figures.fmt(now["gem"]), help="(mean of max(x, eps)^p)^(1/p)")
+    m2.metric("LPPool2d", figures.fmt(now["lp"]), help="(Σ x^p)^(1/p), PyTorch's nn.LPPool2d")
+    m3.metric("Average", figures.fmt(now["mean"]))
+    m4.metric("Max", figures.fmt(now["max"]))
+    if np.isfinite(params.p):
+        st.markdown(f"With p = {p_text} on these N = {now['n']} cells: LPPool2d adds the powers "
+                    f"(no 1/N), GeM averages them, so LPPool2d = N^(1/p) · GeM = "
+                    f"{now['n']}^(1/{p_text}) · {figures.fmt(now['gem'])} = "
+                    f"{figures.fmt(now['factor'])} · {figures.fmt(now['gem'])} (for values ≥ "
+                    f"eps). As p grows, N^(1/p) → 1 and both reach the max.")
+    else:
+        st.markdown("p = ∞: GeM is the max of the window, and so is LPPool2d's limit.")
+
+
+def mixed_section(x, params, outputs) -> None:
+    out = outputs["mixed"]
+    if isinstance(out, str):
+        st.warning(f"Mixed pooling: {out}")
+        return
+    a = params.alpha
+    hi, mean = outputs["max"], outputs["avg"]
+    st.plotly_chart(figures.panels_figure([
+        dict(values=hi, title="Max"), dict(values=mean, title="Average"),
+        dict(values=out, title=f"Mixed, α = {a:g}")]), width="stretch", key="zoo_mixed_fig")
+    i, j = cell_picker("zoo_mixed", out.shape)
+    st.markdown(f"Output ({i}, {j}): {a:g} · {figures.fmt(hi[i, j])} + {1 - a:g} · "
+                f"{figures.fmt(mean[i, j])} = **{figures.fmt(out[i, j])}**. α = 0 is the "
+                f"average, α = 1 the max.")
+
+
+def softpool_section(x, params, outputs) -> None:
+    out = outputs["softpool"]
+    if isinstance(out, str):
+        st.warning(f"SoftPool: {out}")
+        return
+    i, j = cell_picker("zoo_soft", out.shape)
+    win = window_of(x, i, j, params)
+    weights = softpool_weights(x, params.kernel, params.stride)[i, j]
+    betas = np.geomspace(1e-3, 1e2, 61)
+    left, right = st.columns([1, 2])
+    left.plotly_chart(vfig.window_figure(win, weights, title=f"Weights in window ({i}, {j})"),
+                      width="stretch", key="zoo_soft_window")
+    right.plotly_chart(vfig.soft_continuum_figure(betas, zoo.soft_continuum(win, betas),
+                                                  float(win.mean()), float(win.max()),
+                                                  float(out[i, j])),
+                       width="stretch", key="zoo_soft_fig")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Average", figures.fmt(win.mean()))
+    m2.metric("SoftPool", figures.fmt(out[i, j]), help="Σ softmax(x)·x over the window")
+    m3.metric("Max", figures.fmt(win.max()))
+    st.caption("Each cell's weight is e^x / Σ e^x over the window (computed after subtracting "
+               "the window's max, so it never overflows): a cell one unit larger weighs e ≈ 2.7 "
+               "times as much. Scaling the input by β moves SoftPool along the curve: β → 0 "
+               "gives equal weights (the average), large β puts all weight on the max.")
+
+
+def pyramid_section(x, params, outputs) -> None:
+    levels = spatial_pyramid_bins(x.shape, params.levels)
+    st.plotly_chart(vfig.pyramid_bins_figure(x, levels), width="stretch", key="zoo_spp_bins")
+    sizes = [lv.size[0] * lv.size[1] for lv in levels]
+    kind = st.session_state.get("zoo_input", "random")
+    shapes = [x.shape, (x.shape[0] + 3, x.shape[1] + 5), (max(2, x.shape[0] // 2), 3)]
+    vectors = {}
+    for shape in shapes:
+        other = x if shape == x.shape else zoo.make_input(kind, *shape, seed=1)
+        vectors[f"input {shape[0]}×{shape[1]}"] = spatial_pyramid_pool2d(other, params.levels)
+    st.plotly_chart(vfig.pyramid_vectors_figure(vectors, sizes), width="stretch",
+                    key="zoo_spp_vectors")
+    lengths = {name: len(v) for name, v in vectors.items()}
+    st.markdown(f"Output length for every input size: **{sum(sizes)}** = "
+                f"{' + '.join(map(str, sizes))} (one number per bin, per channel): "
+                + ", ".join(f"{n} → {v}" for n, v in lengths.items()) + ". A fully connected "
+                "layer after it can take images of any size.")
+
+
+def shift_section() -> None:
+    st.caption("Move the input a few pixels and watch the pooled output. Max pooling at "
+               "stride 2 keeps every other window's maximum, so a one-pixel shift can change "
+               "which cells win; MaxBlurPool (a dense max, then a binomial blur before "
+               "subsampling, Zhang 2019) changes smoothly. Filter size 1 is plain max pooling.")
+    c1, c2, c3 = st.columns([2, 2, 1])
+    kind = c1.selectbox("Pattern", list(zoo.INPUTS), format_func=zoo.INPUTS.get,
+                        key="zoo_shift_input", help="The image the 12×24 view is cut from.")
+    shift = c2.slider("Shift (px)", 0, max(zoo.SHIFTS), 0, key="zoo_shift",
+                      help="Moves the input left by this many pixels.")
+    filt = c3.slider("Filter size", 1, 7, 3, key="zoo_shift_filter",
+                     help="MaxBlurPool's binomial filter.")
+    base = zoo.shift_base(kind, 12, 24, seed=int(st.session_state.get("zoo_seed", 0)))
+    with budget.one_at_a_time():
+        sweep = zoo.shift_sweep(base, 24, int(filt))
+    labels = zoo.SHIFT_METHODS
+    crop = zoo.shifted_crop(base, int(shift), 24)
+    st.plotly_chart(figures.panels_figure([
+        dict(values=crop, title=f"Input at shift {shift}", colorscale="Blues"),
+        dict(values=sweep.outputs["max"][shift], title="Max pooling 2×2, stride 2"),
+        dict(values=sweep.outputs["max_blur"][shift], title=f"MaxBlurPool, filter {filt}")],
+        height=360), width="stretch", key="zoo_shift_now")
+    row = st.slider("Output row shown per shift", 0, sweep.outputs["max"][0].shape[0] - 1, 2,
+                    key="zoo_shift_row", help="One row of each output, one line per shift.")
+    st.plotly_chart(vfig.shift_outputs_figure(sweep, zoo.SHIFTS, labels, int(row), int(shift)),
+                    width="stretch", key="zoo_shift_rows")
+    st.plotly_chart(vfig.shift_consistency_figure(sweep, zoo.SHIFTS, labels, int(shift)),
+                    width="stretch", key="zoo_shift_consistency")
+    cols = st.columns(4)
+    for n, m in enumerate(labels):
+        r = sweep.consistency[m][shift]
+        corr = "—" if np.isnan(r.correlation) else f"{r.correlation:.3f}"
+        cols[2 * n].metric(f"{labels[m]}: correlation", corr,
+                           help="Pearson correlation with the output at shift 0, moved by "
+                                "shift // 2 output cells (pooling_core.shift_consistency).")
+        cols[2 * n + 1].metric(f"{labels[m]}: mean change", f"{r.mean_change:.3f}",
+                               help="Mean |difference| from the output at shift 0.")
+    st.caption("Both are compared with the output at shift 0 moved by shift // 2 cells (the "
+               "stride). At even shifts both methods match exactly; at odd shifts the output "
+               "grid has no cell where the content moved to, and that is where max pooling "
+               "loses most. The blur pads by reflection (antialiased_cnns' default).")
+
+
+def code_section(x, params) -> None:
+    table = variant_frameworks()
+    c1, c2 = st.columns(2)
+    mode = c1.selectbox("Mode", list(zoo.MODES), format_func=lambda m: zoo.MODES[m][0],
+                        key="zoo_code_mode", help="Whose call to write.")
+    try:
+        calls = zoo.mode_calls(mode, params, x.shape)
+    except ValueError as exc:
+        st.warning(f"{zoo.MODES[mode][0]}: {exc}")
+        return
+    options = list(dict.fromkeys(c[0] for c in calls))
+    default = zoo.default_framework(options, st.session_state.get("fw"))
+    if st.session_state.get("zoo_code_fw") not in options:
+        st.session_state["zoo_code_fw"] = default
+    framework = c2.selectbox("Framework", options, key="zoo_code_fw",
+                             help="Only the frameworks that have this mode.")
+    for name, code, same, note in calls:
+        if name == framework:
+            st.code(code, language="python")
+            st.caption(("Gives exactly Poolscope's numbers. " if same else
+                        "Not the same numbers: ") + note)
+    st.markdown("**Which framework has which variant**")
+    st.dataframe([{"Variant": zoo.MODES[v][0] if v in zoo.MODES else v,
+                   "Frameworks": ", ".join(f for f in fws if f != "Poolscope")}
+                  for v, fws in table.items()], hide_index=True, width="stretch",
+                 key="zoo_fw_table")
+
+
+TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
+        "BlurPool shift lab", "Code")
+
+
+def main() -> None:
+    startup.require_navigation()
+    st.title("Pooling zoo")
+    st.caption("Classic pooling (max, average, min, Lp, median) and the modern variants from "
+               "papers and model code, on the same input. Every number is pooling_core's, "
+               "checked in the tests against PyTorch, kornia and onnxruntime. This page has its "
+               "own controls: the variants take other parameters than the sidebar's.")
+    x = input_controls()
+    params = param_controls()
+    with budget.one_at_a_time():
+        outputs = zoo.run_all(x, params)
+    grid_section(x, params, outputs)
+    tabs = st.tabs(TABS)
+    sections = (fractional_section, gem_section, mixed_section, softpool_section,
+                pyramid_section)
+    for tab, section in zip(tabs, sections):
+        with tab:
+            section(x, params, outputs)
+    with tabs[5]:
+        shift_section()
+    with tabs[6]:
+        code_section(x, params)
+
+
+main()

@@ -1,0 +1,103 @@
+"""Issue 17's classroom features in a real browser (Debian's Chromium against
+``streamlit run``): presenter mode's keys, and the offline HTML export."""
+from conftest import ARTIFACTS, wait_for_app
+
+TITLE = "(document.querySelector('.st-key-animation .gtitle') || {textContent: ''}).textContent"
+
+
+def title_starts(pg, text, timeout=20_000):
+    pg.wait_for_function(f"() => {TITLE}.startsWith({text!r})", timeout=timeout)
+
+
+def test_presenter_keys_step_play_and_pause(page, app_url):
+    page.goto(f"{app_url}/playground?present=1&src=Preset&in_preset=Seed+example+%284%C3%974%29")
+    wait_for_app(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    # the sidebar starts folded, the text is large
+    sidebar = page.locator("[data-testid='stSidebar']")
+    assert sidebar.get_attribute("data-collapsed") == "true"
+    bar = page.locator("[data-testid=stMarkdownContainer] p", has_text="Step 1 of 4")
+    size = bar.evaluate("e => getComputedStyle(e).fontSize")
+    assert float(size.rstrip("px")) >= 22, size
+    title_starts(page, "out[0, 0]")
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # no widget focused
+    page.keyboard.press("ArrowRight")
+    title_starts(page, "out[0, 1]")
+    wait_for_app(page)
+    page.keyboard.press("ArrowRight")
+    title_starts(page, "out[1, 0]")
+    wait_for_app(page)
+    page.keyboard.press("ArrowLeft")
+    title_starts(page, "out[0, 1]")
+    wait_for_app(page)
+    # space plays on to the last step (4 steps, 0.6 s each) and the button says Pause meanwhile
+    page.keyboard.press(" ")
+    page.wait_for_selector(".st-key-present_play button:has-text('Pause')", timeout=20_000)
+    title_starts(page, "out[1, 1]", timeout=30_000)
+    page.wait_for_selector(".st-key-present_play button:has-text('Play')", timeout=20_000)
+    # space again: plays from the start; space once more pauses before the end
+    page.keyboard.press(" ")
+    title_starts(page, "out[0, 0]", timeout=20_000)
+    page.wait_for_selector(".st-key-present_play button:has-text('Pause')", timeout=20_000)
+    page.keyboard.press(" ")
+    page.wait_for_selector(".st-key-present_play button:has-text('Play')", timeout=20_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "presenter.png"), full_page=True)
+
+
+def test_presenter_key_n_asks_the_next_question(page, app_url):
+    page.goto(f"{app_url}/playground?present=1")
+    wait_for_app(page)
+    page.locator(".st-key-quiz_on_playground label").click()
+    page.wait_for_selector("text=Question 1.")
+    wait_for_app(page)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("n")
+    page.wait_for_selector("text=Question 2.", timeout=20_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_offline_html_plays_from_file_with_the_network_blocked(page, browser, app_url, tmp_path):
+    page.goto(f"{app_url}/playground")
+    wait_for_app(page)
+    page.get_by_role("tab", name="Export").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download the animation (HTML, plays offline)").click()
+    path = tmp_path / "animation.html"
+    info.value.save_as(path)
+
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    refused = []
+
+    def only_files(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+    context.route("**/*", only_files)
+    try:
+        offline = context.new_page()
+        offline.goto(path.as_uri())
+        offline.wait_for_selector(".gtitle")
+        title = "document.querySelector('.gtitle').textContent"
+        assert offline.evaluate(title).startswith("out[0, 0] = max(")
+        # hover an output cell: its tooltip names the window
+        points = offline.locator(".scatterlayer .trace:last-child path.point")
+        assert points.count() == 9
+        box = points.nth(4).bounding_box()
+        offline.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        offline.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)
+        assert "out[1, 1]" in offline.locator(".hoverlayer").text_content()
+        # Play: the frames advance with no server
+        offline.locator(".updatemenu-button", has_text="Play").click()
+        offline.wait_for_function(f"() => {title}.startsWith('out[0, 2]')", timeout=15_000)
+        offline.wait_for_function(f"() => {title}.startsWith('out[2, 2]')", timeout=15_000)
+        # the slider scrubs back to the first step
+        rail = offline.locator(".slider-rail-touch-rect").first
+        rbox = rail.bounding_box()
+        rail.click(position={"x": 2, "y": rbox["height"] / 2})
+        offline.wait_for_function(f"() => {title}.startsWith('out[0, 0]')", timeout=15_000)
+        assert refused == []  # nothing even tried the network
+    finally:
+        context.close()

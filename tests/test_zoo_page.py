@@ -1,0 +1,182 @@
+"""The Pooling zoo page through app.py (AppTest): every control moves the numbers shown, and
+each number shown is the one pooling_core gives."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pooling_core import (fractional_max_pool2d, fractional_windows, gem_pool2d, max_blur_pool2d,
+                          mixed_pool2d, pool2d, shift_consistency, softpool2d, variant_calls)
+from ui import figures, zoo
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def at():
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    app.switch_page("pages/zoo.py").run()
+    assert not app.exception
+    return app
+
+
+def metric(app, label, nth=0):
+    """The value of the ``nth`` metric labelled ``label`` (GeM's tab comes before SoftPool's)."""
+    return [m.value for m in app.metric if m.label == label][nth]
+
+
+def markdown(app, start):
+    return next(m.value for m in app.markdown if m.value.startswith(start))
+
+
+def the_input(app):
+    ss = app.session_state
+    return zoo.make_input(ss["zoo_input"], ss["zoo_rows"], ss["zoo_cols"], ss["zoo_seed"])
+
+
+def table(app):
+    return {r["Mode"]: r["Output"] for r in app.dataframe[0].value.to_dict("records")}
+
+
+def test_the_grid_lists_every_mode_with_the_cores_output_size(at):
+    x = the_input(at)
+    assert x.shape == (8, 8)
+    shapes = table(at)
+    assert set(shapes) == {label for label, _ in zoo.MODES.values()}
+    assert shapes["Max"] == "×".join(map(str, pool2d(x, 2).shape))
+    at.slider(key="zoo_stride").set_value(1).run()
+    at.slider(key="zoo_kernel").set_value(3).run()
+    assert not at.exception
+    shapes = table(at)
+    assert shapes["Max"] == "6×6" == shapes["GeM"] == shapes["SoftPool"]
+    assert shapes["Spatial pyramid"] == "1×21"
+    at.slider(key="zoo_kernel").set_value(2).run()
+    at.slider(key="zoo_stride").set_value(2).run()
+
+
+def test_gem_p_from_one_to_infinity(at):
+    x = the_input(at)
+    window = x[:2, :2]
+    gem = gem_pool2d(x, 2, 2, p=3.0)[0, 0]
+    assert metric(at, "GeM") == figures.fmt(gem)
+    assert metric(at, "LPPool2d") == figures.fmt(pool2d(window, 2, mode="lp", p=3.0)[0, 0])
+    assert "LPPool2d = N^(1/p) · GeM" in markdown(at, "With p = 3")
+    at.slider(key="zoo_p").set_value(1.0).run()
+    assert metric(at, "GeM") == metric(at, "Average") == figures.fmt(window.mean())
+    at.toggle(key="zoo_p_inf").set_value(True).run()
+    assert metric(at, "GeM") == metric(at, "Max") == figures.fmt(window.max())
+    assert at.slider(key="zoo_p").disabled
+    at.toggle(key="zoo_p_inf").set_value(False).run()
+    at.slider(key="zoo_gem_row").set_value(2).run()
+    at.slider(key="zoo_gem_column").set_value(3).run()
+    assert metric(at, "GeM") == figures.fmt(gem_pool2d(x, 2, 2, p=1.0)[2, 3])
+    at.slider(key="zoo_p").set_value(3.0).run()
+
+
+def test_mixed_alpha_ends_are_average_and_max(at):
+    x = the_input(at)
+    for alpha in (0.0, 0.25, 1.0):
+        at.slider(key="zoo_alpha").set_value(alpha).run()
+        at.slider(key="zoo_mixed_row").set_value(1).run()
+        text = markdown(at, "Output (1, 0)")
+        value = mixed_pool2d(x, 2, 2, alpha=alpha)[1, 0]
+        assert f"**{figures.fmt(value)}**" in text
+    assert figures.fmt(pool2d(x, 2)[1, 0]) in text
+    at.slider(key="zoo_alpha").set_value(0.0).run()
+    assert f"**{figures.fmt(pool2d(x, 2, mode='avg')[1, 0])}**" in markdown(at, "Output (1, 0)")
+    at.slider(key="zoo_alpha").set_value(0.5).run()
+
+
+def test_softpool_cell_is_the_cores(at):
+    x = the_input(at)
+    at.slider(key="zoo_soft_row").set_value(3).run()
+    at.slider(key="zoo_soft_column").set_value(1).run()
+    assert metric(at, "SoftPool") == figures.fmt(softpool2d(x, 2, 2)[3, 1])
+    window = x[6:8, 2:4]
+    assert metric(at, "Max", -1) == figures.fmt(window.max())
+    assert metric(at, "Average", -1) == figures.fmt(window.mean())
+
+
+def starts(app):
+    text = markdown(app, "**Seed")
+    rows, cols = re.findall(r"(?:start at|columns at) (\[[^\]]*\])", text)
+    return eval(rows), eval(cols)  # noqa: S307 (lists of ints the page wrote)
+
+
+def test_fractional_ratio_and_reroll(at):
+    x = the_input(at)
+    for ratio in (0.7, 0.5, 0.9):
+        at.slider(key="zoo_ratio").set_value(ratio).run()
+        seed = at.session_state["zoo_frac_seed"]
+        w = fractional_windows((1,) + x.shape, 2, output_ratio=ratio,
+                               samples=zoo.fractional_samples(seed))
+        assert starts(at) == (w.rows[0].tolist(), w.cols[0].tolist())
+        expected = fractional_max_pool2d(x[None], 2, output_ratio=ratio, samples=w.samples)[0]
+        assert table(at)["Fractional max"] == "×".join(map(str, expected.shape))
+    at.button(key="zoo_reroll").click().run()
+    assert at.session_state["zoo_frac_seed"] == seed + 1
+    w = fractional_windows((1,) + x.shape, 2, output_ratio=0.9,
+                           samples=zoo.fractional_samples(seed + 1))
+    assert starts(at) == (w.rows[0].tolist(), w.cols[0].tolist())
+    assert any("need not be an integer fraction" in i.value for i in at.info)
+    assert markdown(at, "**Seed").startswith(f"**Seed {seed + 1}**")
+
+
+def test_a_fractional_setting_that_does_not_fit_is_a_message(at):
+    at.slider(key="zoo_rows").set_value(4).run()
+    at.slider(key="zoo_kernel").set_value(4).run()
+    at.slider(key="zoo_ratio").set_value(0.95).run()
+    assert not at.exception
+    assert any("Fractional max pooling:" in w.value and "kernel" in w.value for w in at.warning)
+    at.slider(key="zoo_kernel").set_value(2).run()
+    at.slider(key="zoo_rows").set_value(8).run()
+    at.slider(key="zoo_ratio").set_value(0.7).run()
+
+
+def test_pyramid_levels_give_a_fixed_length(at):
+    at.text_input(key="zoo_levels").input("1, 3").run()
+    text = markdown(at, "Output length for every input size")
+    assert "**10**" in text and text.count("→ 10") == 3
+    at.text_input(key="zoo_levels").input("two").run()
+    assert any("Pyramid levels" in w.value for w in at.warning) and not at.exception
+    at.text_input(key="zoo_levels").input("1, 2, 4").run()
+
+
+def test_shift_lab_numbers_are_shift_consistency_of_the_cores_outputs(at):
+    base = zoo.shift_base("random", 12, 24, seed=at.session_state["zoo_seed"])
+    for shift, filt in ((1, 3), (3, 5), (4, 1)):
+        at.slider(key="zoo_shift_filter").set_value(filt).run()
+        at.slider(key="zoo_shift").set_value(shift).run()
+        assert not at.exception
+        for method, fn in (("Max pooling", lambda v: pool2d(v, 2, 2)),
+                           ("MaxBlurPool", lambda v: max_blur_pool2d(v, filt, 2, 2,
+                                                                     padding_mode="reflect"))):
+            r = shift_consistency(fn(base[:, :24]), fn(base[:, shift:shift + 24]), (0, shift), 2,
+                                  atol=0.05 * np.ptp(base))
+            assert metric(at, f"{method}: mean change") == f"{r.mean_change:.3f}"
+            corr = metric(at, f"{method}: correlation")
+            assert corr == ("—" if np.isnan(r.correlation) else f"{r.correlation:.3f}")
+    # filter size 1 is max pooling itself: the same numbers
+    assert metric(at, "Max pooling: mean change") == metric(at, "MaxBlurPool: mean change")
+    at.slider(key="zoo_shift").set_value(0).run()
+    assert metric(at, "MaxBlurPool: mean change") == "0.000"
+
+
+def test_code_panel_offers_only_the_frameworks_that_have_the_mode(at):
+    at.selectbox(key="zoo_code_mode").set_value("fractional_max").run()
+    fw = at.selectbox(key="zoo_code_fw")
+    assert fw.options == ["Poolscope", "PyTorch", "TensorFlow"] and fw.value == "PyTorch"
+    calls = variant_calls("fractional_max", kernel_size=2, output_ratio=0.7)
+    assert at.code[0].value == calls[1].call
+    fw.set_value("TensorFlow").run()
+    assert at.code[0].value == calls[3].call and "tf.nn.fractional_max_pool" in at.code[0].value
+    at.selectbox(key="zoo_code_mode").set_value("max_blur").run()
+    assert at.selectbox(key="zoo_code_fw").options == ["Poolscope", "kornia", "antialiased_cnns"]
+    assert "MaxBlurPool2D" in at.code[0].value
+    at.selectbox(key="zoo_code_mode").set_value("median").run()
+    assert "PyTorch" not in at.selectbox(key="zoo_code_fw").options
+    frameworks = at.dataframe[-1].value
+    assert "torchvision, ONNX" in frameworks.set_index("Variant").loc["roi_align", "Frameworks"]
+    assert not at.exception
