@@ -79,13 +79,13 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
         return
     c1, c3 = st.columns([4, 1.3])
     diff = result.analytic - result.numeric
-    c1.plotly_chart(figures.panels_figure([
+    c1.plotly_chart(widgets.shown(figures.panels_figure([
         dict(values=result.analytic, title="pool2d_backward (analytic)", signed=True,
              colorscale=figures.GRAD_COLORSCALE),
         dict(values=result.numeric, title="finite differences (numeric)", signed=True,
              colorscale=figures.GRAD_COLORSCALE),
         dict(values=np.where(np.abs(diff) < 1e-9, 0.0, diff), title="analytic − numeric",
-             signed=True, colorscale=figures.GRAD_COLORSCALE)]),
+             signed=True, colorscale=figures.GRAD_COLORSCALE)])),
         width="stretch", key="bp_check_fig")
     with c3:
         verdict = "✓" if result.ok else "✗"
@@ -123,7 +123,7 @@ def unpool_panel(x: np.ndarray, settings: pool_settings.PoolSettings) -> None:
                "maxUnpooling2dLayer fed by a max pooling layer with HasUnpoolingOutputs — writes "
                "each value back at its index and zeros everywhere else: a sparse map the size "
                "of the input, as used by decoders such as SegNet.")
-    st.plotly_chart(widgets.stale(fig), width="stretch", key="bp_unpool")
+    st.plotly_chart(widgets.shown(fig), width="stretch", key="bp_unpool")
     st.caption("Unpooling is the backward pass of max pooling with the pooled values as the "
                "upstream gradient — except that overlapping windows add up in the backward pass, "
                "while unpooling writes a shared cell once.")
@@ -151,12 +151,12 @@ def main() -> None:
         st.markdown("**Forward**: input x → output")
         fwd, _ = pool_settings.guard("bp_forward", build_forward, x, kwargs)
         if fwd is not None:
-            st.plotly_chart(widgets.stale(fwd), width="stretch", key="bp_forward_fig")
+            st.plotly_chart(widgets.shown(fwd), width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
-            st.plotly_chart(widgets.stale(bwd), width="stretch", key="bp_backward_fig")
+            st.plotly_chart(widgets.shown(bwd), width="stretch", key="bp_backward_fig")
             export.downloads(bwd, "poolscope_backprop", "bp_dl", title="Poolscope: backprop")
     if bwd_error:
         return

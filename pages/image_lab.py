@@ -261,7 +261,7 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
                    "of the neighbouring pixels. Press ▶ Play to watch the window slide.")
         if note:
             st.caption(note)
-        st.plotly_chart(widgets.stale(fig), width="stretch", key="zoom_fig")
+        st.plotly_chart(widgets.shown(fig), width="stretch", key="zoom_fig")
 
 
 def compare_section(array, settings, key, src_dtype) -> None:

@@ -149,10 +149,10 @@ def frameworks_panel(comparisons) -> None:
     rows = []
     for c in comparisons:
         call = c.call
-        if not call.ok:
+        if not call.ok:  # the reason, a sentence, goes below the table (it wraps there)
             rows.append({"Framework": FRAMEWORKS[c.framework].name, "Output": "—",
                          "Padding (top, bottom / left, right)": "—",
-                         "Values vs PyTorch": f"cannot express: {call.reason}"})
+                         "Values vs PyTorch": "cannot express (see below)"})
             continue
         (t, b), (left, right) = call.pads
         if c.same_shape is None:
@@ -168,9 +168,12 @@ def frameworks_panel(comparisons) -> None:
                      "Padding (top, bottom / left, right)": f"{t}, {b} / {left}, {right}",
                      "Values vs PyTorch": verdict})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    for c in comparisons:  # how a framework departs from the settings (or from its spec)
+    for c in comparisons:  # why a framework cannot, how one departs from the settings
+        name = FRAMEWORKS[c.framework].name
+        if not c.call.ok:
+            st.caption(f"**{name}** cannot express these settings: {c.call.reason}.")
         for note in c.call.notes:
-            st.caption(f"**{FRAMEWORKS[c.framework].name}**: {note}")
+            st.caption(f"**{name}**: {note}")
     differing = [c for c in comparisons if c.call.ok and c.diff_mask is not None
                  and c.diff_mask.any()]
     if differing:
@@ -241,7 +244,7 @@ def main() -> None:
     if presenter.on():  # the step bar (keys ← → space) and large cells for a projector
         start = presenter.frame(start, len(fig.frames), frame_ms)
         fig = presenter.figure(figures.open_at(fig, start))
-    st.plotly_chart(widgets.stale(fig), width="stretch", key="animation", on_select="rerun",
+    st.plotly_chart(widgets.shown(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
                "its window.")
@@ -255,7 +258,7 @@ def main() -> None:
         widgets.formula(matrix.shape, kwargs)
     with right:
         cov, cov_fig = build_coverage(matrix.shape, geometry_kwargs(kwargs))
-        st.plotly_chart(widgets.stale(cov_fig), width="stretch", key="coverage")
+        st.plotly_chart(widgets.shown(cov_fig), width="stretch", key="coverage")
         if (cov == 0).any():
             st.warning(f"{int((cov == 0).sum())} input cell(s) are never read by any window "
                        f"(marked ✗): their values cannot change the output.")

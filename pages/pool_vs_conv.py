@@ -166,7 +166,7 @@ def main() -> None:
         panels.append(dict(values=conv, title=f"Strided conv {conv.shape[0]}×{conv.shape[1]}",
                            colorscale=figures.GRAD_COLORSCALE if signed else "Purples",
                            signed=signed))
-    st.plotly_chart(widgets.stale(figures.panels_figure(panels)), width="stretch", key="pc_outputs")
+    st.plotly_chart(widgets.shown(figures.panels_figure(panels)), width="stretch", key="pc_outputs")
 
     if conv is not None:
         st.subheader("Difference map")
@@ -191,7 +191,7 @@ def main() -> None:
             fig, _ = pool_settings.guard("pc_anim", build_conv_animation, x,
                                  {**geometry_kwargs(kw_max), "mode": "avg"}, kernel, conv)
             if fig is not None:
-                st.plotly_chart(widgets.stale(fig), width="stretch", key="pc_anim_fig")
+                st.plotly_chart(widgets.shown(fig), width="stretch", key="pc_anim_fig")
                 export.downloads(fig, "poolscope_conv", "pc_dl", title="Poolscope: convolution")
     costs_panel(settings)
 
