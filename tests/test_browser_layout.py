@@ -8,6 +8,9 @@ from conftest import ARTIFACTS
 from test_browser_links import settle
 
 SIZES = {"phone": (390, 844), "projector": (1280, 720)}
+#: a phone's browser says so (ui/responsive.py stacks the panels for it)
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0 Mobile Safari/537.36")
 PAGES = ("home", "playground", "lesson", "image_lab", "backprop", "pool_vs_conv", "dims",
          "network", "zoo")
 CASES = [(p, s) for p in PAGES for s in SIZES]
@@ -50,8 +53,9 @@ def shoot(pg, path):
 def test_every_page_fits_the_phone_and_the_projector(browser, app_url, name, size):
     width, height = SIZES[size]
     ctx = browser.new_context(viewport={"width": width, "height": height},
-                              is_mobile=size == "phone", has_touch=size == "phone",
-                              device_scale_factor=1)
+                              device_scale_factor=1,
+                              **(dict(user_agent=PHONE_UA, is_mobile=True, has_touch=True)
+                                 if size == "phone" else {}))
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
     try:
