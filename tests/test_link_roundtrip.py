@@ -1,12 +1,9 @@
 """A copied link reopens the same view (issue 22): every control of every page goes into the
 link and comes back from it, and the sidebar's "Copy link" box shows that link."""
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
+from test_query_params import open_page
 from ui.links import LINK_PARAMS
-
-APP = str(ROOT / "app.py")
 
 #: links that set every page's controls away from their defaults (a control that appears
 #: only with another value gets a second link)
@@ -50,16 +47,6 @@ LINKS = {
 CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]
 
 
-def open_link(page, query):
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page(f"pages/{page}.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_the_links_cover_every_control():
     covered = {key for links in LINKS.values() for link in links for key in link}
     assert covered == set(LINK_PARAMS)  # every key is in some link
@@ -72,7 +59,7 @@ def test_the_links_cover_every_control():
 @pytest.mark.parametrize("page,i", CASES, ids=[f"{p}-{i}" for p, i in CASES])
 def test_a_link_sets_every_control_and_stays_in_the_link(page, i):
     link = LINKS[page][i]
-    at = open_link(page, link)
+    at = open_page(page, link)
     assert not [w.value for w in at.warning if w.value.startswith("**This link")]
     for key, text in link.items():
         value = LINK_PARAMS[key].parse(text)
