@@ -360,6 +360,13 @@ def main(argv=None) -> None:
     sizes = {} if args.only_a else part_b(args.quick)
     c = [] if args.quick or args.no_image_lab or args.only_a else part_c(args.repeat)
 
+    if args.sessions is None or "quiz" in args.sessions:
+        q = quiz_cpu()
+        print("\nQ. Quiz me in CPU time, one 32×32 session, median of 8 (CPU ms / wall ms): "
+              + "; ".join(f"{k} {cpu * 1e3:.0f} / {wall * 1e3:.0f}"
+                          for k, (cpu, wall) in q.items()))
+        print(f"  Quiz me's own CPU cost on a cached rerun: "
+              f"{(q['on'][0] - q['off'][0]) * 1e3:.0f} ms")
     print(f"\nSummary (load average at start {load_start}, at end {load_average()})")
     print(f"  {'target':<58}{'budget':>9}{'measured':>11}  verdict")
 
@@ -369,12 +376,6 @@ def main(argv=None) -> None:
         print(f"  {what:<58}{budget * scale:>6.4g} {unit:<2}{value * scale:>8.3g} {unit:<2}"
               f"  {'met' if ok else 'NOT met'}")
 
-    if args.sessions is None or "quiz" in args.sessions:
-        q = quiz_cpu()
-        print("\nQ. Quiz me in CPU time, one 32×32 session, median of 8 (CPU ms / wall ms): "
-              + "; ".join(f"{k} {c * 1e3:.0f} / {w * 1e3:.0f}" for k, (c, w) in q.items()))
-        print(f"  Quiz me's own CPU cost on a cached rerun: "
-              f"{(q['on'][0] - q['off'][0]) * 1e3:.0f} ms")
     if "quiz" in a:  # what Quiz me adds to a rerun: the cached page with and without it
         rows = {r["label"]: r for r in a["quiz"]}
         off = [t for k, r in rows.items() if k.startswith("quiz off") for t in r["runs"]]

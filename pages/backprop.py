@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import export, figures, lessons, links, pool_settings, quiz, startup, widgets
+from ui import export, figures, lessons, links, pool_settings, quiz, startup, tap, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -151,12 +151,12 @@ def main() -> None:
         st.markdown("**Forward**: input x → output")
         fwd, _ = pool_settings.guard("bp_forward", build_forward, x, kwargs)
         if fwd is not None:
-            st.plotly_chart(widgets.shown(fwd), width="stretch", key="bp_forward_fig")
+            tap.chart(widgets.shown(fwd), width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
-            st.plotly_chart(widgets.shown(bwd), width="stretch", key="bp_backward_fig")
+            tap.chart(widgets.shown(bwd), width="stretch", key="bp_backward_fig")
             export.downloads(bwd, "poolscope_backprop", "bp_dl", title="Poolscope: backprop")
     if bwd_error:
         return

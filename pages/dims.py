@@ -7,7 +7,8 @@ import streamlit as st
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs,
                           plan_axes, pool2d)
 from pooling_core.conventions import FRAMEWORKS, adaptive_args
-from ui import export, figures, lessons, links, parsing, pool_settings, quiz, startup, widgets
+from ui import (export, figures, lessons, links, parsing, pool_settings, quiz, startup, tap,
+                widgets)
 
 SIGNALS = {"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}
 VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
@@ -75,7 +76,7 @@ def one_d_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
     if fig is None:
         return
     (plan,) = plan_axes(x.shape, **geometry_kwargs(kwargs))
-    st.plotly_chart(widgets.shown(fig), width="stretch", key="d1_fig_chart")
+    tap.chart(widgets.shown(fig), width="stretch", key="d1_fig_chart")
     export.downloads(fig, "poolscope_signal", "d1_dl", title="Poolscope: 1-D pooling")
     st.markdown(f"**{x.size} samples → {plan.out} outputs.** Each orange step is one output, "
                 f"drawn over the samples its window reads. Press ▶ Play: the red band is the "
@@ -124,7 +125,7 @@ def three_d_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
         if fig is not None:
             st.caption("Drag to rotate. Small blue points: input voxels. Orange diamonds: output "
                        "voxels, each at the centre of the box it reads.")
-            st.plotly_chart(widgets.shown(fig), width="stretch", key="d3_points_fig")
+            tap.chart(widgets.shown(fig), width="stretch", key="d3_points_fig")
     st.markdown("**Output size per axis** (the same formula on each axis)")
     widgets.formula(vol.shape, kwargs, ["D", "H", "W"])
     return quiz.Case(vol, kwargs, 3, "the 3-D volume")
@@ -154,7 +155,7 @@ def adaptive_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
     out = adaptive_pool2d(x, size, mode)
     fig, _ = pool_settings.guard("ad_fig", build_adaptive, x, size, mode)
     if fig is not None:
-        st.plotly_chart(widgets.shown(fig), width="stretch", key="ad_fig_chart")
+        tap.chart(widgets.shown(fig), width="stretch", key="ad_fig_chart")
     (r0, r1), (c0, c1_) = adaptive_bins(int(h), size[0]), adaptive_bins(int(w), size[1])
     st.markdown(f"Row bins: {', '.join(f'{a}–{b - 1}' for a, b in zip(r0, r1))}  \n"
                 f"Column bins: {', '.join(f'{a}–{b - 1}' for a, b in zip(c0, c1_))}")

@@ -18,7 +18,7 @@ from pooling_core import pool2d
 from pooling_core.conventions import FRAMEWORKS
 from ui import budget, figures, imageio, links, pool_settings, startup, widgets
 from ui import imagelab as lab
-from ui import roi_view
+from ui import roi_view, variants_view
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -314,6 +314,8 @@ def compare_section(array, settings, key, src_dtype) -> None:
 SECTIONS = {"img_zoom": ("Zoom: the window sliding over real pixel values", ":material/zoom_in:"),
             "img_compare": ("Compare modes: all six on this image, and where two differ",
                             ":material/grid_view:"),
+            "img_variants": ("Modern modes: fractional max, BlurPool, GeM, mixed, SoftPool on "
+                             "this image", ":material/pets:"),
             "img_roi": ("ROI pool & ROI align: pool a box of the image to a fixed grid",
                         ":material/crop_free:")}
 
@@ -401,6 +403,10 @@ def main() -> None:
     if modes is not None:
         with modes:
             compare_section(array, settings, key, src_dtype)
+    variants = open_section("img_variants")
+    if variants is not None:
+        with variants:
+            variants_view.variants_section(array, key, src_dtype)
     roi = open_section("img_roi")
     if roi is not None:
         with roi:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import links, quiz, startup
+from ui import export, links, presenter, quiz, startup
 from ui.quiz_lesson import STEPS, step_figures
 from ui.quiz_model import describe
 
@@ -72,8 +72,10 @@ def main() -> None:
                   on_click=lambda: st.session_state.update({reveal_key: True}),
                   help="The figure gives the answer away: predict first if you can.")
     else:
-        for i, fig in enumerate(step_figures(lesson)):
-            st.plotly_chart(fig, width="stretch", key=f"lesson_fig_{step}_{i}")
+        figs = step_figures(lesson)
+        for i, fig in enumerate(figs):
+            st.plotly_chart(presenter.figure(fig), width="stretch", key=f"lesson_fig_{step}_{i}")
+        export.lesson_downloads(lesson, step, figs)  # the step as a slide, the figure as HTML
     navigation(step, "bottom")
 
 

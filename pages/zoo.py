@@ -44,10 +44,17 @@ def reroll() -> None:
     st.session_state["zoo_frac_seed"] = (int(st.session_state.get("zoo_frac_seed", 0)) + 1) % 100_000
 
 
-def window_of(x, i: int, j: int, params: zoo.ZooParams) -> np.ndarray:
-    """The cells output ``(i, j)`` reads (no padding, dilation 1 in the zoo)."""
+def picked_window(x, params: zoo.ZooParams, outputs: dict, mode: str, prefix: str):
+    """``(output, i, j, window)`` of the output cell the user picks, or None (and the
+    core's message) when the mode's settings do not fit. The zoo has no padding or
+    dilation, so output ``(i, j)`` reads ``x[i·s : i·s + k, j·s : j·s + k]``."""
+    out = outputs[mode]
+    if isinstance(out, str):
+        st.warning(f"{zoo.MODES[mode][0]}: {out}")
+        return None
+    i, j = cell_picker(prefix, out.shape)
     k, s = params.kernel, params.stride
-    return x[i * s:i * s + k, j * s:j * s + k]
+    return out, i, j, x[i * s:i * s + k, j * s:j * s + k]
 
 
 # ----------------------------------------------------------------------------- controls
@@ -142,12 +149,10 @@ def fractional_section(x, params, outputs) -> None:
 
 
 def gem_section(x, params, outputs) -> None:
-    out = outputs["gem"]
-    if isinstance(out, str):
-        st.warning(f"GeM: {out}")
+    picked = picked_window(x, params, outputs, "gem", "zoo_gem")
+    if picked is None:
         return
-    i, j = cell_picker("zoo_gem", out.shape)
-    win = window_of(x, i, j, params)
+    _, i, j, win = picked
     now = zoo.gem_vs_lp(win, params.p)
     ps = np.geomspace(1.0, 64.0, 48)
     curves = [zoo.gem_vs_lp(win, p) for p in ps]
@@ -190,12 +195,10 @@ def mixed_section(x, params, outputs) -> None:
 
 
 def softpool_section(x, params, outputs) -> None:
-    out = outputs["softpool"]
-    if isinstance(out, str):
-        st.warning(f"SoftPool: {out}")
+    picked = picked_window(x, params, outputs, "softpool", "zoo_soft")
+    if picked is None:
         return
-    i, j = cell_picker("zoo_soft", out.shape)
-    win = window_of(x, i, j, params)
+    out, i, j, win = picked
     weights = softpool_weights(x, params.kernel, params.stride)[i, j]
     betas = np.geomspace(1e-3, 1e2, 61)
     left, right = st.columns([1, 2])
@@ -234,23 +237,28 @@ def pyramid_section(x, params, outputs) -> None:
                 "layer after it can take images of any size.")
 
 
+SHIFT_VIEW = (16, 24)  # the shift lab's view: rows, columns
+
+
 def shift_section() -> None:
     st.caption("Move the input a few pixels and watch the pooled output. Max pooling at "
                "stride 2 keeps every other window's maximum, so a one-pixel shift can change "
                "which cells win; MaxBlurPool (a dense max, then a binomial blur before "
                "subsampling, Zhang 2019) changes smoothly. Filter size 1 is plain max pooling.")
-    c1, c2, c3 = st.columns([2, 2, 1])
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
     kind = c1.selectbox("Pattern", list(zoo.INPUTS), format_func=zoo.INPUTS.get,
-                        key="zoo_shift_input", help="The image the 12×24 view is cut from.")
-    shift = c2.slider("Shift (px)", 0, max(zoo.SHIFTS), 0, key="zoo_shift",
-                      help="Moves the input left by this many pixels.")
-    filt = c3.slider("Filter size", 1, 7, 3, key="zoo_shift_filter",
+                        key="zoo_shift_input", help="The image the 16×24 view is cut from.")
+    direction = c2.radio("Direction", list(zoo.DIRECTIONS), horizontal=True,
+                         key="zoo_shift_dir", help="Which way the view moves over the image.")
+    shift = c3.slider("Shift (px)", 0, max(zoo.SHIFTS), 0, key="zoo_shift",
+                      help="Moves the view this many pixels (the content moves the other way).")
+    filt = c4.slider("Filter size", 1, 7, 3, key="zoo_shift_filter",
                      help="MaxBlurPool's binomial filter.")
-    base = zoo.shift_base(kind, 12, 24, seed=int(st.session_state.get("zoo_seed", 0)))
+    base = zoo.shift_base(kind, *SHIFT_VIEW, seed=int(st.session_state.get("zoo_seed", 0)))
     with budget.one_at_a_time():
-        sweep = zoo.shift_sweep(base, 24, int(filt))
+        sweep = zoo.shift_sweep(base, *SHIFT_VIEW, int(filt), direction)
     labels = zoo.SHIFT_METHODS
-    crop = zoo.shifted_crop(base, int(shift), 24)
+    crop = zoo.shifted_crop(base, int(shift), *SHIFT_VIEW, direction)
     st.plotly_chart(figures.panels_figure([
         dict(values=crop, title=f"Input at shift {shift}", colorscale="Blues"),
         dict(values=sweep.outputs["max"][shift], title="Max pooling 2×2, stride 2"),
@@ -262,17 +270,20 @@ def shift_section() -> None:
                     width="stretch", key="zoo_shift_rows")
     st.plotly_chart(vfig.shift_consistency_figure(sweep, zoo.SHIFTS, labels, int(shift)),
                     width="stretch", key="zoo_shift_consistency")
-    cols = st.columns(4)
-    for n, m in enumerate(labels):
+    for m, label in labels.items():
         r = sweep.consistency[m][shift]
-        corr = "—" if np.isnan(r.correlation) else f"{r.correlation:.3f}"
-        cols[2 * n].metric(f"{labels[m]}: correlation", corr,
-                           help="Pearson correlation with the output at shift 0, moved by "
-                                "shift // 2 output cells (pooling_core.shift_consistency).")
-        cols[2 * n + 1].metric(f"{labels[m]}: mean change", f"{r.mean_change:.3f}",
-                               help="Mean |difference| from the output at shift 0.")
+        cols = st.columns(3)
+        cols[0].metric(f"{label}: unchanged", f"{r.unchanged:.0%}",
+                       help="Share of output positions within 5% of the input's range of "
+                            "their value at shift 0 (pooling_core.shift_consistency).")
+        cols[1].metric(f"{label}: correlation",
+                       "—" if np.isnan(r.correlation) else f"{r.correlation:.3f}",
+                       help="Pearson correlation with the output at shift 0, moved by "
+                            "shift // 2 output cells ('—': one of them is constant).")
+        cols[2].metric(f"{label}: mean change", f"{r.mean_change:.3f}",
+                       help="Mean |difference| from the output at shift 0.")
     st.caption("Both are compared with the output at shift 0 moved by shift // 2 cells (the "
-               "stride). At even shifts both methods match exactly; at odd shifts the output "
+               "stride) the same way. At even shifts both methods match exactly; at odd shifts the output "
                "grid has no cell where the content moved to, and that is where max pooling "
                "loses most. The blur pads by reflection (antialiased_cnns' default).")
 
@@ -288,9 +299,12 @@ def code_section(x, params) -> None:
         st.warning(f"{zoo.MODES[mode][0]}: {exc}")
         return
     options = list(dict.fromkeys(c[0] for c in calls))
-    default = zoo.default_framework(options, st.session_state.get("fw"))
-    if st.session_state.get("zoo_code_fw") not in options:
-        st.session_state["zoo_code_fw"] = default
+    ss = st.session_state
+    # another mode, or another framework in the sidebar: start from the sidebar's framework
+    # when this mode has it (else the first framework that has the mode)
+    if ss.get("zoo_code_fw") not in options or ss.get("zoo_code_for") != (mode, ss.get("fw")):
+        ss["zoo_code_for"] = (mode, ss.get("fw"))
+        ss["zoo_code_fw"] = zoo.default_framework(options, ss.get("fw"))
     framework = c2.selectbox("Framework", options, key="zoo_code_fw",
                              help="Only the frameworks that have this mode.")
     for name, code, same, note in calls:

@@ -5,6 +5,14 @@ from conftest import ARTIFACTS, wait_for_app
 TITLE = "(document.querySelector('.st-key-animation .gtitle') || {textContent: ''}).textContent"
 
 
+def keys_ready(pg, element):
+    """Wait until presenter mode's key handler clicks ``element`` (its iframe has run),
+    then take the focus off any widget (keys typed into a widget stay there)."""
+    pg.wait_for_function("(k) => Object.values(window.__poolscopeTargets || {}).flat()"
+                         ".includes(k)", arg=element, timeout=20_000)
+    pg.evaluate("document.activeElement && document.activeElement.blur()")
+
+
 def title_starts(pg, text, timeout=20_000):
     pg.wait_for_function(f"() => {TITLE}.startsWith({text!r})", timeout=timeout)
 
@@ -20,7 +28,7 @@ def test_presenter_keys_step_play_and_pause(page, app_url):
     size = bar.evaluate("e => getComputedStyle(e).fontSize")
     assert float(size.rstrip("px")) >= 22, size
     title_starts(page, "out[0, 0]")
-    page.evaluate("document.activeElement && document.activeElement.blur()")  # no widget focused
+    keys_ready(page, "present_next")
     page.keyboard.press("ArrowRight")
     title_starts(page, "out[0, 1]")
     wait_for_app(page)
@@ -51,7 +59,7 @@ def test_presenter_key_n_asks_the_next_question(page, app_url):
     page.locator(".st-key-quiz_on_playground label").click()
     page.wait_for_selector("text=Question 1.")
     wait_for_app(page)
-    page.evaluate("document.activeElement && document.activeElement.blur()")
+    keys_ready(page, "quiz_new_playground")
     page.keyboard.press("n")
     page.wait_for_selector("text=Question 2.", timeout=20_000)
     assert page.locator("[data-testid='stException']").count() == 0
@@ -101,3 +109,35 @@ def test_offline_html_plays_from_file_with_the_network_blocked(page, browser, ap
         assert refused == []  # nothing even tried the network
     finally:
         context.close()
+
+
+def test_presenter_arrows_turn_the_lesson_pages(page, app_url):
+    page.goto(f"{app_url}/lesson?present=1&step=3")
+    wait_for_app(page)
+    keys_ready(page, "lesson_next_top")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => location.search.includes('step=4')", timeout=20_000)
+    wait_for_app(page)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("() => location.search.includes('step=3')", timeout=20_000)
+    wait_for_app(page)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("n")
+    page.wait_for_selector("text=Question 2.", timeout=20_000)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_tap_shows_what_the_hover_shows(page, app_url):
+    """Phones have no hover: a click on an output of the 1-D figure writes its label."""
+    page.goto(f"{app_url}/dims")
+    wait_for_app(page)
+    page.wait_for_selector(".st-key-d1_fig_chart .scatterlayer")
+    diamonds = page.locator(".st-key-d1_fig_chart .scatterlayer .trace:nth-child(3) path.point")
+    assert diamonds.count() == 12  # 24 samples, k=2 s=2
+    diamonds.nth(2).scroll_into_view_if_needed()
+    box = diamonds.nth(2).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    caption = page.locator("[data-testid=stCaptionContainer]", has_text="Tapped: out[2] = ")
+    caption.wait_for(timeout=20_000)
+    assert page.locator("[data-testid='stException']").count() == 0

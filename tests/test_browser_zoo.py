@@ -117,4 +117,10 @@ def test_image_lab_roi_box_dragged_on_the_image(page, app_url):
     x2.press("Enter")
     page.get_by_text("must be larger than x1").wait_for()
     _check_clean(page)
+    # the modern modes on the whole image: the default (fractional max) and a second one
+    page.get_by_text("Modern modes: fractional max").click()
+    wait_for_app(page)
+    page.get_by_text("Computed in").wait_for()
+    assert page.get_by_text("Fractional max: ").count() >= 1
+    _check_clean(page)
     assert not errors, errors

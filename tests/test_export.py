@@ -98,3 +98,30 @@ def test_pages_offer_the_downloads(page, expected):
     labels = download_labels(at)
     for label in expected:
         assert label in labels, labels
+
+
+def test_every_lesson_step_makes_a_slide_of_the_same_width():
+    from ui.quiz_lesson import STEPS
+    for number, lesson in enumerate(STEPS, 1):
+        img = Image.open(io.BytesIO(export.lesson_slide(lesson, number)))
+        assert img.format == "PNG" and img.width == export.SLIDE_WIDTH and img.height >= 720
+        pictures = export.lesson_pictures(lesson)
+        assert pictures and all(p.width > 50 for p in pictures)
+        if lesson.figure == "backward":
+            assert len(pictures) == 2  # the pooling and the gradient
+
+
+def test_plain_text_drops_markdown():
+    assert export.plain_text("**max** of `x` [docs](https://a.b) ×") == "max of x docs x"
+
+
+def test_lesson_step_offers_the_slide_and_the_html():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/lesson.py")
+    at.query_params["step"] = "2"
+    at.run()
+    at.button(key="lesson_skip_2").click().run()
+    assert not at.exception
+    labels = download_labels(at)
+    assert "Download this step as a slide (PNG)" in labels
+    assert "Download the figure (HTML, plays offline)" in labels

@@ -272,6 +272,7 @@ def test_sample_image_is_pooled_and_explained(at):
     # is computed (the sidebar has expanders of its own)
     sections = ["Zoom: the window sliding over real pixel values",
                 "Compare modes: all six on this image, and where two differ",
+                "Modern modes: fractional max, BlurPool, GeM, mixed, SoftPool on this image",
                 "ROI pool & ROI align: pool a box of the image to a fixed grid"]
     assert [e.label for e in at.expander if e.label in sections] == sections
     assert not at.get("plotly_chart") and not any("Median" in c for c in caps)

@@ -92,11 +92,23 @@ def test_other_pages_run_in_presenter_mode():
 
 def test_key_targets_only_the_elements_on_the_page():
     keys = presenter.targets("playground")
-    assert keys["present_next"] == ["arrowright"] and keys["present_play"] == [" "]
-    assert keys["quiz_new_playground"] == ["n"] and keys["quiz_new_backprop"] == []
-    lesson = presenter.targets("lesson")
-    assert lesson["lesson_next"] == ["arrowright"] and lesson["present_next"] == []
-    assert all(v == [] for v in presenter.targets("playground", on=False).values())
+    assert keys == {"ArrowLeft": ["present_prev"], "ArrowRight": ["present_next"],
+                    " ": ["present_play"], "n": ["quiz_new_playground"]}
+    lesson = presenter.targets("lesson", step=4)
+    assert lesson["ArrowRight"] == ["lesson_next_top"] and lesson["n"] == ["quiz_new_lesson4"]
+    assert "n" not in presenter.targets("image_lab")
+    assert presenter.targets("playground", on=False) == {}
+
+
+def test_the_key_script_is_bound_only_in_presenter_mode():
+    at = open_playground()
+    assert not at.get("iframe")
+    at.toggle(key="present").set_value(True).run()
+    (frame,) = at.get("iframe")
+    assert '"ArrowRight": ["present_next"]' in frame.proto.srcdoc
+    at.toggle(key="present").set_value(False).run()
+    (frame,) = at.get("iframe")  # once: unbinds the keys
+    assert "const targets = {};" in frame.proto.srcdoc
 
 
 def test_figure_is_a_larger_copy_and_the_cached_one_is_untouched(monkeypatch):
@@ -109,3 +121,13 @@ def test_figure_is_a_larger_copy_and_the_cached_one_is_untouched(monkeypatch):
     assert big.layout.height == round(fig.layout.height * presenter.SCALE)
     assert len(big.frames) == len(fig.frames)
     assert fig.to_dict()["layout"] == before
+
+
+def test_backprop_and_dims_figures_are_large_in_presenter_mode():
+    at = open_playground(present="1")
+    for page, key in (("pages/backprop.py", "bp_backward_fig"), ("pages/dims.py", "d1_fig_chart")):
+        at.switch_page(page).run()
+        assert not at.exception
+        chart = [c for c in at.get("plotly_chart") if c.proto.id and key in c.proto.id]
+        spec = json.loads((chart or at.get("plotly_chart"))[0].proto.spec)
+        assert spec["layout"]["font"]["size"] == presenter.FONT_SIZE, page

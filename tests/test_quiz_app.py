@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from pooling_core import pool2d
+from ui.links import LINK_PARAMS
 from ui.quiz_questions import KINDS, cell_label
 
 APP = str(ROOT / "app.py")
@@ -15,8 +16,7 @@ APP = str(ROOT / "app.py")
 
 def open_quiz(page: str, query=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"pages/{page}.py")  # the link opens the page: its values reach every widget
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.run()
@@ -154,6 +154,15 @@ def test_the_question_and_its_answer_stay_while_the_quiz_is_off():
     assert len(at.get("plotly_chart")) == charts and at.success
 
 
+def test_refused_settings_show_the_pages_message_and_no_quiz():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.switch_page("pages/playground.py")
+    at.query_params.update(kh="8", rows="3", cols="3")  # a window larger than the input
+    at.run()
+    assert at.error and not at.exception
+    assert not [t for t in at.toggle if t.key == "quiz_on_playground"]
+
+
 def test_quiz_off_leaves_the_page_as_it_was():
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.switch_page("pages/playground.py").run()
@@ -209,3 +218,23 @@ def test_the_score_is_shared_by_the_pages():
     at.toggle(key="quiz_on_backprop").set_value(True).run()
     answer(at, "backprop", right=True)
     assert at.session_state["quiz_score"] == {"answered": 2, "right": 2, "streak": 2}
+
+
+@pytest.mark.parametrize("link", [
+    {"glob": "true", "mode": "Average"},
+    {"mode": "Lp norm"},
+    {"mode": "Sum", "kh": "3", "ph": "1"},
+    {"mode": "Stochastic (Caffe)"},
+    {"mode": "Median", "kh": "3", "sk": "false", "sh": "1"},
+    {"fw": "TensorFlow", "pad": "SAME", "kh": "3", "sk": "false", "sh": "2", "mode": "Average"},
+    {"ceil": "true", "ph": "1", "rows": "5", "cols": "5"},
+    {"kh": "2", "dh": "3", "rows": "5", "cols": "5", "sk": "false", "sh": "1"},
+])
+def test_every_kind_on_unusual_settings(link):
+    at = open_quiz("playground", link)
+    for key, value in link.items():  # the link's settings reached the widgets
+        assert at.session_state[key] == LINK_PARAMS[key].parse(value), key
+    for kind in KINDS:
+        ask(at, "playground", kind)
+        q = answer(at, "playground", right=True)
+        assert texts(at.success) == [f"Right: {q.answer_text}."], (kind, q.prompt)

@@ -22,7 +22,7 @@ geometries = st.fixed_dictionaries({
     "padding": st.tuples(st.integers(0, 1), st.integers(0, 1)),
     "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
     "ceil_mode": st.booleans(),
-    "mode": st.sampled_from(["max", "avg", "sum", "min"]),
+    "mode": st.sampled_from(["max", "avg", "sum", "min", "lp", "median", "stochastic"]),
     "count_include_pad": st.booleans(),
 })
 
@@ -30,10 +30,16 @@ geometries = st.fixed_dictionaries({
 def make_case(geom, h, w, seed):
     kw = dict(geom)
     kw["padding"] = tuple(min(p, k // 2) for p, k in zip(kw["padding"], kw["kernel_size"]))
+    if seed % 5 == 0:  # TensorFlow's SAME now and then
+        kw.update(padding="same", check_half_kernel=False, ceil_mode=False)
+    if kw["mode"] == "stochastic":
+        kw["rng"] = seed
+    if kw["mode"] == "lp":
+        kw["p"] = 3.0
     x = np.random.default_rng(seed).integers(0, 6, size=(h, w))  # small values: ties happen
     try:
         plan_axes((h, w), **{k: v for k, v in kw.items()
-                             if k not in ("mode", "count_include_pad")})
+                             if k not in ("mode", "count_include_pad", "rng", "p")})
     except ValueError:
         return None
     return Case(x, kw)
@@ -48,7 +54,7 @@ def wrong(q):
     h, w = q.case.x.shape[-2:]
     cells = [(r, c) for r in range(h) for c in range(w)]
     if q.kind == "winner":
-        return next(c for c in cells if c != q.answer)
+        return next(c for c in cells if c != q.answer and c not in q.also_right)
     return set(q.answer) ^ {cells[0]}
 
 
@@ -88,8 +94,12 @@ def expected(q):
     out = pool2d(x, **kw)
     if q.kind == "winner":  # the first cell of the window (row by row) holding the max
         best = out[q.highlight]
-        return next(c for c in sorted(q.window) if 0 <= c[0] < x.shape[0]
-                    and 0 <= c[1] < x.shape[1] and x[c] == best)
+        first = next(c for c in sorted(q.window) if 0 <= c[0] < x.shape[0]
+                     and 0 <= c[1] < x.shape[1] and x[c] == best)
+        if kw["mode"] == "median":  # the core's own pick among equal values
+            assert x[q.answer] == best and first in (q.answer, *q.also_right)
+            return q.answer
+        return first
     g = np.zeros(out.shape)
     g[q.highlight] = 1
     return frozenset(zip(*map(lambda a: a.tolist(), np.nonzero(pool2d_backward(g, x, **kw)))))
@@ -257,3 +267,20 @@ def test_the_question_module_has_no_streamlit():
         deps = imported(name, known[name], known)
         assert not {m for m in deps if m.split(".")[0] == "streamlit"}, name
     assert "ui.quiz_questions" in imported("ui.quiz", known["ui.quiz"], known)
+
+
+def test_a_size_question_draws_its_last_window_once_answered():
+    case = Case(np.zeros((5, 5)), dict(kernel_size=2, stride=2))
+    q = next(q for q in (generate(case, "size", s) for s in range(40))
+             if q.answer is not None and not q.prompt.startswith("What if"))
+    assert q.answer == (2, 2) and not q.show_window  # the window would give it away
+    assert sorted(q.window) == [(2, 2), (2, 3), (3, 2), (3, 3)]  # out[1, 1]'s window
+    assert {(4, c) for c in range(5)} <= set(q.marked)  # the dropped last row, marked
+
+
+def test_a_refusal_names_the_rule_it_breaks():
+    """Padding past half the kernel, or a window (widened by dilation) longer than the input."""
+    small = Case(np.zeros((2, 2)), dict(kernel_size=2, stride=1, dilation=1))
+    rules = {q.rule for q in (generate(small, "size", s) for s in range(60)) if q.answer is None}
+    assert any("kernel_size // 2" in r for r in rules), rules
+    assert any("must fit in the input" in r for r in rules), rules  # dilation 2: span 3 > 2

@@ -28,12 +28,11 @@ def test_ci_runs_the_readme_test_command():
     assert test in (ROOT / ".ci" / "run").read_text().splitlines()
 
 
-def test_requirements_are_the_runtime_dependencies():
+def test_requirements_are_the_four_runtime_dependencies():
     names = [re.split(r"[<>=~ ]", line)[0] for line in
              (ROOT / "requirements.txt").read_text().splitlines()
              if line.strip() and not line.startswith("#")]
-    # streamlit-shortcuts: presenter mode's key bindings (issue 17 allows it at runtime)
-    assert names == ["streamlit", "numpy", "plotly", "pillow", "streamlit-shortcuts"]
+    assert names == ["streamlit", "numpy", "plotly", "pillow"]
 
 
 def test_readme_core_example_gives_what_it_shows():

@@ -115,19 +115,28 @@ def outputs_chart(at):
                        spec["layout"].get("annotations", [])))
 
 
-@pytest.fixture(scope="module")
-def at():
+def lab_with(section: str):
+    """The Image lab through app.py with one of its sections open (as a click on it)."""
     app = open_page()
-    app.session_state["img_roi"] = True
+    app.session_state[section] = True
     app.run()
     assert not app.exception
     return app
 
 
-def the_plane(at):
+def sample_array(at):
+    """The sample image the page shows, decoded as the page decodes it."""
     name = at.session_state["img_sample"]
-    data = imageio.sample_images()[name].read_bytes()
-    array = imageio.load_image(data, name).array
+    return imageio.load_image(imageio.sample_images()[name].read_bytes(), name).array
+
+
+@pytest.fixture(scope="module")
+def at():
+    return lab_with("img_roi")
+
+
+def the_plane(at):
+    array = sample_array(at)
     return imageio.to_grayscale(array)[0] if array.shape[0] >= 3 else array[0]
 
 

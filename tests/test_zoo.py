@@ -69,7 +69,8 @@ def test_max_blur_pool_is_more_shift_consistent_than_max_pooling():
     for shift in (1, 3, 5):
         corr = {"max": [], "max_blur": []}
         for seed in range(5):
-            sweep = zoo.shift_sweep(zoo.shift_base("random", 12, 24, seed), 24, 3)
+            sweep = zoo.shift_sweep(zoo.shift_base("random", 16, 24, seed), 16, 24, 3,
+                                    ("right", "down", "diagonal")[seed % 3])
             for m in corr:
                 corr[m].append(sweep.consistency[m][shift].correlation)
         assert np.mean(corr["max_blur"]) > np.mean(corr["max"]) + 0.1, (shift, corr)
@@ -172,17 +173,21 @@ def test_code_panel_calls_and_frameworks():
     assert zoo.default_framework(["Poolscope", "kornia"], "pytorch") == "kornia"
 
 
-def test_shift_sweep_is_the_cores_at_every_shift():
-    base = zoo.shift_base("edge", 6, 16)
-    sweep = zoo.shift_sweep(base, 16, 5)
-    assert base.shape == (6, 24)
+@pytest.mark.parametrize("direction", list(zoo.DIRECTIONS))
+def test_shift_sweep_is_the_cores_at_every_shift(direction):
+    base = zoo.shift_base("edge", 16, 18)
+    sweep = zoo.shift_sweep(base, 16, 18, 5, direction)
+    assert base.shape == (24, 26)
     for s in zoo.SHIFTS:
-        crop = base[:, s:s + 16]
+        dy, dx = zoo.shift_offset(s, direction)
+        crop = base[dy:dy + 16, dx:dx + 18]
         np.testing.assert_array_equal(sweep.outputs["max"][s], pool2d(crop, 2, 2))
         np.testing.assert_array_equal(sweep.outputs["max_blur"][s],
                                       max_blur_pool2d(crop, 5, 2, 2, padding_mode="reflect"))
         assert sweep.consistency["max"][s] == shift_consistency(
-            sweep.outputs["max"][0], sweep.outputs["max"][s], (0, s), 2, atol=0.05 * 8)
+            sweep.outputs["max"][0], sweep.outputs["max"][s], (dy, dx), 2, atol=0.05 * 8)
+    with pytest.raises(ValueError, match="direction"):
+        zoo.shift_offset(1, "up")
 
 
 # ----------------------------------------------------------------------------- figures
@@ -242,8 +247,10 @@ def test_gem_softpool_and_shift_figures_draw_the_numbers_given():
     soft = vfig.window_figure(w, weights)
     np.testing.assert_allclose(_z(soft), weights)
     assert "%" in soft.data[0].text[0][0]
-    sweep = zoo.shift_sweep(zoo.shift_base("random", 6, 16), 16, 3)
+    sweep = zoo.shift_sweep(zoo.shift_base("random", 6, 16), 6, 16, 3)
     rows = vfig.shift_outputs_figure(sweep, zoo.SHIFTS, zoo.SHIFT_METHODS, 1, 3)
     np.testing.assert_array_equal(_z(rows, 0)[3], sweep.outputs["max"][3][1])
     cons = vfig.shift_consistency_figure(sweep, zoo.SHIFTS, zoo.SHIFT_METHODS, 3)
-    assert list(cons.data[1].y) == [r.mean_change for r in sweep.consistency["max"]]
+    by_panel = {(t.name, t.xaxis): list(t.y) for t in cons.data}
+    assert by_panel[("Max pooling", "x3")] == [r.mean_change for r in sweep.consistency["max"]]
+    assert by_panel[("MaxBlurPool", "x")] == [r.unchanged for r in sweep.consistency["max_blur"]]

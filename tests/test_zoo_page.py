@@ -145,17 +145,21 @@ def test_pyramid_levels_give_a_fixed_length(at):
 
 
 def test_shift_lab_numbers_are_shift_consistency_of_the_cores_outputs(at):
-    base = zoo.shift_base("random", 12, 24, seed=at.session_state["zoo_seed"])
-    for shift, filt in ((1, 3), (3, 5), (4, 1)):
+    base = zoo.shift_base("random", 16, 24, seed=at.session_state["zoo_seed"])
+    for shift, filt, direction in ((1, 3, "right"), (3, 5, "down"), (5, 3, "diagonal"),
+                                   (4, 1, "right")):
+        at.radio(key="zoo_shift_dir").set_value(direction).run()
         at.slider(key="zoo_shift_filter").set_value(filt).run()
         at.slider(key="zoo_shift").set_value(shift).run()
         assert not at.exception
+        dy, dx = zoo.shift_offset(shift, direction)
         for method, fn in (("Max pooling", lambda v: pool2d(v, 2, 2)),
                            ("MaxBlurPool", lambda v: max_blur_pool2d(v, filt, 2, 2,
                                                                      padding_mode="reflect"))):
-            r = shift_consistency(fn(base[:, :24]), fn(base[:, shift:shift + 24]), (0, shift), 2,
-                                  atol=0.05 * np.ptp(base))
+            r = shift_consistency(fn(base[:16, :24]), fn(base[dy:dy + 16, dx:dx + 24]),
+                                  (dy, dx), 2, atol=0.05 * np.ptp(base))
             assert metric(at, f"{method}: mean change") == f"{r.mean_change:.3f}"
+            assert metric(at, f"{method}: unchanged") == f"{r.unchanged:.0%}"
             corr = metric(at, f"{method}: correlation")
             assert corr == ("—" if np.isnan(r.correlation) else f"{r.correlation:.3f}")
     # filter size 1 is max pooling itself: the same numbers
@@ -175,6 +179,12 @@ def test_code_panel_offers_only_the_frameworks_that_have_the_mode(at):
     at.selectbox(key="zoo_code_mode").set_value("max_blur").run()
     assert at.selectbox(key="zoo_code_fw").options == ["Poolscope", "kornia", "antialiased_cnns"]
     assert "MaxBlurPool2D" in at.code[0].value
+    at.selectbox(key="fw").set_value("tensorflow").run()  # the sidebar's framework leads
+    at.selectbox(key="zoo_code_mode").set_value("mixed").run()
+    assert at.selectbox(key="zoo_code_fw").value == "TensorFlow"
+    assert at.code[0].value.startswith("0.5 * tf.nn.max_pool2d")
+    at.selectbox(key="fw").set_value("pytorch").run()
+    assert at.selectbox(key="zoo_code_fw").value == "PyTorch"
     at.selectbox(key="zoo_code_mode").set_value("median").run()
     assert "PyTorch" not in at.selectbox(key="zoo_code_fw").options
     frameworks = at.dataframe[-1].value

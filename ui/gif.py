@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from pooling_core import geometry_kwargs, plan_axes
 
-from .figures import Step, fmt, pad_value_text, pooled
+from .figures import (CHOSEN_COLOR, PAD_COLOR, WINDOW_COLOR, Step, fmt, pad_value_text,
+                      pooled)
 
 CELL = 34
 SMALL_CELL = 24  # grids with more than 16 drawn rows or columns
@@ -23,7 +24,9 @@ CAPTION_H = 34
 # GIF frames kept in memory at once by Pillow; the playground's export takes at most this
 # many steps (from the frame the animation is opened on)
 MAX_GIF_FRAMES = 256
-RED, YELLOW, EMPTY = (214, 39, 40), (255, 190, 0), (200, 200, 200)
+# the figures' colours (ui/figures/common.py: colour-blind safe)
+RED, YELLOW, EMPTY = (tuple(int(c[i:i + 2], 16) for i in (1, 3, 5))
+                      for c in (WINDOW_COLOR, CHOSEN_COLOR, PAD_COLOR))
 # characters Pillow's default font has no glyph for, written as it can draw them
 PLAIN = str.maketrans({"−": "-", "–": "-", "∞": "inf", "Σ": "sum ", "ᵖ": "^p", "×": "x"})
 
@@ -89,7 +92,7 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
             ir, ic = r + r0, c + c0
             real = real_r[r] and real_c[c]
             in_frame = frame_r[r] and frame_c[c]
-            fill = _shade(x2d[ir, ic], lo, hi) if real else ((200, 200, 200) if in_frame
+            fill = _shade(x2d[ir, ic], lo, hi) if real else (EMPTY if in_frame
                                                               else (240, 240, 240))
             box = cell_box(r, c, MARGIN)
             draw.rectangle(box, fill=fill)

@@ -5,29 +5,33 @@ read by ``app.py`` before ``st.set_page_config`` so the sidebar starts collapsed
 :func:`setup` enlarges the text, :func:`figure` the figures' fonts and cells, and
 :func:`frame` draws the step bar above the playground's animation: ◀ Step, ▶ Play /
 ❚❚ Pause and Step ▶, which move the animation on the server (Play advances one step per
-frame until the last). The keys are ``streamlit-shortcuts`` bindings to those buttons: ←
-and → step (on the lesson page: Back and Next), space plays or pauses, N asks the next
-question of the quiz panel. :func:`bind_keys` registers every known key each run, those
-of elements not on this page as empty, so a key always reaches the element on screen.
+frame until the last). The keys click those buttons: ← and → step (on the lesson page:
+Back and Next), space plays or pauses, N asks the next question of the quiz panel.
+
+:func:`bind_keys` installs the key handler (:data:`KEYS_JS`, a dozen lines in a zero-size
+``st.iframe``). The maintained ``streamlit-shortcuts`` 1.2.2 was tried first and does not
+fit: its listener lives in its iframe, so once Streamlit replaces that iframe (another
+page, another lesson step) the keys stop for good (a flag keeps it from binding again),
+and it takes the keys even while one types in a text box (``n`` in "nn.MaxPool2d").
+The handler here re-binds on every load, leaves keys typed into inputs alone and clicks
+the first of its targets on screen; with presenter mode off it unbinds.
 """
 from __future__ import annotations
+
+import json
 
 import streamlit as st
 
 from ui.figures import AnimatedFigure
-
-try:  # the maintained key-binding component (requirements.txt); without it, buttons only
-    from streamlit_shortcuts import add_shortcuts
-except ImportError:  # pragma: no cover - installed with requirements.txt
-    add_shortcuts = None
+from ui.quiz_lesson import STEPS
 
 KEY = "present"
 FLAG_VALUES = ("1", "true", "on", "yes")
-KEYS = {"prev": "arrowleft", "next": "arrowright", "play": " ", "question": "n"}
+KEYS = {"prev": "ArrowLeft", "next": "ArrowRight", "play": " ", "question": "n"}
 KEY_NAMES = {"prev": "←", "next": "→", "play": "space", "question": "N"}
 #: the elements each key clicks, per page (``url_path``); pages not listed use the
 #: playground's step bar for ← → space and their quiz panel's New question for N
-PAGE_TARGETS = {"lesson": {"prev": "lesson_back", "next": "lesson_next"}}
+PAGE_TARGETS = {"lesson": {"prev": "lesson_back_top", "next": "lesson_next_top"}}
 QUIZ_PAGES = ("playground", "backprop", "dims", "lesson")
 HELP = ("For a projector: large text and cells, the sidebar folded away, and the keyboard: "
         "← / → step the animation (the lesson: Back / Next), space plays or pauses, N asks "
@@ -87,31 +91,67 @@ def setup(page: str) -> bool:
     return on
 
 
-def targets(page: str, on: bool = True) -> dict[str, str]:
-    """``{element key: key binding}`` for every element a key may click; the ones not on
-    ``page`` (or all, when presenter mode is off) bound to nothing."""
-    active = {}
-    if on:
-        active = {"present_prev": KEYS["prev"], "present_next": KEYS["next"],
-                  "present_play": KEYS["play"]}
-        for action, element in PAGE_TARGETS.get(page, {}).items():
-            active.pop(f"present_{action}", None)
-            active[element] = KEYS[action]
-        if page in QUIZ_PAGES:
-            active[f"quiz_new_{page}"] = KEYS["question"]
-    known = ["present_prev", "present_next", "present_play"]
-    known += [e for t in PAGE_TARGETS.values() for e in t.values()]
-    known += [f"quiz_new_{p}" for p in QUIZ_PAGES]
-    return {key: ([active[key]] if key in active else []) for key in known}
+def targets(page: str, on: bool = True, step: int | None = None) -> dict[str, list[str]]:
+    """``{key: [element keys]}``: the buttons each key clicks on ``page`` (the first on
+    screen and enabled), none when presenter mode is off. ``step``: the lesson's step,
+    whose quiz panel N asks the next question of."""
+    if not on:
+        return {}
+    clicks = {action: [f"present_{action}"] for action in ("prev", "next", "play")}
+    for action, element in PAGE_TARGETS.get(page, {}).items():
+        clicks[action] = [element]
+    if page in QUIZ_PAGES:
+        clicks["question"] = [_quiz_key(page, step)]
+    return {KEYS[action]: elements for action, elements in clicks.items()}
+
+
+def _quiz_key(page: str, step: int | None = None) -> str:
+    """The key of the quiz panel's New question button (ui/quiz.py) on ``page``."""
+    return f"quiz_new_lesson{step or 1}" if page == "lesson" else f"quiz_new_{page}"
+
+
+def lesson_step() -> int | None:
+    """The lesson's step in the link (pages/lesson.py), if it is a number."""
+    raw = st.query_params.get("step", "1")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= len(STEPS) else None
+
+
+#: the key handler: bound to the app's document, replacing the one bound before; a key
+#: typed into a text box, a select or a slider stays there; ``%s``: the targets' JSON
+KEYS_JS = """<script>
+const doc = window.parent.document, app = window.parent;
+const targets = %s;
+if (app.__poolscopeKeys) doc.removeEventListener("keydown", app.__poolscopeKeys);
+app.__poolscopeKeys = null;
+app.__poolscopeTargets = targets;  // what the keys click now (read by the browser tests)
+if (Object.keys(targets).length) {
+  app.__poolscopeKeys = (e) => {
+    const t = e.target;
+    if (e.ctrlKey || e.altKey || e.metaKey || e.repeat) return;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    for (const key of targets[e.key.length === 1 ? e.key.toLowerCase() : e.key] || []) {
+      const el = doc.querySelector(`.st-key-${key} button`);
+      if (el && !el.disabled) {
+        e.preventDefault();  // no scrolling, no click of a focused button as well
+        if (doc.activeElement) doc.activeElement.blur();
+        el.click();
+        return;
+      }
+    }
+  };
+  doc.addEventListener("keydown", app.__poolscopeKeys);
+}
+</script>"""
 
 
 def bind_keys(page: str, on: bool) -> None:
-    """Register the keys with ``streamlit-shortcuts`` (once on, every run after)."""
+    """Bind the keys of ``page`` (in presenter mode), or unbind them once it is left."""
     ss = st.session_state
-    if add_shortcuts is None or not (on or ss.get("_present_bound")):
+    if not (on or ss.get("_present_bound")):
         return
     ss["_present_bound"] = on
-    add_shortcuts(**targets(page, on))
+    found = targets(page, on, lesson_step() if page == "lesson" else None)
+    st.iframe(KEYS_JS % json.dumps(found), width=1, height=1)
 
 
 def on() -> bool:

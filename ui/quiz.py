@@ -204,8 +204,9 @@ def _answer_widgets(page: str, state: dict, q: Question) -> None:
 
 def _feedback(state: dict, q: Question) -> None:
     verdict = state["verdict"]
-    (st.success if verdict.correct else st.error)(verdict.message,
-                                                  icon="✅" if verdict.correct else "❌")
+    (st.success if verdict.correct else st.error)(
+        verdict.message, icon=":material/check_circle:" if verdict.correct else
+        ":material/cancel:")
     with st.expander("How it works" if verdict.correct else "The worked explanation",
                      expanded=not verdict.correct):
         st.code("\n".join(q.explanation), language=None, wrap_lines=True)
@@ -213,7 +214,10 @@ def _feedback(state: dict, q: Question) -> None:
         if q.traps:
             st.caption("Where people slip here: " + "; ".join(TRAPS[t] for t in q.traps) + ".")
         if q.window and q.case.ndim <= 2:
-            st.caption("Red: the window; yellow: the cells that answer the question"
+            what = {"size": "the last window; yellow: cells no window reads",
+                    "unread": "the last window; yellow: cells no window reads"}.get(
+                q.kind, "the window; yellow: the cells that answer the question")
+            st.caption(f"Red: {what}"
                        + ("; purple rings: your picks." if q.form in ("cell", "cells") else "."))
 
 
@@ -227,9 +231,10 @@ def panel(page: str, cases, kinds=None, *, choose_kind: bool = True) -> bool:
     available = _kinds(cases, kinds)
     state = _state(page)
     with st.container(border=True, key=f"quiz_box_{page}"):
-        top = st.columns([3, 2, 3], vertical_alignment="bottom")
+        show_kinds = choose_kind and len(available) > 1
+        top = st.columns([3, 2, 3] if show_kinds else [2, 3], vertical_alignment="bottom")
         kind = "any"
-        if choose_kind and len(available) > 1:
+        if show_kinds:
             options = ["any", *available]
             kept = state.get("kind", "any")  # the widget's own state goes while the quiz is off
             kind = top[0].selectbox("Question type", options, key=f"quiz_kind_{page}",
@@ -241,11 +246,11 @@ def panel(page: str, cases, kinds=None, *, choose_kind: bool = True) -> bool:
         if state.get("signature") != signature:
             _new_question(page, cases, kind if kind in available else "any", available)
             state["signature"] = signature
-        top[1].button("New question", key=f"quiz_new_{page}", on_click=_new_question,
+        top[-2].button("New question", key=f"quiz_new_{page}", on_click=_new_question,
                       args=(page, cases, kind, available), icon=":material/refresh:",
                       help="Another question; never the same one twice in a row.")
         s = score()
-        top[2].markdown(f"**Score:** {s['right']} right of {s['answered']} · streak "
+        top[-1].markdown(f"**Score:** {s['right']} right of {s['answered']} · streak "
                         f"{s['streak']}")
         q: Question = state["question"]
         if q.form in ("cell", "cells") and not state["answered"]:

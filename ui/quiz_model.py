@@ -117,6 +117,7 @@ class Question:
     marked: tuple = ()
     traps: tuple[str, ...] = ()
     show_window: bool = True
+    also_right: tuple = ()  # other answers taken as right (a median's tied cells)
 
     @property
     def form(self) -> str:

@@ -53,8 +53,8 @@ def _size_variants(case: Case):
     shape = case.x.shape[-nd:]
     for extra in (1, 2):
         bigger = np.zeros(case.x.shape[:-nd] + tuple(n + extra for n in shape))
-        yield f"on a {'×'.join(str(n + extra) for n in shape)} input instead", \
-            replace(case, x=bigger)
+        size = "×".join(str(n + extra) for n in shape) + ("-sample" if nd == 1 else "")
+        yield f"on a {size} input instead", replace(case, x=bigger)
 
 
 def _size_traps(case: Case, plans) -> tuple[str, ...]:
@@ -89,9 +89,12 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
                   f"{' × '.join(a + '_out' for a in axes)}? (Or does PyTorch refuse these "
                   f"settings?)")
     if plans is None:
+        rule = ("PyTorch requires padding ≤ kernel_size // 2 on each side, so a half-window "
+                "of padding at most." if "half of kernel_size" in error else
+                "A window spans d·(k − 1) + 1 cells, and it must fit in the input plus its "
+                "padding, or the output would be empty.")
         return Question("size", prompt, None, "refused (the core, like PyTorch, raises an error)",
-                        (error,), "PyTorch requires padding ≤ kernel_size // 2 on each side, "
-                        "so a half-window of padding at most.", case, traps=traps)
+                        (error,), rule, case, traps=traps)
     ex = explain_axes(case.x.shape[-case.ndim:], **geometry_kwargs(case.kwargs))
     lines = [f"{a}: {e.substituted_text}" for a, e in zip(axes, ex)]
     lines += [f"{a}: {note}" for a, e in zip(axes, ex) for note in e.notes]
@@ -106,7 +109,8 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
         if not any(answer):
             lines.append("Every input cell is read by at least one window.")
         return Question("unread", prompt, answer, text, tuple(lines), rule, case,
-                        marked=_unread_cells(plans), traps=traps)
+                        window=_last_window(case, plans), marked=_unread_cells(plans),
+                        traps=traps, show_window=False)
     answer = tuple(p.out for p in plans)
     rule = ex[0].general_text + ", on each axis"
     if any(p.padding_kind in ("same", "same_lower") for p in plans):
@@ -115,7 +119,15 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
     elif case.kwargs.get("ceil_mode"):
         rule += "; in ceil mode the last window must still start inside the input or the left padding"
     return Question("size", prompt, answer, " × ".join(map(str, answer)), tuple(lines),
-                    rule + ".", case, marked=_unread_cells(plans), traps=traps)
+                    rule + ".", case, window=_last_window(case, plans),
+                    marked=_unread_cells(plans), traps=traps, show_window=False)
+
+
+def _last_window(case: Case, plans) -> tuple:
+    """The taps of the last window (bottom-right), drawn once the size is answered."""
+    if case.ndim > 2:
+        return ()
+    return _window(case, plans, tuple(p.out - 1 for p in plans))[0]
 
 
 def _axis_word(axis: str, n: int = 2) -> str:
@@ -245,11 +257,13 @@ def _winner_question(case: Case, rng, avoid_cells) -> Question | None:
     traps = tuple(t for t, on in (("tie", bool(ties[cell])), ("padding", len(real) < len(taps)),
                                   ("dilation", plans[0].dilation > 1 or plans[1].dilation > 1))
                   if on)
+    tied = tuple(c for c in real if c != winner and x[c] == x[winner]) if mode == "median" \
+        else ()  # which of equal values is "the" median is a convention: any is right
     prompt = (f"{describe(case)}{note}: which input cell does the {mode} of {_out_name(cell)} "
               f"come from? (Its window is outlined; click the cell.)")
     lines = (_caption(case, cell), f"The {mode} sits at row {winner[0]}, column {winner[1]}.")
     return Question("winner", prompt, winner, cell_label(winner), lines, RULES[mode], case,
-                    cell, taps, (winner,), traps)
+                    cell, taps, (winner,), traps, also_right=tied)
 
 
 def _gradient_question(case: Case, rng, avoid_cells) -> Question | None:
@@ -337,7 +351,8 @@ def check(q: Question, response) -> Verdict:
     elif q.kind == "gradient":
         ok = frozenset(tuple(int(v) for v in c) for c in response) == q.answer
     elif q.kind == "winner":
-        ok = response is not None and tuple(int(v) for v in response) == q.answer
+        ok = response is not None and (tuple(int(v) for v in response) == q.answer
+                                       or tuple(int(v) for v in response) in q.also_right)
     elif response is None or q.answer is None:
         ok = response is None and q.answer is None
     else:

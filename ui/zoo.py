@@ -224,14 +224,32 @@ def default_framework(options: list[str], sidebar_key: str | None) -> str:
 SHIFTS = tuple(range(9))  # 0-8 px, as the issue asks
 
 
+#: The way the input moves, as ``(rows, columns)`` per pixel of shift.
+DIRECTIONS = {"right": (0, 1), "down": (1, 0), "diagonal": (1, 1)}
+
+
 def shift_base(kind: str, rows: int, cols: int, seed: int = 0) -> np.ndarray:
-    """The large input the shift lab crops: ``max(SHIFTS)`` extra columns."""
-    return make_input(kind, rows, cols + max(SHIFTS), seed)
+    """The large input the shift lab crops: ``max(SHIFTS)`` extra rows and columns."""
+    return make_input(kind, rows + max(SHIFTS), cols + max(SHIFTS), seed)
 
 
-def shifted_crop(base: np.ndarray, shift: int, cols: int) -> np.ndarray:
-    """The input moved by ``shift`` pixels: the crop ``shift`` columns further along."""
-    return base[:, shift:shift + cols]
+def shift_offset(shift: int, direction: str = "right") -> tuple[int, int]:
+    """``(dy, dx)`` of a shift of ``shift`` pixels in ``direction`` (:data:`DIRECTIONS`)."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction={direction!r} must be one of {', '.join(DIRECTIONS)}")
+    uy, ux = DIRECTIONS[direction]
+    return shift * uy, shift * ux
+
+
+def shifted_crop(base: np.ndarray, shift: int, rows: int, cols: int,
+                 direction: str = "right") -> np.ndarray:
+    """The input moved by ``shift`` pixels: the ``rows × cols`` crop that far along.
+
+    >>> shifted_crop(np.arange(20).reshape(4, 5), 1, 2, 3, "diagonal").tolist()
+    [[6, 7, 8], [11, 12, 13]]
+    """
+    dy, dx = shift_offset(shift, direction)
+    return base[dy:dy + rows, dx:dx + cols]
 
 
 @dataclass(frozen=True)
@@ -249,25 +267,27 @@ class ShiftSweep:
 SHIFT_METHODS = {"max": "Max pooling", "max_blur": "MaxBlurPool"}
 
 
-def shift_sweep(base: np.ndarray, cols: int, filter_size: int, stride: int = 2,
-                kernel: int = 2, atol: float = 0.05) -> ShiftSweep:
+def shift_sweep(base: np.ndarray, rows: int, cols: int, filter_size: int,
+                direction: str = "right", stride: int = 2, kernel: int = 2,
+                atol: float = 0.05) -> ShiftSweep:
     """Max pooling and MaxBlurPool of every shifted crop, each compared with shift 0 by
     :func:`pooling_core.shift_consistency`. ``atol`` is a share of the input's range;
-    ``cols`` must leave output columns to compare after the largest shift (16 or more
-    at stride 2).
+    ``rows`` and ``cols`` must leave output cells to compare after the largest shift (16
+    or more at stride 2 along the way the input moves).
 
     >>> base = shift_base("stripes", 4, 16)
-    >>> sweep = shift_sweep(base, 16, 3)
+    >>> sweep = shift_sweep(base, 4, 16, 3)
     >>> [round(c.mean_change, 2) for c in sweep.consistency["max"][:3]]
     [0.0, 4.5, 0.0]
     """
     span = float(np.ptp(base)) or 1.0
     outputs = {"max": [], "max_blur": []}
     for s in SHIFTS:
-        crop = shifted_crop(base, s, cols)
+        crop = shifted_crop(base, s, rows, cols, direction)
         outputs["max"].append(pool2d(crop, kernel, stride))
         outputs["max_blur"].append(max_blur_pool2d(crop, filter_size, stride, kernel,
                                                    padding_mode="reflect"))
-    consistency = {m: [shift_consistency(outs[0], o, (0, s), stride, atol=atol * span)
+    consistency = {m: [shift_consistency(outs[0], o, shift_offset(s, direction), stride,
+                                         atol=atol * span)
                        for s, o in zip(SHIFTS, outs)] for m, outs in outputs.items()}
     return ShiftSweep(outputs, consistency)

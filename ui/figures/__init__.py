@@ -39,8 +39,8 @@ import pandas  # noqa: F401  (isort: skip)
 
 from .backward import (INDEX_WORD, BackStep, backward_contributions, backward_figure,
                        backward_steps, unpool_figure)
-from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, MODE_WORD, OVERHANG_COLOR, PAD_COLOR,
-                     WINDOW_COLOR, AnimatedFigure, exact, fmt)
+from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, INPUT_SCALE, MODE_WORD, OUTPUT_SCALE,
+                     OVERHANG_COLOR, PAD_COLOR, WINDOW_COLOR, AnimatedFigure, exact, fmt)
 from .dims import adaptive_figure, signal_figure, volume_scatter_figure, volume_slices_figure
 from .network import (feature_maps_figure, kept_cells_figure, probabilities_figure,
                       training_figure)
@@ -57,6 +57,7 @@ from .windows import (Step, animation_steps, grid_layers, pad_value_text, pooled
 __all__ = [
     # common
     "WINDOW_COLOR", "CHOSEN_COLOR", "PAD_COLOR", "OVERHANG_COLOR", "MODE_WORD",
+    "INPUT_SCALE", "OUTPUT_SCALE",
     "GRAD_COLORSCALE", "AnimatedFigure", "fmt", "exact",
     # windows
     "Step", "pooled", "pad_value_text", "animation_steps", "grid_layers", "window_shapes",

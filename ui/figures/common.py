@@ -9,9 +9,16 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-WINDOW_COLOR = "#d62728"
+# Colour-blind-safe (tests/test_presenter_colours.py simulates deuteranopia and protanopia,
+# Machado et al. 2009): the window's raspberry red stays apart from every shade of the
+# input's Blues and the output's Oranges (Matplotlib's red #d62728 met the Oranges for a
+# deuteranope, ΔE 9), the chosen cell's yellow from both and from the red by lightness,
+# the padding's grey from the Blues and from the overhang by lightness alone.
+INPUT_SCALE, OUTPUT_SCALE = "Blues", "Oranges"
+WINDOW_COLOR = "#cc3366"
 CHOSEN_COLOR = "#ffd400"
-PAD_COLOR = "#c8c8c8"
+PAD_COLOR = "#aaaaaa"
+PAD_TEXT_COLOR = "#1a1a1a"  # the padding's value, readable on PAD_COLOR
 OVERHANG_COLOR = "#efefef"
 MODE_WORD = {"max": "max", "min": "min", "avg": "avg", "sum": "sum", "lp": "lp",
              "median": "median", "stochastic": "sample"}

@@ -14,8 +14,8 @@ from plotly.colors import get_colorscale
 
 from pooling_core import geometry_kwargs, plan_axes
 
-from .common import (CHOSEN_COLOR, WINDOW_COLOR, AnimatedFigure, cell_text, play_controls,
-                     value_range)
+from .common import (CHOSEN_COLOR, INPUT_SCALE, OUTPUT_SCALE, WINDOW_COLOR, AnimatedFigure,
+                     cell_text, play_controls, value_range)
 from .windows import Step, animation_steps, grid_layers, pooled, window_hover
 
 CLICK_TARGETS = "output cells"
@@ -110,7 +110,7 @@ ANIMATED_TRACES = ("window", "window (padding)", "chosen cell", "not yet compute
 
 
 def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
-                   title: str = "", out_colorscale="Oranges", in_colorscale="Blues",
+                   title: str = "", out_colorscale=OUTPUT_SCALE, in_colorscale=INPUT_SCALE,
                    out_values=None, left_title="Input (grey: padding)",
                    right_title="Output", start: int = 0) -> AnimatedFigure:
     """Input and output side by side, animated over ``steps``: Play/Pause and a step slider.

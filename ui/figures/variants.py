@@ -104,29 +104,36 @@ def fractional_figure(x, windows, out, window=(0, 0)) -> go.Figure:
 # ----------------------------------------------------------------------------- GeM
 
 
+def _against_mean_and_max(lines, mean: float, top: float, marker, xtitle: str,
+                          height: int) -> go.Figure:
+    """Curves of one window's value (``lines``: ``(x, y, name, style)``) between its mean
+    and its max (dashed), on a log x axis; ``marker = (x, y, name)`` is the current one."""
+    fig = go.Figure([go.Scatter(x=x, y=y, name=name, mode="lines", line=style)
+                     for x, y, name, style in lines])
+    for value, label, color in ((mean, "average", "#2ca02c"), (top, "max", WINDOW_COLOR)):
+        fig.add_hline(y=value, line=dict(color=color, width=1, dash="dash"),
+                      annotation_text=f"{label} {fmt(value)}", annotation_position="top left")
+    mx, my, name = marker
+    fig.add_trace(go.Scatter(x=[mx], y=[my], mode="markers", name=name,
+                             marker=dict(size=12, color=CHOSEN_COLOR,
+                                         line=dict(color="black", width=1))))
+    fig.update_xaxes(type="log", title=xtitle)
+    fig.update_yaxes(title="value of the window")
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", y=1.12))
+    return fig
+
+
 def gem_curve_figure(ps, gem, lp, mean: float, top: float, p_now: float) -> go.Figure:
     """GeM and LPPool2d of one window against p (both from the core), with its mean
     and max; the marker is the current p (∞ drawn at the right end)."""
     ps = np.asarray(ps, dtype=float)
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=ps, y=gem, name="GeM: (mean x^p)^(1/p)", mode="lines",
-                             line=dict(color="#1f77b4", width=3)))
-    fig.add_trace(go.Scatter(x=ps, y=lp, name="LPPool2d: (Σ x^p)^(1/p)", mode="lines",
-                             line=dict(color="#ff7f0e", width=3, dash="dot")))
-    for value, label, color in ((mean, "average", "#2ca02c"), (top, "max", WINDOW_COLOR)):
-        fig.add_hline(y=value, line=dict(color=color, width=1, dash="dash"),
-                      annotation_text=f"{label} {fmt(value)}", annotation_position="top left")
     at = p_now if np.isfinite(p_now) else ps[-1]
     i = int(np.argmin(np.abs(ps - at)))
-    fig.add_trace(go.Scatter(x=[at], y=[gem[i] if np.isfinite(p_now) else top],
-                             mode="markers", name=f"p = {fmt(p_now)}",
-                             marker=dict(size=12, color=CHOSEN_COLOR,
-                                         line=dict(color="black", width=1))))
-    fig.update_xaxes(type="log", title="p")
-    fig.update_yaxes(title="value of the window")
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=1.12))
-    return fig
+    return _against_mean_and_max(
+        [(ps, gem, "GeM: (mean x^p)^(1/p)", dict(color="#1f77b4", width=3)),
+         (ps, lp, "LPPool2d: (Σ x^p)^(1/p)", dict(color="#ff7f0e", width=3, dash="dot"))],
+        mean, top, (at, gem[i] if np.isfinite(p_now) else top, f"p = {fmt(p_now)}"), "p", 340)
 
 
 def window_figure(window, weights=None, *, title="") -> go.Figure:
@@ -150,19 +157,10 @@ def window_figure(window, weights=None, *, title="") -> go.Figure:
 
 def soft_continuum_figure(betas, values, mean: float, top: float, soft: float) -> go.Figure:
     """SoftPool of β·x over β against β: from the average (β → 0) to the max (large β)."""
-    fig = go.Figure(go.Scatter(x=betas, y=values, mode="lines", name="SoftPool(βx)/β",
-                               line=dict(color="#9467bd", width=3)))
-    for value, label, color in ((mean, "average", "#2ca02c"), (top, "max", WINDOW_COLOR)):
-        fig.add_hline(y=value, line=dict(color=color, width=1, dash="dash"),
-                      annotation_text=f"{label} {fmt(value)}", annotation_position="top left")
-    fig.add_trace(go.Scatter(x=[1.0], y=[soft], mode="markers", name=f"SoftPool {fmt(soft)}",
-                             marker=dict(size=12, color=CHOSEN_COLOR,
-                                         line=dict(color="black", width=1))))
-    fig.update_xaxes(type="log", title="β (the input's scale; 1 = SoftPool as it is)")
-    fig.update_yaxes(title="value of the window")
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=30, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", y=1.12))
-    return fig
+    return _against_mean_and_max(
+        [(betas, values, "SoftPool(βx)/β", dict(color="#9467bd", width=3))], mean, top,
+        (1.0, soft, f"SoftPool {fmt(soft)}"), "β (the input's scale; 1 = SoftPool as it is)",
+        320)
 
 
 # ----------------------------------------------------------------------------- pyramid
@@ -234,19 +232,21 @@ def shift_outputs_figure(sweep, shifts, labels: dict, row: int, shift_now: int) 
 
 
 def shift_consistency_figure(sweep, shifts, labels: dict, shift_now: int) -> go.Figure:
-    """Against shift 0: the correlation of the outputs and their mean change, per shift."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=["Correlation with the output at shift 0 (1 = same)",
-                                        "Mean change from the output at shift 0 (0 = same)"])
+    """Against shift 0, per shift: the share of output positions unchanged, the
+    correlation of the outputs and their mean change."""
+    panels = (("unchanged", "Share of positions unchanged (1 = all)"),
+              ("correlation", "Correlation with shift 0 (1 = same)"),
+              ("mean_change", "Mean change from shift 0 (0 = same)"))
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07,
+                        subplot_titles=[title for _, title in panels])
     for m, results in sweep.consistency.items():
         color = METHOD_COLORS.get(m, "#444")
-        corr = [np.nan if np.isnan(r.correlation) else r.correlation for r in results]
-        fig.add_trace(go.Scatter(x=list(shifts), y=corr, name=labels[m], mode="lines+markers",
-                                 line=dict(color=color, width=3), legendgroup=m), row=1, col=1)
-        fig.add_trace(go.Scatter(x=list(shifts), y=[r.mean_change for r in results],
-                                 name=labels[m], mode="lines+markers", showlegend=False,
-                                 line=dict(color=color, width=3), legendgroup=m), row=1, col=2)
-    for c in (1, 2):
+        for c, (field, _) in enumerate(panels, 1):
+            fig.add_trace(go.Scatter(x=list(shifts), y=[getattr(r, field) for r in results],
+                                     name=labels[m], mode="lines+markers", legendgroup=m,
+                                     showlegend=c == 1, line=dict(color=color, width=3)),
+                          row=1, col=c)
+    for c in (1, 2, 3):
         fig.add_vline(x=shift_now, line=dict(color=CHOSEN_COLOR, width=3), row=1, col=c)
         fig.update_xaxes(title="shift of the input (px)", dtick=1, row=1, col=c)
     fig.update_layout(height=340, margin=dict(l=10, r=10, t=50, b=10), plot_bgcolor="white",

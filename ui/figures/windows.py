@@ -19,8 +19,8 @@ import plotly.graph_objects as go
 from pooling_core import (INDEX_MODES, geometry_kwargs, plan_axes, pool_nd, window_cells,
                           window_divisors)
 
-from .common import (CHOSEN_COLOR, MODE_WORD, OVERHANG_COLOR, PAD_COLOR, WINDOW_COLOR, cell_text,
-                     fmt)
+from .common import (CHOSEN_COLOR, INPUT_SCALE, MODE_WORD, OVERHANG_COLOR, PAD_COLOR,
+                     PAD_TEXT_COLOR, WINDOW_COLOR, cell_text, fmt)
 
 def pad_value_text(kwargs: dict) -> str:
     """What a padded cell is worth in this reduction, as drawn on the grid."""
@@ -127,7 +127,7 @@ def real_cells(x2d, plans):
     return values, np.where(real, cell_text(np.nan_to_num(values, nan=0)), "")
 
 
-def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="input"):
+def grid_layers(x2d, kwargs: dict, *, colorscale=INPUT_SCALE, zrange=None, name="input"):
     """Heatmap traces of the input with its padding ring and ceil-mode overhang.
 
     Returns ``(traces, (rows, cols))``: the real cells (annotated), the padding
@@ -151,7 +151,7 @@ def grid_layers(x2d, kwargs: dict, *, colorscale="Blues", zrange=None, name="inp
         traces.append(go.Heatmap(
             x=cols, y=rows, z=np.where(pad, 0.0, np.nan), text=np.where(pad, pad_value_text(kwargs), ""),
             texttemplate="%{text}", colorscale=[[0, PAD_COLOR], [1, PAD_COLOR]], showscale=False,
-            xgap=1, ygap=1, name="padding", textfont={"color": "#555"},
+            xgap=1, ygap=1, name="padding", textfont={"color": PAD_TEXT_COLOR},
             hovertemplate="padding (row %{y}, col %{x}): %{text}<extra></extra>"))
     overhang = ~frame
     if overhang.any():
