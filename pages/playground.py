@@ -7,7 +7,7 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import (budget, export, figures, links, parsing, pool_settings, presenter, quiz,
+from ui import (budget, export, figures, hover, links, parsing, pool_settings, presenter, quiz,
                 snippets, startup, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
@@ -226,8 +226,9 @@ def main() -> None:
         "Speed", links.SPEEDS, value="1×", key="anim_speed", bind="query-params",
         help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
-    fig_result, fig_error = pool_settings.guard("playground_fig", build_animation, matrix, kwargs,
-                                        frame_ms)
+    with st.spinner("Drawing the animation…", show_time=True):
+        fig_result, fig_error = pool_settings.guard("playground_fig", build_animation, matrix,
+                                                    kwargs, frame_ms)
     if fig_result is None:
         return
     fig, note = fig_result
@@ -246,6 +247,7 @@ def main() -> None:
         fig = presenter.figure(figures.open_at(fig, start))
     st.plotly_chart(widgets.shown(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
+    hover.hover_window("animation", matrix.shape, kwargs)
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
                "its window.")
     if settings.mode == "max" and not np.isfinite(out).all():

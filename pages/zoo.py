@@ -11,7 +11,7 @@ import streamlit as st
 
 from pooling_core import softpool_weights, spatial_pyramid_bins, spatial_pyramid_pool2d
 from pooling_core.calls import variant_frameworks
-from ui import budget, figures, startup
+from ui import budget, figures, parsing, pool_settings, startup
 from ui import zoo
 from ui.figures import variants as vfig
 
@@ -60,15 +60,41 @@ def picked_window(x, params: zoo.ZooParams, outputs: dict, mode: str, prefix: st
 # ----------------------------------------------------------------------------- controls
 
 
-def input_controls() -> np.ndarray:
+TYPED = "typed"  # the input kind of a matrix typed in
+TYPED_EXAMPLE = "1 3 2 1 0; 4 8 5 0 2; 7 1 9 2 6; 0 3 4 6 1; 5 2 8 1 3"
+MAX_TYPED_SIDE = 16
+
+
+def typed_matrix(text: str) -> np.ndarray:
+    """The typed input (``ui.parsing.parse_matrix``), at most 16 × 16 so every panel reads."""
+    x = parsing.parse_matrix(text, "The typed input")
+    if max(x.shape) > MAX_TYPED_SIDE:
+        raise ValueError(f"The typed input is {x.shape[0]}×{x.shape[1]}; the zoo draws at most "
+                         f"{MAX_TYPED_SIDE}×{MAX_TYPED_SIDE}: type fewer rows or values")
+    return x
+
+
+def input_controls() -> np.ndarray | None:
+    """The input every mode pools, or None when a typed matrix is not readable yet."""
+    kinds = {**zoo.INPUTS, TYPED: "Type numbers"}
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-    kind = c1.selectbox("Input", list(zoo.INPUTS), format_func=zoo.INPUTS.get, key="zoo_input",
+    kind = c1.selectbox("Input", list(kinds), format_func=kinds.get, key="zoo_input",
                         help="The same matrix goes through every mode.")
-    rows = c2.slider("Rows", 4, 12, 8, key="zoo_rows", help="Input height.")
-    cols = c3.slider("Columns", 4, 12, 8, key="zoo_cols", help="Input width.")
-    seed = c4.number_input("Seed", 0, 99_999, 0, key="zoo_seed",
+    typed = kind == TYPED
+    rows = c2.slider("Rows", 4, 12, 8, key="zoo_rows", help="Input height.", disabled=typed)
+    cols = c3.slider("Columns", 4, 12, 8, key="zoo_cols", help="Input width.", disabled=typed)
+    seed = c4.number_input("Seed", 0, 99_999, 0, key="zoo_seed", disabled=typed,
                            help="Same seed, same random matrix.")
-    return zoo.make_input(kind, int(rows), int(cols), int(seed))
+    if not typed:
+        return zoo.make_input(kind, int(rows), int(cols), int(seed))
+    st.session_state.setdefault("zoo_text", TYPED_EXAMPLE)
+    text = st.text_area("Numbers", key="zoo_text", height=100,
+                        help="Rows separated by ; or new lines, values by commas or spaces "
+                             f"(at most {MAX_TYPED_SIDE}×{MAX_TYPED_SIDE}).")
+    x, _ = pool_settings.guard("zoo_typed", typed_matrix, text)
+    if x is None:
+        st.info("Type a matrix such as 1 3 2; 4 8 5; 7 1 9 to start.")
+    return x
 
 
 def param_controls() -> zoo.ZooParams:
@@ -223,6 +249,7 @@ def pyramid_section(x, params, outputs) -> None:
     st.plotly_chart(vfig.pyramid_bins_figure(x, levels), width="stretch", key="zoo_spp_bins")
     sizes = [lv.size[0] * lv.size[1] for lv in levels]
     kind = st.session_state.get("zoo_input", "random")
+    kind = kind if kind in zoo.INPUTS else "random"  # a typed input: random ones beside it
     shapes = [x.shape, (x.shape[0] + 3, x.shape[1] + 5), (max(2, x.shape[0] // 2), 3)]
     vectors = {}
     for shape in shapes:
@@ -332,6 +359,8 @@ def main() -> None:
                "own controls: the variants take other parameters than the sidebar's.")
     x = input_controls()
     params = param_controls()
+    if x is None:
+        return
     with budget.one_at_a_time():
         outputs = zoo.run_all(x, params)
     grid_section(x, params, outputs)

@@ -20,7 +20,7 @@ from PIL import Image, ImageFile
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from test_playground import animation
+from test_playground import animation, caption
 from ui import imageio, parsing
 
 sys.path.insert(0, str(ROOT / "tests" / "data"))
@@ -186,7 +186,7 @@ def test_a_non_number_in_the_grid_is_refused_without_a_server_traceback(streamli
     assert not at.exception
     assert errors(at) == ["Cell [1, 1]: 'abc' is not a number; type a number there. The cell "
                           "keeps its last number until then."]
-    assert animation(at)["layout"]["title"]["text"] == "out[0, 0] = max(8, 6, 9, 2) = 9"
+    assert caption(animation(at)) == "out[0, 0] = max(8, 6, 9, 2) = 9"
     at.run()
     logged = [r.getMessage() for r in streamlit_log if r.levelno >= logging.WARNING]
     assert not [m for m in logged if "Failed to parse" in m or "Failed to apply" in m], logged

@@ -2,7 +2,10 @@
 ``streamlit run``): presenter mode's keys, and the offline HTML export."""
 from conftest import ARTIFACTS, wait_for_app
 
-TITLE = "(document.querySelector('.st-key-animation .gtitle') || {textContent: ''}).textContent"
+# the animation's step caption (a text trace above its grids)
+CAPTION = ".scatterlayer .textpoint text"
+TITLE = ("(document.querySelector('.st-key-animation " + CAPTION + "') || {textContent: ''})"
+         ".textContent")
 
 
 def keys_ready(pg, element):
@@ -87,11 +90,11 @@ def test_offline_html_plays_from_file_with_the_network_blocked(page, browser, ap
     try:
         offline = context.new_page()
         offline.goto(path.as_uri())
-        offline.wait_for_selector(".gtitle")
-        title = "document.querySelector('.gtitle').textContent"
+        offline.wait_for_selector(CAPTION)
+        title = f"document.querySelector('{CAPTION}').textContent"
         assert offline.evaluate(title).startswith("out[0, 0] = max(")
         # hover an output cell: its tooltip names the window
-        points = offline.locator(".scatterlayer .trace:last-child path.point")
+        points = offline.locator(".scatterlayer path.point")
         assert points.count() == 9
         box = points.nth(4).bounding_box()
         offline.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -22,9 +22,9 @@ def test_network_page_trains_and_shows_the_inside(page, app_url):
     page.wait_for_function(
         "() => document.querySelectorAll(\"[data-testid='stPlotlyChart'] .main-svg\").length >= 5",
         timeout=60_000)
-    # the window animation plays: its caption (the figure's title) moves on
+    # the window animation plays: its caption (a text trace above the grids) moves on
     chart = page.locator("[data-testid='stPlotlyChart']").filter(has_text="▶ Play").first
-    title = chart.locator(".gtitle").first
+    title = chart.locator(".scatterlayer .textpoint text").first
     before = title.text_content()
     chart.get_by_text("▶ Play").click()
     page.wait_for_timeout(1800)

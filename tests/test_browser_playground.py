@@ -8,8 +8,11 @@ def formula(pg):
     return pg.locator("[data-testid='stCaptionContainer']", has_text=re.compile(r"^floor|^ceil"))
 
 
+CAPTION = ".st-key-animation .scatterlayer .textpoint text"  # the step's caption (a text trace)
+
+
 def figure_title(pg):
-    return pg.locator(".st-key-animation .gtitle").first.text_content()
+    return pg.locator(CAPTION).first.text_content()
 
 
 def test_playground_slider_play_and_gif(page, app_url, tmp_path):
@@ -35,18 +38,18 @@ def test_playground_slider_play_and_gif(page, app_url, tmp_path):
     assert title0.startswith("out[0, 0] = max(")
     page.locator(".st-key-animation .updatemenu-button", has_text="Play").click()
     page.wait_for_function(
-        "() => !document.querySelector('.st-key-animation .gtitle').textContent"
+        "() => !document.querySelector('.st-key-animation .scatterlayer .textpoint text').textContent"
         ".startsWith('out[0, 0]')", timeout=15_000)
     assert figure_title(page) != title0
 
     # a click on output cell (1, 1) reruns the page with the animation on its window
     page.locator(".st-key-animation .updatemenu-button", has_text="Pause").click()
-    points = page.locator(".st-key-animation .scatterlayer .trace:last-child path.point")
+    points = page.locator(".st-key-animation .scatterlayer path.point")
     assert points.count() == 4  # the 2×2 output's click targets, row by row
     box = points.nth(3).bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function(
-        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        "() => document.querySelector('.st-key-animation .scatterlayer .textpoint text').textContent"
         ".startsWith('out[1, 1]')", timeout=15_000)
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -74,28 +77,28 @@ def test_playground_animates_every_cell_of_a_32x32_matrix(page, app_url):
     box = rail.bounding_box()
     rail.click(position={"x": box["width"] - 1, "y": box["height"] / 2})
     page.wait_for_function(
-        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        "() => document.querySelector('.st-key-animation .scatterlayer .textpoint text').textContent"
         ".startsWith('out[30, 30]')", timeout=15_000)
 
     # Play runs on from the first frame
     rail.click(position={"x": 1, "y": box["height"] / 2})
     page.wait_for_function(
-        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        "() => document.querySelector('.st-key-animation .scatterlayer .textpoint text').textContent"
         ".startsWith('out[0, 0]')", timeout=15_000)
     page.locator(".st-key-animation .updatemenu-button", has_text="Play").click()
     page.wait_for_function(
         "() => /^out\\[0, [2-9]/.test("
-        "document.querySelector('.st-key-animation .gtitle').textContent)", timeout=20_000)
+        "document.querySelector('.st-key-animation .scatterlayer .textpoint text').textContent)", timeout=20_000)
     page.locator(".st-key-animation .updatemenu-button", has_text="Pause").click()
 
     # a click on out[5, 7] reruns the page with the animation on that cell
-    points = page.locator(".st-key-animation .scatterlayer .trace:last-child path.point")
+    points = page.locator(".st-key-animation .scatterlayer path.point")
     assert points.count() == 961
     points.nth(5 * 31 + 7).evaluate("e => e.scrollIntoView({block: 'center'})")  # not under
     box = points.nth(5 * 31 + 7).bounding_box()  # the page's sticky header
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function(
-        "() => document.querySelector('.st-key-animation .gtitle').textContent"
+        "() => document.querySelector('.st-key-animation .scatterlayer .textpoint text').textContent"
         ".startsWith('out[5, 7]')", timeout=15_000)
     wait_for_app(page)
     ARTIFACTS.mkdir(exist_ok=True)

@@ -125,3 +125,14 @@ def test_lesson_step_offers_the_slide_and_the_html():
     labels = download_labels(at)
     assert "Download this step as a slide (PNG)" in labels
     assert "Download the figure (HTML, plays offline)" in labels
+
+
+def test_step_png_is_the_gifs_frame_of_that_step():
+    """The picture of step t (drawn alone, the earlier cells filled in) is the GIF's frame t."""
+    x = np.arange(36).reshape(6, 6) % 7
+    kw = dict(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), mode="avg")
+    steps = figures.animation_steps(x, kw)
+    gif = Image.open(io.BytesIO(export.animation_gif(x, kw, steps[:20])))
+    gif.seek(19)
+    png = Image.open(io.BytesIO(export.step_png(x, kw, 19)))
+    assert np.array_equal(np.asarray(gif.convert("RGB")), np.asarray(png.convert("RGB")))

@@ -217,7 +217,8 @@ def test_train_fills_the_table_and_shows_the_network_inside():
     assert "Max pool 2×2, seed 0, 1 epochs" in titles  # the run's curves
     assert any(t.startswith("Prediction ") for t in titles)
     assert any(t.startswith("Conv 1 + ReLU: 8 channels of 16×16") for t in titles)
-    assert any(t.startswith("out[") and "max(" in t for t in titles)  # the window animation
+    captions = [t["text"][0] for s in specs for t in s["data"] if t.get("name") == "caption"]
+    assert any(c.startswith("out[") and "max(" in c for c in captions)  # the window animation
     kept = [s for s in specs if any(a.get("text", "").startswith("Input: the cells channel 0")
                                     for a in s["layout"].get("annotations", []))]
     assert len(kept) == 1
@@ -246,6 +247,11 @@ def test_more_seeds_show_the_spread_and_choices_without_pooling_say_so():
     assert any("no pooling layer" in i.value for i in at.info)
 
 
+def anim_caption(spec) -> str:
+    """The step caption of a sliding-window figure (its "caption" text trace), or ""."""
+    return next((t["text"][0] for t in spec["data"] if t.get("name") == "caption"), "")
+
+
 def test_a_shifted_digit_is_what_the_network_sees():
     at = train_short(open_page(), "lp", seed=0, epochs=1)
     before = next(s for s in charts(at).values()
@@ -258,16 +264,14 @@ def test_a_shifted_digit_is_what_the_network_sees():
     np.testing.assert_array_equal(z1[:, 1:], z0[:, :-1])
     assert (z1[:, 0] == 0).all()
     # the window animation uses the network's own Lp pooling
-    anim = next(s for s in charts(at).values()
-                if s["layout"].get("title", {}).get("text", "").startswith("out["))
-    assert "(Σ xᵖ)^(1/p), p=2" in anim["layout"]["title"]["text"]
+    anim = next(c for c in map(anim_caption, charts(at).values()) if c.startswith("out["))
+    assert "(Σ xᵖ)^(1/p), p=2" in anim
 
 
 def test_the_animation_opens_on_the_strongest_window():
     at = train_short(open_page(), "max", seed=0, epochs=1)
-    anim = next(s for s in charts(at).values()
-                if s["layout"].get("title", {}).get("text", "").startswith("out["))
-    i, j = map(int, re.match(r"out\[(\d+), (\d+)\]", anim["layout"]["title"]["text"]).groups())
+    anim = next(c for c in map(anim_caption, charts(at).values()) if c.startswith("out["))
+    i, j = map(int, re.match(r"out\[(\d+), (\d+)\]", anim).groups())
     run_key = training.Key("max", 0, 1)
     d = nw.digits()
     # the first test digit's conv 1 + ReLU map, channel 0, pooled as the network does
@@ -292,8 +296,7 @@ def test_the_view_follows_the_latest_run_and_keeps_its_curves():
     assert "Average pool 2×2, seed 0, 1 epochs" in titles
     at.selectbox(key="nn_net").set_value(("max", 0, 1)).run()
     assert not at.exception
-    anim = next(s for s in charts(at).values()
-                if s["layout"].get("title", {}).get("text", "").startswith("out["))
-    assert "max(" in anim["layout"]["title"]["text"]
+    anim = next(s for s in charts(at).values() if anim_caption(s).startswith("out["))
+    assert "max(" in anim_caption(anim)
     assert [a["text"] for a in anim["layout"]["annotations"]] == [
         "Conv 1 + ReLU, channel 0", "Max pool 2×2 output"]

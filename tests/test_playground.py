@@ -3,6 +3,7 @@ plus the figure builders tested without Streamlit."""
 import base64
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -50,6 +51,43 @@ def animation(at):
 
 def trace_index(spec, name):
     return [t.get("name") for t in spec["data"]].index(name)
+
+
+def caption(spec, frame=None):
+    """The step caption a sliding figure shows (a text trace above the grids), or that
+    ``frame`` writes."""
+    if frame is not None:
+        text = frame_parts(spec, frame)["caption"]["text"][0]
+    else:
+        text = spec["data"][trace_index(spec, "caption")]["text"][0]
+    return text.removesuffix("<br> ")
+
+
+def drawn_grid(spec, xref):
+    """The numbers written in the layout image on ``xref``'s axes (a sliding figure's grids
+    are SVG pictures), as a 2-D array of strings, row by row."""
+    from urllib.parse import unquote
+    image = [im for im in spec["layout"]["images"] if im["xref"] == xref][0]
+    svg = unquote(image["source"].split(",", 1)[1])
+    cells = {(int(y) // 100, int(x) // 100): t
+             for x, y, t in re.findall(r'<text x="(\d+)" y="(\d+)"[^>]*>([^<]*)</text>', svg)}
+    assert (image["sizex"], image["sizey"]) == (max(c for _, c in cells) + 1,
+                                                max(r for r, _ in cells) + 1)
+    grid = np.full((image["sizey"], image["sizex"]), "", dtype=object)
+    for (r, c), t in cells.items():
+        grid[r, c] = t
+    return grid
+
+
+def drawn_rows(spec):
+    """The input rows the sliding figure's input picture covers (padding included)."""
+    image = [im for im in spec["layout"]["images"] if im["xref"] == "x"][0]
+    return np.arange(image["sizey"]) + round(image["y"] + 0.5)
+
+
+def drawn_output(spec):
+    """The output values the figure writes in its output panel."""
+    return drawn_grid(spec, "x2").astype(float)
 
 
 def boxes(update):
@@ -100,8 +138,10 @@ def check_frames(fig, x, kwargs):
     assert spec["layout"]["barmode"] == "overlay"
     wc = window_cells(x.shape, **{k: v for k, v in kwargs.items() if k in GEOMETRY})
     out = pool2d(x, **kwargs)
-    z = plotly_array(spec["data"][trace_index(spec, "output")]["z"])
-    np.testing.assert_array_equal(z, out)  # drawn once, whole; frames hide what is not due
+    # drawn once, whole, at its own size; frames hide what is not due
+    np.testing.assert_array_equal(drawn_grid(spec, "x2"), figures.windows.cell_text(out))
+    assert spec["layout"]["yaxis2"]["range"] == [out.shape[0] - 0.5, -0.5]
+    assert spec["layout"]["xaxis2"]["range"] == [-0.5, out.shape[1] - 0.5]
     assert len(spec["frames"]) == out.size
     for t, frame in enumerate(spec["frames"]):
         i, j = divmod(t, out.shape[1])
@@ -115,8 +155,8 @@ def check_frames(fig, x, kwargs):
         hidden = cells_in(boxes(part["not yet computed"]))
         shown = {divmod(k, out.shape[1]) for k in range(t + 1)}
         assert hidden == {(a, b) for a in range(out.shape[0]) for b in range(out.shape[1])} - shown
-        assert frame["layout"]["title"]["text"].startswith(f"out[{i}, {j}] = ")
-        assert frame["layout"]["title"]["text"].endswith(f" = {figures.fmt(out[i, j])}")
+        assert caption(spec, frame).startswith(f"out[{i}, {j}] = ")
+        assert caption(spec, frame).endswith(f" = {figures.fmt(out[i, j])}")
     return spec
 
 
@@ -171,7 +211,7 @@ def test_playground_default_shows_formula_and_animation():
                                    "= 2 + 1 = 3")
     spec = animation(at)
     assert len(spec["frames"]) == 9  # 3×3 output cells
-    assert spec["layout"]["title"]["text"].startswith("out[0, 0] = max(")
+    assert caption(spec).startswith("out[0, 0] = max(")
 
 
 def test_each_control_changes_output_and_formula():
@@ -197,10 +237,10 @@ def test_each_control_changes_output_and_formula():
     at.selectbox(key="mode").set_value("avg").run()
     # PyTorch's AvgPool2d has no dilation: a message, and the last valid (max) result stays
     assert any("has no dilation" in e.value for e in at.error)
-    assert animation(at)["layout"]["title"]["text"].startswith("out[0, 0] = max(")
+    assert caption(animation(at)).startswith("out[0, 0] = max(")
     at.slider(key="dh").set_value(1).run()
     assert not at.error
-    assert animation(at)["layout"]["title"]["text"].startswith("out[0, 0] = avg(")
+    assert caption(animation(at)).startswith("out[0, 0] = avg(")
     at.checkbox(key="ceil").check().run()
     assert formula_text(at)[0].startswith("ceil(")
 
@@ -244,7 +284,7 @@ def test_query_string_restores_state():
     assert at.slider(key="kh").value == 3 and at.selectbox(key="mode").value == "avg"
     # seed 4×4, k=3, s=1: out = floor((4 - 2 - 1) / 1) + 1 = 2
     assert formula_text(at)[0].endswith("= 1 + 1 = 2")
-    assert animation(at)["layout"]["title"]["text"] == \
+    assert caption(animation(at)) == \
         "out[0, 0] = avg(1, 3, 2, 4, 8, 5, 7, 1, 9) = 40 / 9 = 4.44"
 
 
@@ -253,8 +293,7 @@ def test_seed_preset_gives_the_classic_result():
     at.selectbox(key="preset").set_value("Seed example: 4×4 → [[8 5] [7 9]]").run()
     assert not at.exception
     spec = animation(at)
-    out = plotly_array(spec["data"][trace_index(spec, "output")]["z"])
-    np.testing.assert_array_equal(out, [[8, 5], [7, 9]])
+    np.testing.assert_array_equal(drawn_output(spec), [[8, 5], [7, 9]])
     assert frame_parts(spec, spec["frames"][-1])["not yet computed"]["x"] == []  # all shown
 
 
@@ -279,12 +318,12 @@ def test_editable_grid_drives_the_output():
     at.run()
     assert not at.exception
     spec = animation(at)
-    assert len(spec["frames"]) == 1 and spec["layout"]["title"]["text"].endswith("= 42")
+    assert len(spec["frames"]) == 1 and caption(spec).endswith("= 42")
 
 
 def test_edited_matrix_travels_in_the_link():
     at = open_playground(src="Edit the grid", rows="2", cols="3", m="1,2,3;4,5,60")
-    assert animation(at)["layout"]["title"]["text"] == "out[0, 0] = max(1, 2, 4, 5) = 5"
+    assert caption(animation(at)) == "out[0, 0] = max(1, 2, 4, 5) = 5"
     assert at.query_params["m"] == "1,2,3;4,5,60"
 
 
@@ -338,7 +377,7 @@ def test_figure_frames_outline_the_window_and_fill_the_output():
     # dilation 2: four separate taps, the gaps between them not covered
     assert bars(part["window"]) == [(1, 1), (1, 3), (3, 1), (3, 3)]
     assert boxes(part["chosen cell"]) == [(2.58, 3.42, 2.58, 3.42)]  # 18 at (3, 3)
-    assert spec["frames"][4]["layout"]["title"]["text"] == "out[1, 1] = max(6, 8, 16, 18) = 18"
+    assert caption(spec, spec["frames"][4]) == "out[1, 1] = max(6, 8, 16, 18) = 18"
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -412,13 +451,13 @@ def test_figure_opens_on_a_clicked_output_cell():
     opened = figures.open_at(fig, start)
     for shown in (opened, figures.animation_figure(x, kwargs, start=start)[0]):
         spec = sent(shown)
-        assert spec["layout"]["title"]["text"] == steps[start].caption
+        assert caption(spec) == steps[start].caption
         assert spec["layout"]["sliders"][0]["active"] == start
         for name, update in frame_parts(spec, spec["frames"][start]).items():
             trace = spec["data"][trace_index(spec, name)]
-            assert (trace["x"], trace["y"]) == (update["x"], update["y"])
+            assert {key: trace.get(key) for key in update} == update
     # the cached figure itself still opens on the first cell
-    assert fig.layout.title.text == steps[0].caption and fig.sliders[0]["active"] == 0
+    assert figures.caption_of(fig) == steps[0].caption and fig.sliders[0]["active"] == 0
     targets = [t for t in fig.data if t.name == figures.CLICK_TARGETS][0]
     assert len(plotly_array(targets.x)) == 9
 
@@ -486,19 +525,19 @@ def test_modes_a_framework_lacks_use_its_windows_and_say_so(mode, word):
     assert not at.exception and not at.error
     assert any("PyTorch has no" in c.value and "Poolscope computes it" in c.value
                for c in at.caption)
-    assert animation(at)["layout"]["title"]["text"].startswith(f"out[0, 0] = {word}")
+    assert caption(animation(at)).startswith(f"out[0, 0] = {word}")
 
 
 def test_framework_padding_side_is_drawn():
     # TensorFlow SAME, k=3, s=2, n=6: total padding 1, all of it after (bottom/right)
     at = open_playground(fw="TensorFlow", kh="3", sk="false", sh="2", pad="SAME")
     spec = animation(at)
-    rows = plotly_array(spec["data"][0]["y"])
+    rows = drawn_rows(spec)
     assert rows.min() == 0 and rows.max() == 6  # no row above, one padded row below
     at.radio(key="pad").set_value("same_lower").run()
     assert any("TensorFlow has no SAME_LOWER padding" in e.value for e in at.error)
     at.selectbox(key="fw").set_value("onnx").run()
-    rows = plotly_array(animation(at)["data"][0]["y"])
+    rows = drawn_rows(animation(at))
     assert rows.min() == -1 and rows.max() == 5  # ONNX SAME_LOWER: the odd cell on top
 
 

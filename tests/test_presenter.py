@@ -6,6 +6,7 @@ import numpy as np
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from test_playground import caption
 from ui import figures, presenter
 
 APP = str(ROOT / "app.py")
@@ -45,21 +46,23 @@ def test_link_flag_turns_it_on_with_large_text_and_the_step_bar():
     layout = spec(at)["layout"]
     assert layout["font"]["size"] == presenter.FONT_SIZE
     assert layout["title"]["font"]["size"] == presenter.TITLE_SIZE
+    (cap,) = [t for t in spec(at)["data"] if t.get("name") == "caption"]  # the step caption
+    assert cap["textfont"]["size"] == presenter.TITLE_SIZE - 2
 
 
 def test_step_buttons_move_the_animation():
     at = open_playground(present="1", src="Preset", in_preset="Seed example (4×4)")
-    assert spec(at)["layout"]["title"]["text"].startswith("out[0, 0] = max(1, 3, 4, 8)")
+    assert caption(spec(at)).startswith("out[0, 0] = max(1, 3, 4, 8)")
     at.button(key="present_next").click().run()
-    assert spec(at)["layout"]["title"]["text"].startswith("out[0, 1] = max(2, 1, 5, 0)")
+    assert caption(spec(at)).startswith("out[0, 1] = max(2, 1, 5, 0)")
     assert spec(at)["layout"]["sliders"][0]["active"] == 1
     assert any("Step 2 of 4" in m.value for m in at.markdown)
     for _ in range(2):  # on to the last step, where Step ▶ stops
         at.button(key="present_next").click().run()
-    assert spec(at)["layout"]["title"]["text"].startswith("out[1, 1] = max(9, 2, 4, 6)")
+    assert caption(spec(at)).startswith("out[1, 1] = max(9, 2, 4, 6)")
     assert at.button(key="present_next").disabled
     at.button(key="present_prev").click().run()
-    assert spec(at)["layout"]["title"]["text"].startswith("out[1, 0]")
+    assert caption(spec(at)).startswith("out[1, 0]")
 
 
 def test_play_toggles_pause_and_exit_leaves():

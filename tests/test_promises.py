@@ -6,6 +6,7 @@ import json
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from test_playground import caption
 from ui import widgets
 from ui.pool_settings import SEED_PRESET
 
@@ -66,7 +67,7 @@ def test_a_refused_setting_is_named_next_to_a_greyed_figure():
     assert "no dilation" in line and "mode Max" in line and "\n" not in line
     assert greyed(chart(at, "animation")) and greyed(chart(at, "coverage"))
     # the figure is still the last valid one (max)
-    assert chart(at, "animation")["layout"]["title"]["text"].startswith("out[0, 0] = max(")
+    assert caption(chart(at, "animation")).startswith("out[0, 0] = max(")
     at.selectbox(key="mode").set_value("max").run()
     assert not stale_lines(at) and not greyed(chart(at, "animation"))
 

@@ -190,3 +190,24 @@ def test_code_panel_offers_only_the_frameworks_that_have_the_mode(at):
     frameworks = at.dataframe[-1].value
     assert "torchvision, ONNX" in frameworks.set_index("Variant").loc["roi_align", "Frameworks"]
     assert not at.exception
+
+
+def test_a_typed_input_goes_through_every_mode_and_a_bad_one_keeps_the_last(at):
+    at.selectbox(key="zoo_input").set_value("typed").run()
+    assert not at.exception and at.slider(key="zoo_rows").disabled
+    x = np.array([[1., 3, 2, 1, 0], [4, 8, 5, 0, 2], [7, 1, 9, 2, 6], [0, 3, 4, 6, 1],
+                  [5, 2, 8, 1, 3]])
+    i, j = at.session_state["zoo_gem_row"], at.session_state["zoo_gem_column"]
+    assert max(i, j) <= 1  # an earlier pick is pulled back inside the 2×2 output
+    assert table(at)["Max"] == "2×2" and metric(at, "GeM") == figures.fmt(
+        gem_pool2d(x, 2, 2, p=3.0)[i, j])
+    at.text_area(key="zoo_text").input("1 2; 3 x").run()
+    assert not at.exception
+    assert any("Row 2, value 2" in e.value and "last valid result" in e.value for e in at.error)
+    assert table(at)["Max"] == "2×2"  # nothing lost: the last good matrix is still pooled
+    at.text_area(key="zoo_text").input("; ".join([" ".join(["1"] * 17)] * 2)).run()
+    assert any("at most 16×16" in e.value for e in at.error)
+    at.text_area(key="zoo_text").input("1 2 3; 4 5 6; 7 8 9; 1 1 1").run()
+    assert not at.error and table(at)["Max"] == "2×1"
+    at.selectbox(key="zoo_input").set_value("random").run()
+    assert not at.exception

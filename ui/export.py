@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from pooling_core import adaptive_pool2d, pool2d, pool2d_backward
 from ui import budget
 from ui.figures import animation_steps, fmt
-from ui.gif import CELL, MARGIN, MAX_GIF_FRAMES, PLAIN, _font, _shade, animation_gif
+from ui.gif import CELL, MARGIN, PLAIN, _font, _shade, animation_gif
 
 #: Plotly's config for charts and HTML exports: the camera button saves a 2× PNG
 CHART_CONFIG = {"toImageButtonOptions": {"format": "png", "scale": 2,
@@ -62,15 +62,9 @@ def _escape(text: str) -> str:
 
 def step_png(x2d, kwargs: dict, step: int) -> bytes:
     """PNG bytes of step ``step`` of the playground's animation of ``x2d``: the window and
-    its chosen cell, the output filled up to this step, the caption.
-
-    The output shows the :data:`~ui.gif.MAX_GIF_FRAMES` steps up to this one (all of
-    them on any matrix of up to 16×16 outputs).
-    """
+    its chosen cell, the output filled up to this step, the caption."""
     steps = animation_steps(np.asarray(x2d), kwargs, limit=step + 1)
-    shown = steps[max(0, len(steps) - MAX_GIF_FRAMES):]
-    gif = Image.open(io.BytesIO(animation_gif(x2d, kwargs, shown)))
-    gif.seek(gif.n_frames - 1)
+    gif = Image.open(io.BytesIO(animation_gif(x2d, kwargs, steps[-1:], filled=steps[:-1])))
     buf = io.BytesIO()
     gif.convert("RGB").save(buf, format="PNG", optimize=True)
     return buf.getvalue()

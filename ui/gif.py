@@ -49,14 +49,17 @@ def _out_shade(v, lo, hi):
     return (255, int(235 - 120 * t), int(210 - 170 * t))
 
 
-def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) -> bytes:
+def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
+                  filled: list[Step] = ()) -> bytes:
     """GIF bytes with one frame per step (``len(steps)`` frames, at least one).
 
     The picture is drawn once; each frame adds the step's output cell to what
     the previous frames filled in and draws the window, the chosen cell and the
     caption on a copy. All frames share one palette, made once, so a frame costs one
     copy and a few drawings; the GIF stores only what changed from the previous frame
-    (Pillow's ``optimize``: unchanged pixels are transparent).
+    (Pillow's ``optimize``: unchanged pixels are transparent). ``filled``: steps whose
+    output cells are already filled in when the first frame starts (no frames of their
+    own: a picture of one late step, :func:`ui.export.step_png`).
     """
     x2d = np.asarray(x2d, dtype=float)
     ph, pw = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
@@ -97,8 +100,8 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
             box = cell_box(r, c, MARGIN)
             draw.rectangle(box, fill=fill)
             label(draw, box, fmt(x2d[ir, ic]) if real else (pad_txt if in_frame else ""))
-    filled = base.copy()  # every output cell filled in: frames copy theirs from here
-    done = ImageDraw.Draw(filled)
+    every = base.copy()  # every output cell filled in: frames copy theirs from here
+    done = ImageDraw.Draw(every)
     for (i, j), v in np.ndenumerate(out):
         draw.rectangle(cell_box(i, j, ox), outline=EMPTY)
         box = cell_box(i, j, ox)
@@ -108,18 +111,22 @@ def animation_gif(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600) 
     # picture with every output cell filled in) and, exactly, the colours drawn on top
     sample = Image.new("RGB", (width, 2 * height), "white")
     sample.paste(base, (0, 0))
-    sample.paste(filled, (0, height))
+    sample.paste(every, (0, height))
     colors = sample.quantize(colors=250, dither=Image.Dither.NONE).getpalette()[:250 * 3]
     palette = Image.new("P", (1, 1))
     palette.putpalette(colors + [*RED, *YELLOW, 0, 0, 0, 255, 255, 255])
 
     canvas = base.copy()
+
+    def fill(step):  # the step's output cell, from the picture with every cell filled
+        box = cell_box(*step.index, ox)
+        canvas.paste(every.crop((box[0], box[1], box[2] + 1, box[3] + 1)), (box[0], box[1]))
+    for step in filled:
+        fill(step)
     frames = []
     for step in steps or [None]:
         if step is not None:
-            box = cell_box(*step.index, ox)
-            canvas.paste(filled.crop((box[0], box[1], box[2] + 1, box[3] + 1)),
-                         (box[0], box[1]))
+            fill(step)
         frame = canvas.copy()
         d = ImageDraw.Draw(frame)
         if step is not None:

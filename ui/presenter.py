@@ -169,6 +169,7 @@ def figure(fig):
     big.update_layout(font_size=FONT_SIZE, title_font_size=TITLE_SIZE,
                       height=round(height * SCALE))
     big.update_annotations(font_size=TITLE_SIZE - 2)
+    big.update_traces(textfont_size=TITLE_SIZE - 2, selector=dict(name="caption"))  # its caption
     return big
 
 

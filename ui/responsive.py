@@ -59,8 +59,8 @@ def _panels(fig) -> list[str]:
         return []
     if any(_spans(fig, k) is None for k in suffixes):
         return []
-    if len({tuple(fig.layout[f"yaxis{k}"].domain or (0, 1)) for k in suffixes}) != 1:
-        return []  # more than one row already
+    if len({round((fig.layout[f"yaxis{k}"].domain or (0, 1))[1], 6) for k in suffixes}) != 1:
+        return []  # not one row of panels (their tops differ): more than one row already
     return suffixes
 
 

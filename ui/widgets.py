@@ -80,6 +80,8 @@ def greyed(fig):
     copy = type(fig)(fig)
     for trace in copy.data:
         trace.opacity = STALE_OPACITY * (trace.opacity if trace.opacity is not None else 1)
+    for image in copy.layout.images:  # grids drawn as pictures (ui/figures/raster.py)
+        image.opacity = STALE_OPACITY * (image.opacity if image.opacity is not None else 1)
     copy.layout.paper_bgcolor = copy.layout.plot_bgcolor = STALE_BACKGROUND
     return copy
 

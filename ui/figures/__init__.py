@@ -12,7 +12,7 @@ they draw:
 - ``windows``: the window each output cell reads: ``Step`` and ``animation_steps``,
   the input grid with its padding (``grid_layers``), a window's outline and hover.
 - ``sliding``: the forward animation (``sliding_figure``, ``animation_figure``) and
-  reading a click on it back.
+  reading a click on it back; ``raster`` draws its grids as one SVG picture each.
 - ``backward``: the backward pass step by step, and max unpooling.
 - ``dims``: the 1-D signal, the 3-D volume, and adaptive pooling's bins.
 - ``quiz``: the quiz's input grid: a window, the learner's picks, the answer, a click
@@ -47,7 +47,7 @@ from .network import (feature_maps_figure, kept_cells_figure, probabilities_figu
 from .panels import coverage_figure, matrix_figure, panels_figure
 from .quiz import PICK_COLOR, QUIZ_TARGETS, picked_cell, quiz_figure
 from .sliding import (ANIMATED_TRACES, CLICK_TARGETS, MAX_ANIMATED_CELLS, animation_figure,
-                      clicked_cell, clicked_step, open_at, sliding_figure)
+                      caption_of, clicked_cell, clicked_step, open_at, sliding_figure)
 from .variants import (fractional_figure, gem_curve_figure, pyramid_bins_figure,
                        pyramid_vectors_figure, shift_consistency_figure, shift_outputs_figure,
                        soft_continuum_figure, window_figure, zoo_grid_figure)
@@ -64,7 +64,7 @@ __all__ = [
     "window_hover",
     # sliding
     "ANIMATED_TRACES", "CLICK_TARGETS", "MAX_ANIMATED_CELLS", "sliding_figure",
-    "animation_figure", "open_at", "clicked_cell", "clicked_step",
+    "animation_figure", "open_at", "caption_of", "clicked_cell", "clicked_step",
     # backward
     "INDEX_WORD", "BackStep", "backward_contributions", "backward_steps", "backward_figure",
     "unpool_figure",

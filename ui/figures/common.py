@@ -135,15 +135,17 @@ class AnimatedFigure(go.Figure):
         return res
 
 
-def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0):
+def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0,
+                  redraw: bool = True):
     """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider on frame ``active``.
 
     Past 40 steps the slider's own labels would overlap: they are hidden, and the
-    current step's label shows above the slider as always.
+    current step's label shows above the slider as always. ``redraw=False`` for
+    figures whose frames change only scatter and bar traces (no full redraw a frame).
     """
     if not labels:
         return [], []
-    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True,
+    play = dict(frame=dict(duration=frame_ms, redraw=redraw), fromcurrent=True,
                 transition=dict(duration=0), mode="immediate")
     menus = [dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
                   yanchor="top", showactive=False, buttons=[
@@ -152,7 +154,7 @@ def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0
                            args=[[None], dict(frame=dict(duration=0, redraw=False),
                                               mode="immediate")])])]
     jump = dict(mode="immediate", transition=dict(duration=0),
-                frame=dict(duration=0, redraw=True))
+                frame=dict(duration=0, redraw=redraw))
     slider = dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
                   currentvalue=dict(prefix=prefix), pad=dict(t=30),
                   steps=tuple(dict(method="animate", label=str(label),

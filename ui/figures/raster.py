@@ -1,0 +1,122 @@
+"""Heatmaps drawn as one picture: an SVG image the browser draws in one go.
+
+A Plotly heatmap with its numbers written in (``texttemplate``) costs the browser one
+SVG text element, laid out by Plotly's script, per cell: about half a second for the
+2,000 cells of a 32×32 animation, on every redraw (docs/performance.md). And a
+heatmap cannot take part in an animation's frames that skip the full redraw. So
+:func:`heatmap_image` turns heatmap traces into a layout image (an SVG data URI:
+the cells' colours from the trace's colorscale, as Plotly maps them, and their
+text, black or white by the cell's brightness as Plotly picks it) and a hover
+trace in ``lines`` mode (hover on every cell, one invisible path for them all).
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import numpy as np
+from plotly.colors import get_colorscale, hex_to_rgb, unlabel_rgb
+
+FONT = "'Open Sans', verdana, arial, sans-serif"  # Plotly's default
+UNIT = 100  # SVG units a cell
+INSET = 2   # the white gap around each cell (Plotly's xgap=1 px at about 25 px a cell)
+
+
+def _rgb(color: str) -> tuple[float, float, float]:
+    color = color.strip()
+    if color.startswith("#"):
+        return tuple(float(v) for v in hex_to_rgb(color))
+    return tuple(float(v) for v in unlabel_rgb(color))[:3]
+
+
+def cell_colors(z, colorscale, zmin: float, zmax: float) -> np.ndarray:
+    """``(..., 3)`` uint8 RGB of each value of ``z`` as a Plotly heatmap colours it (linear
+    RGB interpolation between the scale's stops, values clipped to ``zmin..zmax``)."""
+    scale = get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale
+    stops = np.array([float(s) for s, _ in scale])
+    rgb = np.array([_rgb(c) for _, c in scale])
+    z = np.asarray(z, dtype=float)
+    t = np.clip((np.nan_to_num(z, nan=zmin) - zmin) / ((zmax - zmin) or 1.0), 0, 1)
+    out = np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=-1)
+    return np.rint(out).astype(np.uint8)
+
+
+def text_colors(rgb: np.ndarray) -> np.ndarray:
+    """White on dark cells, Plotly's dark grey on light ones (tinycolor's brightness)."""
+    rgb = np.asarray(rgb, dtype=float)
+    bright = rgb @ np.array([0.299, 0.587, 0.114])
+    return np.where(bright < 128, "#ffffff", "#444444")
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def heatmap_image(traces, *, xref="x", yref="y", cell_px: float = 25.0):
+    """``(image, hovers)`` for heatmap ``traces`` (dicts or ``go.Heatmap``, drawn in order,
+    on the same integer cell grid of ``x``/``y`` coordinates): ``image`` is a layout
+    image below the traces of ``xref``/``yref``; ``hovers`` one ``lines``-mode scatter
+    trace a heatmap, with its ``hovertemplate`` and ``text``.
+
+    A cell whose ``z`` is NaN is not drawn (the heatmaps stack as they would). The
+    text is sized for cells of about ``cell_px`` pixels (13 px, less in small cells).
+
+    >>> image, hovers = heatmap_image([dict(x=[0, 1], y=[0], z=[[1.0, 2.0]], text=[["1", "2"]],
+    ...                                     colorscale="Blues", zmin=1, zmax=2)])
+    >>> image["sizex"], image["sizey"], image["source"].startswith("data:image/svg+xml,")
+    (2, 1, True)
+    >>> hovers[0]["x"], hovers[0]["mode"]
+    ([0, 1], 'lines')
+    """
+    traces = [t.to_plotly_json() if hasattr(t, "to_plotly_json") else t for t in traces]
+    xs = sorted({int(v) for t in traces for v in np.asarray(t["x"]).ravel()})
+    ys = sorted({int(v) for t in traces for v in np.asarray(t["y"]).ravel()})
+    x0, y0 = xs[0], ys[0]
+    w, h = xs[-1] - x0 + 1, ys[-1] - y0 + 1
+    size = round(UNIT * min(0.55, 13.0 / max(cell_px, 1.0)))
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w * UNIT} {h * UNIT}" '
+             f'preserveAspectRatio="none" font-family="{FONT}" text-anchor="middle" '
+             f'dominant-baseline="central">']
+    hovers = []
+    for t in traces:
+        z = np.asarray(t["z"], dtype=float)
+        tx, ty = np.asarray(t["x"]).astype(int), np.asarray(t["y"]).astype(int)
+        text = np.asarray(t.get("text") if t.get("text") is not None else np.full(z.shape, ""),
+                          dtype=object)
+        rgb = cell_colors(z, t.get("colorscale") or "Blues", float(t.get("zmin", np.nanmin(z))),
+                          float(t.get("zmax", np.nanmax(z))))
+        fixed = (t.get("textfont") or {}).get("color")
+        ink = np.full(z.shape, fixed, dtype=object) if fixed else text_colors(rgb)
+        drawn = np.argwhere(np.isfinite(z))
+        for r, c in drawn.tolist():
+            px, py = (tx[c] - x0) * UNIT, (ty[r] - y0) * UNIT
+            fill = "#%02x%02x%02x" % tuple(int(v) for v in rgb[r, c])
+            parts.append(f'<rect x="{px + INSET}" y="{py + INSET}" width="{UNIT - 2 * INSET}" '
+                         f'height="{UNIT - 2 * INSET}" fill="{fill}"/>')
+            label = str(text[r, c])
+            if label:
+                fs = min(size, round(UNIT * 1.6 / max(len(label), 1)))
+                parts.append(f'<text x="{px + UNIT // 2}" y="{py + UNIT // 2}" '
+                             f'font-size="{fs}" fill="{ink[r, c]}">{_esc(label)}</text>')
+        # one invisible line through every cell: one path, and a hover point a cell
+        hx = [int(v) for v in tx[drawn[:, 1]]]
+        hy = [int(v) for v in ty[drawn[:, 0]]]
+        htext = [str(text[r, c]) for r, c in drawn.tolist()]
+        hovers.append(dict(type="scatter", mode="lines", x=hx, y=hy,
+                           text=htext, line=dict(width=0, color="rgba(0,0,0,0)"),
+                           xaxis=xref, yaxis=yref, showlegend=False,
+                           name=t.get("name", ""), hovertemplate=t.get("hovertemplate"),
+                           customdata=_flat_customdata(t, drawn)))
+    parts.append("</svg>")
+    svg = "".join(parts)
+    image = dict(source="data:image/svg+xml," + quote(svg, safe=" =/:;,.-_'()\""),
+                 xref=xref, yref=yref, x=x0 - 0.5, y=y0 - 0.5, sizex=w, sizey=h,
+                 sizing="stretch", xanchor="left", yanchor="top", layer="below")
+    return image, hovers
+
+
+def _flat_customdata(trace, drawn):
+    data = trace.get("customdata")
+    if data is None:
+        return None
+    data = np.asarray(data, dtype=object)
+    return [data[r, c] for r, c in drawn.tolist()]
