@@ -22,6 +22,7 @@ LINKS = {
          "img_compare": "true", "zoom_size": "12", "zoom_channel": "Green", "zoom_top": "4",
          "zoom_left": "6", "cmp_a": "Min", "cmp_b": "Median"},
         {"img_src": "My upload", "img_sample": "Text", "img_gray": "true", "img_roi": "true",
+         "img_variants": "true",
          "mode": "Stochastic (Caffe)", "seed": "5", "train": "false", "sq": "false", "kh": "3",
          "kw": "2", "dh": "2", "dw": "1", "ph": "1", "pw": "0"},
     ],

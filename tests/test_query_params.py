@@ -26,7 +26,7 @@ PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "a
              "pool_vs_conv": ("pc_rows", "pc_cols", "pc_seed", "pc_kernel", "pc_kseed",
                               "pc_text", "pc_H", "pc_W", "pc_C", "pc_diff"),
              "image_lab": ("img_src", "img_sample", "img_gray", "img_times", "img_zoom",
-                           "img_compare", "img_roi", "zoom_size", "zoom_channel", "zoom_top", "zoom_left",
+                           "img_compare", "img_roi", "img_variants", "zoom_size", "zoom_channel", "zoom_top", "zoom_left",
                            "cmp_a", "cmp_b"),
              "dims": ("dims_tab", "d1_kind", "d1_text", "d1_len", "d1_seed", "d3_d", "d3_h",
                       "d3_w", "d3_seed", "d3_view", "d3_vk", "d3_vi", "d3_vj", "ad_h", "ad_w",
@@ -324,7 +324,8 @@ TABLE_LINKS = {
                    {"mode": "Average", "ph": "1", "kh": "3", "src": "Preset"}, DIFFERING],
     "backprop": [{"bp_grad": "Random"}, {"bp_grad": "One hot cell"}],
     "pool_vs_conv": [{"pc_kernel": "Random"}, {"pc_kernel": "Type it in"}],
-    "image_lab": [{"img_zoom": "true", "img_compare": "true", "img_roi": "true"}],
+    "image_lab": [{"img_zoom": "true", "img_compare": "true", "img_roi": "true",
+                   "img_variants": "true"}],
     "dims": [{}, {"d1_kind": "Paste numbers"}],
     "home": [{}],
 }

@@ -194,6 +194,7 @@ def _page_params() -> list[LinkParam]:
         LinkParam("img_zoom", "Zoom", "bool", False),
         LinkParam("img_compare", "Compare modes", "bool", False),
         LinkParam("img_roi", "ROI pool & ROI align", "bool", False),
+        LinkParam("img_variants", "Variants on this image", "bool", False),
         LinkParam("zoom_size", "Region size (px)", "choice", 8, options={n: str(n) for n in (8, 12, 16)}),
         LinkParam("zoom_channel", "Values of", "choice", "Luminance", dynamic=True,
                   options={n: n for n in ("Luminance", "Gray", "Alpha", "Red", "Green", "Blue")}),
