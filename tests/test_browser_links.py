@@ -146,7 +146,7 @@ def test_a_refused_setting_greys_the_figure_and_says_so(page, app_url):
     assert notice.count() == 1
     assert "no dilation" in notice.inner_text() and "mode Max" in notice.inner_text()
     page.wait_for_function(f"{paper} === '{widgets.STALE_BACKGROUND}'")
-    assert page.locator(".st-key-animation .gtitle").first.text_content().startswith(
-        "out[0, 0] = max(")
+    caption = ".st-key-animation .scatterlayer .textpoint text"  # the step's caption
+    assert page.locator(caption).first.text_content().startswith("out[0, 0] = max(")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "stale_notice.png"), full_page=True)
