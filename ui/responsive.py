@@ -10,6 +10,7 @@ Wider screens (a projector, a laptop, a tablet in landscape) keep the side-by-si
 """
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 #: the plot's width on a 390 px phone, px (the page's padding and the figure's margins out)
@@ -34,19 +35,35 @@ def _spans(fig, suffix: str) -> tuple[float, float] | None:
     if x.range is not None and y.range is not None:
         return abs(x.range[1] - x.range[0]), abs(y.range[1] - y.range[0])
     for trace in fig.data:
-        if trace.type == "heatmap" and (trace.xaxis or "x") == f"x{suffix}" and \
-                trace.z is not None:
-            rows = len(trace.z)
-            return (len(trace.z[0]) if rows else 0), rows
+        if trace.type == "heatmap" and (trace.xaxis or "x") == f"x{suffix}":
+            shape = _shape(trace.z)
+            if shape is not None:
+                return shape[1], shape[0]
     return None
+
+
+def _shape(z) -> tuple[int, int] | None:
+    """``(rows, columns)`` of a heatmap's ``z``: nested lists, an array, or Plotly's typed
+    array (``{"bdata", "dtype", "shape"}``); None when it is not 2-D."""
+    if z is None:
+        return None
+    if isinstance(z, dict):
+        try:
+            shape = tuple(int(n) for n in str(z.get("shape", "")).split(","))
+        except ValueError:
+            return None
+    else:
+        shape = np.shape(z)
+    return (int(shape[0]), int(shape[1])) if len(shape) == 2 else None
 
 
 def _own_rows(fig, suffix: str) -> int | None:
     """The rows of panel ``suffix``'s heatmap, when it is drawn at row indices 0, 1, ..."""
     for trace in fig.data:
-        if trace.type == "heatmap" and (trace.xaxis or "x") == f"x{suffix}" and \
-                trace.z is not None and trace.y is None:
-            return len(trace.z)
+        if trace.type == "heatmap" and (trace.xaxis or "x") == f"x{suffix}" and trace.y is None:
+            shape = _shape(trace.z)
+            if shape is not None:
+                return shape[0]
     return None
 
 
