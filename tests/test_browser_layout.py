@@ -30,6 +30,7 @@ def overflowing(pg) -> list[str]:
             if (own.some(id => el.closest(`[data-testid=${id}]`))) continue;
             if (el.closest('.katex-mathml')) continue;  // KaTeX's MathML: for screen readers
             if (el.closest('[role=tablist]')) continue;  // a tab bar scrolls by itself
+            if (el.closest('details:not([open])')) continue;  // in a closed expander: unseen
             const r = el.getBoundingClientRect();
             if (r.width > 0 && r.right > width + 1) {
                 const id = el.closest('[data-testid]');
