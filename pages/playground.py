@@ -7,8 +7,8 @@ import streamlit as st
 
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
-from ui import (budget, export, figures, hover, links, parsing, pool_settings, presenter, quiz,
-                snippets, startup, widgets)
+from ui import (budget, export, figures, hover, links, parsing, pool_settings, presenter,
+                quiz, snippets, startup, tap, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -237,7 +237,8 @@ def main() -> None:
     out, _ = figures.pooled(matrix, kwargs)
     # a click on an output cell (the chart's selection) opens the animation on its window;
     # the frames go row by row from out[0, 0]
-    cell = figures.clicked_cell(st.session_state.get("animation"))
+    selection = st.session_state.get("animation")  # read before the chart renews it
+    cell = figures.clicked_cell(selection)
     start = 0
     if cell is not None and fig_error is None and all(0 <= c < n for c, n in zip(cell, out.shape)):
         start = min(cell[0] * out.shape[1] + cell[1], len(fig.frames) - 1)
@@ -250,6 +251,9 @@ def main() -> None:
     hover.hover_window("animation", matrix.shape, kwargs)
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
                "its window.")
+    tapped = tap.selected_text(fig, selection)  # the hover's words, for a tap too
+    if tapped:
+        st.caption(f"Tapped: {tapped}")
     if settings.mode == "max" and not np.isfinite(out).all():
         st.warning("Some windows read only padding, so their max is −∞ (PyTorch gives the "
                    "same). Lower the dilation or the padding to avoid empty windows.")

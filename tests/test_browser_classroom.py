@@ -1,5 +1,7 @@
 """Issue 17's classroom features in a real browser (Debian's Chromium against
 ``streamlit run``): presenter mode's keys, and the offline HTML export."""
+import re
+
 from conftest import ARTIFACTS, wait_for_app
 
 # the animation's step caption (a text trace above its grids)
@@ -144,3 +146,18 @@ def test_a_tap_shows_what_the_hover_shows(page, app_url):
     caption = page.locator("[data-testid=stCaptionContainer]", has_text="Tapped: out[2] = ")
     caption.wait_for(timeout=20_000)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_a_tap_on_a_playground_output_cell_says_what_it_reads(page, app_url):
+    page.goto(f"{app_url}/playground")
+    wait_for_app(page)
+    title_starts(page, "out[0, 0]")
+    points = page.locator(".st-key-animation .scatterlayer path.point")
+    assert points.count() == 9
+    box = points.nth(4).bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    title_starts(page, "out[1, 1]")
+    wait_for_app(page)
+    page.locator("[data-testid=stCaptionContainer]",
+                 has_text=re.compile(r"^Tapped: out\[1, 1\].*reads rows 2–3, cols 2–3$")
+                 ).wait_for(timeout=20_000)

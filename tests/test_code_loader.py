@@ -5,6 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from test_playground import caption
 from pooling_core.codeparse import parse_pool_code
 from pooling_core.conventions import Settings, framework_args
 from ui.code_loader import sidebar_values
@@ -28,8 +29,8 @@ def load(at, code):
 
 
 def title(at):
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    return spec["layout"]["title"]["text"]
+    """The animation's step caption (a text trace above its grids)."""
+    return caption(json.loads(at.get("plotly_chart")[0].proto.spec))
 
 
 def test_loading_a_pytorch_line_sets_the_sidebar_and_the_figure():

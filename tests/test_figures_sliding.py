@@ -148,3 +148,23 @@ def test_the_input_picture_covers_the_drawn_grid_with_its_numbers():
     for v in x.ravel():
         assert f">{v}</text>" in svg
     assert "−∞" in svg  # the padding ring shows what a padded cell is worth to max
+
+
+def test_large_annotated_heatmaps_write_their_numbers_in_one_picture():
+    """Coverage and panels: past TEXT_PICTURE_CELLS cells the numbers go into a picture
+    above the heatmap (which keeps its colours and hover); small ones keep Plotly's text."""
+    from pooling_core import coverage
+    cov = coverage((32, 32), kernel_size=3, stride=2)
+    fig = figures.coverage_figure(cov)
+    assert fig.data[0].texttemplate is None and fig.data[0].type == "heatmap"
+    (image,) = fig.layout.images
+    assert image.layer == "above" and (image.sizex, image.sizey) == (32, 32)
+    svg = unquote(image.source.split(",", 1)[1])
+    assert "<rect" not in svg  # the numbers only: the heatmap draws the colours
+    assert svg.count("</text>") == cov.size and ">0 ✗</text>" in svg
+    small = figures.coverage_figure(coverage((6, 6), kernel_size=2, stride=2))
+    assert small.data[0].texttemplate == "%{text}" and not small.layout.images
+    panels = figures.panels_figure([dict(values=np.arange(256).reshape(16, 16), title="big"),
+                                    dict(values=np.ones((4, 4)), title="small")])
+    assert [t.texttemplate for t in panels.data] == [None, "%{text}"]
+    assert [(im.xref, im.yref) for im in panels.layout.images] == [("x", "y")]

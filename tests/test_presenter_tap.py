@@ -46,3 +46,26 @@ def test_pages_with_tappable_charts_run():
     at.run()
     assert not at.exception
     assert at.get("plotly_chart")
+
+
+def test_the_playground_output_cell_says_what_it_reads():
+    x = np.arange(16).reshape(4, 4)
+    fig, _ = figures.animation_figure(x, dict(kernel_size=(2, 2), stride=(2, 2),
+                                              padding=(0, 0), mode="max"))
+    targets = [i for i, t in enumerate(fig.data) if t.name == figures.CLICK_TARGETS][0]
+    selection = {"selection": {"points": [{"curve_number": targets, "point_index": 3,
+                                           "x": 1, "y": 1}]}}
+    text = tap.selected_text(fig, selection)
+    assert text.startswith("out[1, 1]") and text.endswith("reads rows 2–3, cols 2–3"), text
+    assert "click" not in text
+    assert tap.selected_text(fig, {"selection": {"points": []}}) is None
+
+
+def test_tappable_charts_save_a_2x_png_from_the_camera():
+    import json
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/dims.py")
+    at.run()
+    configs = [json.loads(c.proto.config) for c in at.get("plotly_chart")]
+    assert {"format": "png", "scale": 2, "filename": "poolscope_d1_fig_chart"} in [
+        c.get("toImageButtonOptions") for c in configs]

@@ -13,7 +13,7 @@ import re
 import numpy as np
 import streamlit as st
 
-from ui import presenter
+from ui import export, presenter
 from ui.figures import AnimatedFigure
 
 _FIELD = re.compile(r"%\{([a-z]+)(?:\[(\d+)\])?(?::([^}]*))?\}")
@@ -82,20 +82,29 @@ def hover_text(fig, point: dict) -> str | None:
             value = np.asarray(value, dtype=object).ravel()[int(m.group(2))]
         return _format(value, m.group(3) or "")
     text = _FIELD.sub(fill, re.sub(r"<extra>.*?</extra>", "", template))
-    return re.sub(r"\s*<br\s*/?>\s*", "; ", text).strip() or None
+    parts = [p.strip() for p in re.split(r"<br\s*/?>", text)]
+    # "click to ..." tells a mouse user what a click does: the tap has just done it
+    return "; ".join(p for p in parts if p and not p.startswith("click")) or None
+
+
+def selected_text(fig, selection) -> str | None:
+    """The hover label of the point a chart's selection state (``on_select``) holds."""
+    points = ((selection or {}).get("selection") or {}).get("points") or []
+    return hover_text(fig, points[0]) if points else None
 
 
 def chart(fig, *, key: str, **kwargs) -> None:
     """``st.plotly_chart(fig)`` whose points also answer a click or tap: the hover label of
     the last one clicked shows under the chart. In presenter mode the figure is drawn
-    large (:func:`ui.presenter.figure`)."""
+    large (:func:`ui.presenter.figure`); its camera button saves a PNG at twice the
+    screen's resolution (:func:`ui.export.chart_config`), as the exports' do."""
     fig = presenter.figure(fig)  # large on a projector
     if fig.layout.clickmode is None:  # a click selects the point (and reruns the page)
         fig = AnimatedFigure(fig) if isinstance(fig, AnimatedFigure) else type(fig)(fig)
         fig.update_layout(clickmode="event+select")
+    kwargs.setdefault("config", export.chart_config(f"poolscope_{key}"))  # a 2x camera PNG
     event = st.plotly_chart(fig, key=key, on_select="rerun", selection_mode="points",
                             **kwargs)
-    points = ((event or {}).get("selection") or {}).get("points") or []
-    texts = [t for t in (hover_text(fig, p) for p in points[:1]) if t]
-    if texts:
-        st.caption(f"Tapped: {texts[0]}")
+    text = selected_text(fig, event)
+    if text:
+        st.caption(f"Tapped: {text}")

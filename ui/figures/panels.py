@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .common import WINDOW_COLOR, cell_text, fmt, grid_axes, value_range
+from .raster import text_as_picture
 
 def coverage_figure(cov) -> go.Figure:
     """How many windows read each input cell; zero (never read) cells stand out."""
@@ -26,7 +27,7 @@ def coverage_figure(cov) -> go.Figure:
                       height=round(max(300, min(32, 420 / cov.shape[1]) * cov.shape[0] + 120)),
                       margin=dict(l=10, r=10, t=60, b=10),
                       showlegend=bool((cov == 0).any()), plot_bgcolor="white")
-    return fig
+    return text_as_picture(fig, cell_px=min(32, 420 / cov.shape[1]))
 
 
 def matrix_figure(values, *, title="", colorscale="Oranges", mask=None) -> go.Figure:
@@ -45,7 +46,7 @@ def matrix_figure(values, *, title="", colorscale="Oranges", mask=None) -> go.Fi
     fig.update_xaxes(dtick=1, showgrid=False)
     fig.update_layout(title_text=title, height=max(220, 32 * values.shape[0] + 100),
                       margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
-    return fig
+    return text_as_picture(fig, cell_px=32)
 
 
 def panels_figure(panels, *, height: int | None = None) -> go.Figure:
@@ -74,4 +75,4 @@ def panels_figure(panels, *, height: int | None = None) -> go.Figure:
     fig.update_layout(height=height or max(240, 44 * rows + 90), plot_bgcolor="white",
                       margin=dict(l=10, r=10, t=40, b=10))
     grid_axes(fig, [a.shape for a in arrays], first_auto=False)
-    return fig
+    return text_as_picture(fig, cell_px=44)
