@@ -108,3 +108,30 @@ def test_the_output_is_drawn_at_its_own_size_with_its_empty_grid(page, app_url):
     assert sorted(round(h) for _, _, w, h in lines if w < 1) == [round(oh)] * 4
     ARTIFACTS.mkdir(exist_ok=True)
     page.locator(".st-key-animation").screenshot(path=str(ARTIFACTS / "output_grid.png"))
+
+
+def test_a_busy_note_shows_until_the_animation_is_drawn(browser, app_url):
+    """While the browser has not drawn the animation yet (Plotly's script held back here),
+    the page says so; the note goes once the chart is drawn."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    held = []
+    context.route("**/PlotlyChart*.js", lambda route: held.append(route))
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(30_000)
+        pg.goto(app_url + "/playground")
+        note = pg.locator(".poolscope-busy")
+        note.wait_for(state="visible", timeout=60_000)
+        assert "Drawing the animation" in note.text_content()
+        assert pg.locator(".st-key-animation .main-svg").count() == 0
+        for _ in range(100):  # the chart's script was asked for, and is held back
+            if held:
+                break
+            pg.wait_for_timeout(100)
+        assert held
+        for route in held:
+            route.continue_()
+        pg.locator(".st-key-animation .main-svg").first.wait_for(timeout=60_000)
+        note.wait_for(state="detached", timeout=10_000)
+    finally:
+        context.close()

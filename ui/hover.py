@@ -7,7 +7,9 @@ by the chart's key and listens to Plotly's own ``plotly_hover`` / ``plotly_click
 (a tap on a touch screen) and ``plotly_unhover`` events. On an output cell's click
 target it outlines that cell's window on the input picture and the cell itself, and
 hides the animation's window while the pointer stays; leaving the cell brings the
-animation's window back. The geometry comes from the core
+animation's window back. Until the chart is drawn (the browser loading and running
+Plotly can take seconds on a first visit) it shows "Drawing the animation…". The
+geometry comes from the core
 (:func:`ui.figures.sliding.hover_geometry`, from ``plan_axes``), passed as the
 component's data, so the browser draws exactly the taps the core reads.
 """
@@ -93,11 +95,27 @@ function hook(key) {
   gd.on('plotly_unhover', () => hide(gd, state.data[key]));
 }
 
+// until the chart is drawn (the browser loads and runs Plotly, then draws), say so
+function busy(parent, key) {
+  let note = parent.querySelector('.poolscope-busy');
+  const drawn = document.querySelector('.st-key-' + key + ' .js-plotly-plot .main-svg');
+  if (drawn) { if (note) note.remove(); return; }
+  if (!note) {
+    note = document.createElement('div');
+    note.className = 'poolscope-busy';
+    note.setAttribute('role', 'status');
+    note.style.cssText = 'font-size: 0.875rem; opacity: 0.7; padding: 0.25rem 0;';
+    note.textContent = '⏳ Drawing the animation…';
+    parent.appendChild(note);
+  }
+}
+
 export default function (component) {
-  const { data } = component;
+  const { data, parentElement } = component;
   state.data[data.key] = data;
-  hook(data.key);
-  const timer = setInterval(() => hook(data.key), 250);  // a rerun may mount a new chart
+  const tick = () => { busy(parentElement, data.key); hook(data.key); };
+  tick();
+  const timer = setInterval(tick, 250);  // a rerun may mount a new chart
   return () => clearInterval(timer);
 }
 """
