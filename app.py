@@ -3,13 +3,18 @@
 Run with ``streamlit run app.py``. The navigation and the shared sidebar of
 pooling settings live here; each page is a short script in ``pages/``.
 """
+from pathlib import Path
+
 import streamlit as st
 
 from ui import code_loader, imageio, presenter, sidebar, startup
 
+#: the browser tab's icon, shipped (assets/make_icon.py): nothing fetched from a font server
+ICON = str(Path(__file__).resolve().parent / "assets" / "icon.png")
+
 imageio.keep_uploads_in_memory()  # uploads never touch the disk (see its docstring)
 startup.freeze_startup_objects()  # full garbage collections skip the imported libraries
-st.set_page_config(page_title="Poolscope", page_icon=":material/grid_view:", layout="wide",
+st.set_page_config(page_title="Poolscope", page_icon=ICON, layout="wide",
                    initial_sidebar_state=presenter.sidebar_state())  # folded for a projector
 
 # Each url_path equals its file's name: a first visit to a page's link on a fresh server
@@ -35,3 +40,4 @@ sidebar.sidebar()
 code_loader.code_loader()  # the sidebar's "Load settings from code"
 presenter.setup(page.url_path)  # its toggle; large text and the keys when on
 page.run()
+sidebar.share_link()  # the link holds the page's own values too

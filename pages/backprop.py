@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import geometry_kwargs, plan_axes
-from ui import export, figures, lessons, pool_settings, quiz, startup, tap, widgets
+from ui import export, figures, lessons, links, pool_settings, quiz, startup, tap, widgets
 
 MAX_SIDE = 12          # finite differences and per-cell frames stay instant up to 12×12
 GRADIENTS = {"ones": "All ones", "random": "Random", "hot": "One hot cell"}
@@ -45,21 +45,20 @@ def build_backward(x: np.ndarray, kwargs: dict, g: np.ndarray):
 
 def gradient_controls(out_shape) -> np.ndarray:
     ss = st.session_state
-    ss.setdefault("bp_grad", "ones")
     c1, c2, c3 = st.columns([2, 1, 1])
     kind = c1.radio("Upstream gradient ∂L/∂out", list(GRADIENTS), format_func=GRADIENTS.get,
-                    key="bp_grad", horizontal=True,
+                    key="bp_grad", horizontal=True, bind="query-params",
                     help="What the next layer sends back: the gradient of the loss with respect "
                          "to each output cell.")
     seed, hot = 0, (0, 0)
     if kind == "random":
-        seed = c2.number_input("Gradient seed", 0, 99_999, 0, key="bp_gseed")
+        seed = c2.number_input("Gradient seed", 0, 99_999, 0, key="bp_gseed", bind="query-params")
     elif kind == "hot":
         for key, n in (("bp_hot_r", out_shape[0]), ("bp_hot_c", out_shape[1])):
-            if ss.setdefault(key, 0) > n - 1:  # the output shrank since the last pick
+            if ss.setdefault(key, links.linked(key, 0)) > n - 1:  # the output shrank since the last pick
                 ss[key] = n - 1
-        hot = (c2.number_input("Output row", 0, out_shape[0] - 1, key="bp_hot_r"),
-               c3.number_input("Output col", 0, out_shape[1] - 1, key="bp_hot_c"))
+        hot = (c2.number_input("Output row", 0, out_shape[0] - 1, key="bp_hot_r", bind="query-params"),
+               c3.number_input("Output col", 0, out_shape[1] - 1, key="bp_hot_c", bind="query-params"))
     return lessons.upstream_gradient(kind, out_shape, int(seed), (int(hot[0]), int(hot[1])))
 
 
@@ -68,7 +67,7 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
     st.caption(f"Each input cell is nudged by ±h (h = {lessons.FD_STEP:g}) and the change of "
                f"L = Σ ∂L/∂out · out is measured: (L(x + h) − L(x − h)) / 2h.")
     ties = lessons.tied_windows(x, kwargs)
-    which = st.radio("Check on", ["jitter", "raw"], horizontal=True, key="bp_check_on",
+    which = st.radio("Check on", ["jitter", "raw"], horizontal=True, key="bp_check_on", bind="query-params",
                      format_func={"jitter": "x + a tiny jitter (breaks ties)",
                                   "raw": "x itself"}.get,
                      help="Max and min have no derivative where two cells tie for the winner: "
@@ -80,13 +79,13 @@ def check_panel(x: np.ndarray, g: np.ndarray, kwargs: dict) -> None:
         return
     c1, c3 = st.columns([4, 1.3])
     diff = result.analytic - result.numeric
-    c1.plotly_chart(figures.panels_figure([
+    c1.plotly_chart(widgets.shown(figures.panels_figure([
         dict(values=result.analytic, title="pool2d_backward (analytic)", signed=True,
              colorscale=figures.GRAD_COLORSCALE),
         dict(values=result.numeric, title="finite differences (numeric)", signed=True,
              colorscale=figures.GRAD_COLORSCALE),
         dict(values=np.where(np.abs(diff) < 1e-9, 0.0, diff), title="analytic − numeric",
-             signed=True, colorscale=figures.GRAD_COLORSCALE)]),
+             signed=True, colorscale=figures.GRAD_COLORSCALE)])),
         width="stretch", key="bp_check_fig")
     with c3:
         verdict = "✓" if result.ok else "✗"
@@ -124,7 +123,7 @@ def unpool_panel(x: np.ndarray, settings: pool_settings.PoolSettings) -> None:
                "maxUnpooling2dLayer fed by a max pooling layer with HasUnpoolingOutputs — writes "
                "each value back at its index and zeros everywhere else: a sparse map the size "
                "of the input, as used by decoders such as SegNet.")
-    st.plotly_chart(widgets.stale(fig), width="stretch", key="bp_unpool")
+    st.plotly_chart(widgets.shown(fig), width="stretch", key="bp_unpool")
     st.caption("Unpooling is the backward pass of max pooling with the pooled values as the "
                "upstream gradient — except that overlapping windows add up in the backward pass, "
                "while unpooling writes a shared cell once.")
@@ -152,12 +151,12 @@ def main() -> None:
         st.markdown("**Forward**: input x → output")
         fwd, _ = pool_settings.guard("bp_forward", build_forward, x, kwargs)
         if fwd is not None:
-            tap.chart(widgets.stale(fwd), width="stretch", key="bp_forward_fig")
+            tap.chart(widgets.shown(fwd), width="stretch", key="bp_forward_fig")
     with right:
         st.markdown("**Backward**: ∂L/∂out → ∂L/∂x, one output cell at a time")
         bwd, bwd_error = pool_settings.guard("bp_backward", build_backward, x, kwargs, g)
         if bwd is not None and not bwd_error:
-            tap.chart(widgets.stale(bwd), width="stretch", key="bp_backward_fig")
+            tap.chart(widgets.shown(bwd), width="stretch", key="bp_backward_fig")
             export.downloads(bwd, "poolscope_backprop", "bp_dl", title="Poolscope: backprop")
     if bwd_error:
         return

@@ -16,7 +16,7 @@ import streamlit as st
 
 from pooling_core import pool2d
 from pooling_core.conventions import FRAMEWORKS
-from ui import budget, figures, imageio, pool_settings, startup, widgets
+from ui import budget, figures, imageio, links, pool_settings, startup, widgets
 from ui import imagelab as lab
 from ui import roi_view, variants_view
 
@@ -112,10 +112,7 @@ def on_upload() -> None:
 
 def choose_image():
     """The upload / sample picker. Returns ``(bytes, name)`` or ``(None, None)``."""
-    ss = st.session_state
     samples = imageio.sample_images()
-    ss.setdefault("img_src", "sample")
-    ss.setdefault("img_sample", next(iter(samples), None))
     c1, c2 = st.columns([3, 2])
     upload = c1.file_uploader(
         "Upload an image (PNG, JPEG, WebP, BMP, TIFF or GIF)",
@@ -126,12 +123,13 @@ def choose_image():
     c1.caption(f"Limits: {imageio.MAX_UPLOAD_MB} MB per file and "
                f"{imageio.MAX_PIXELS / 1e6:g} megapixels. Bigger? Resize it or save it as JPEG "
                f"first.")
-    c2.radio("Image", list(lab.SOURCES), format_func=lab.SOURCES.get, key="img_src", horizontal=True,
+    src = c2.radio("Image", list(lab.SOURCES), format_func=lab.SOURCES.get, key="img_src",
+                   horizontal=True, bind="query-params",
              help="Use one of the generated sample images, or your upload.")
-    if ss["img_src"] == "sample" or upload is None:
-        if ss["img_src"] == "upload":
+    if src == "sample" or upload is None:
+        if src == "upload":
             c2.caption("No upload yet: showing a sample.")
-        name = c2.selectbox("Sample", list(samples), key="img_sample",
+        name = c2.selectbox("Sample", list(samples), key="img_sample", bind="query-params",
                             help="Generated images shipped in assets/ (see assets/README.md).")
         if name is None:
             return None, None
@@ -212,24 +210,33 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
     ss = st.session_state
     h, w = array.shape[-2:]
     c1, c2 = st.columns([1, 1])
-    size = c1.radio("Region size (px)", lab.ZOOM_SIZES, index=0, horizontal=True, key="zoom_size")
-    channel = c2.selectbox("Values of", lab.channel_names(array.shape[0]), key="zoom_channel",
+    size = c1.radio("Region size (px)", lab.ZOOM_SIZES, index=0, horizontal=True, key="zoom_size",
+                    bind="query-params")
+    channel = c2.selectbox("Values of", lab.channel_names(array.shape[0]), key="zoom_channel", bind="query-params",
                            help="One channel, or the luminance (gray value) of a colour image.")
     sh, sw = settings.stride if not settings.global_pool else (1, 1)
     if ss.get("zoom_for") != image_id:  # a new image: start where it has the most detail
-        ss["zoom_for"] = image_id
-        ss["zoom_top"], ss["zoom_left"] = lab.busiest_spot(screen, (h, w), size)
+        # (found for the smallest region, so that a link's missing value means this spot)
+        spot = lab.busiest_spot(screen, (h, w), lab.ZOOM_SIZES[0])
+        top, left = spot
+        if "zoom_for" not in ss:  # the first image of the session: where the link says
+            top, left = links.linked("zoom_top", top), links.linked("zoom_left", left)
+        ss["zoom_for"], ss["zoom_spot"] = image_id, spot
+        ss["zoom_top"], ss["zoom_left"] = top, left
     sliders = []
-    for label, skey, n, step in (("Region top row", "zoom_top", h, sh),
-                                 ("Region left column", "zoom_left", w, sw)):
+    for label, skey, n, step, start in (("Region top row", "zoom_top", h, sh, ss["zoom_spot"][0]),
+                                        ("Region left column", "zoom_left", w, sw,
+                                         ss["zoom_spot"][1])):
         hi = max(0, n - size)
         ss[skey] = lab.snap(int(ss.get(skey, 0)), step, hi)
+        start = lab.snap(start, step, hi)
         hi = hi - hi % step
         if hi >= step:
-            sliders.append((label, skey, hi, step))
+            sliders.append((label, skey, hi, step, start))
     cols = st.columns(max(1, len(sliders)))
-    for col, (label, skey, hi, step) in zip(cols, sliders):
-        col.slider(label, 0, hi, step=step, key=skey,
+    for col, (label, skey, hi, step, start) in zip(cols, sliders):
+        # the spot is the slider's default: the link leaves it out, and reopens on it
+        col.slider(label, 0, hi, start, step=step, key=skey, bind="query-params",
                    help=f"Moves in steps of the stride ({step}) so the region's windows are "
                         f"the image's own windows.")
     top, left = int(ss["zoom_top"]), int(ss["zoom_left"])
@@ -254,7 +261,7 @@ def zoom_section(array, screen, settings, key, image_id) -> None:
                    "of the neighbouring pixels. Press ▶ Play to watch the window slide.")
         if note:
             st.caption(note)
-        st.plotly_chart(widgets.stale(fig), width="stretch", key="zoom_fig")
+        st.plotly_chart(widgets.shown(fig), width="stretch", key="zoom_fig")
 
 
 def compare_section(array, settings, key, src_dtype) -> None:
@@ -289,9 +296,9 @@ def compare_section(array, settings, key, src_dtype) -> None:
     if len(ok) < 2:
         return
     c1, c2, c3 = st.columns([1, 1, 2])
-    a = c1.selectbox("Difference between", ok, index=0, key="cmp_a",
+    a = c1.selectbox("Difference between", ok, index=0, key="cmp_a", bind="query-params",
                      format_func=pool_settings.MODE_LABELS.get)
-    b = c2.selectbox("and", ok, index=min(1, len(ok) - 1), key="cmp_b",
+    b = c2.selectbox("and", ok, index=min(1, len(ok) - 1), key="cmp_b", bind="query-params",
                      format_func=pool_settings.MODE_LABELS.get)
     data, stats = difference_cached(key, sd, a, b, target, array)
     c3.image(data, output_format="PNG", width="stretch",
@@ -316,7 +323,7 @@ SECTIONS = {"img_zoom": ("Zoom: the window sliding over real pixel values", ":ma
 def open_section(key: str):
     """The section's expander while it is open (draw its content in it), else None."""
     header, icon = SECTIONS[key]
-    box = st.expander(header, key=key, on_change="rerun", icon=icon)
+    box = st.expander(header, key=key, on_change="rerun", icon=icon, bind="query-params")
     return box if box.open else None
 
 
@@ -343,10 +350,10 @@ def main() -> None:
     st.caption(f"**{lab.md_escape(name)}** — {loaded.format} ({loaded.mode_in}), {lab.size_text(loaded.array.shape)}"
                f", {channels}, {loaded.array.dtype}. {loaded.note}")
     t1, t2 = st.columns(2)
-    gray = t1.toggle("Pool a grayscale version", key="img_gray",
+    gray = t1.toggle("Pool a grayscale version", key="img_gray", bind="query-params",
                      help="Luminance 0.299 R + 0.587 G + 0.114 B, then one channel is pooled. "
                           "Off: every channel (and alpha) is pooled on its own.")
-    times = t2.slider("Pool this many times (pyramid)", 1, lab.MAX_TIMES, 1, key="img_times",
+    times = t2.slider("Pool this many times (pyramid)", 1, lab.MAX_TIMES, 1, key="img_times", bind="query-params",
                       help="Apply the same pooling again to the result, to watch detail "
                            "disappear.")
     gray = gray and loaded.array.shape[0] > 1

@@ -8,7 +8,7 @@ import streamlit as st
 from pooling_core import coverage, geometry_kwargs
 from pooling_core.conventions import FRAMEWORKS, compare_frameworks
 from ui import (budget, export, figures, hover, links, parsing, pool_settings, presenter,
-                quiz, startup, tap, widgets)
+                quiz, snippets, startup, tap, widgets)
 from ui.gif import MAX_GIF_FRAMES, animation_gif
 
 SEED_MATRIX = np.array([[1, 3, 2, 1], [4, 8, 5, 0], [7, 1, 9, 2], [0, 3, 4, 6]])
@@ -149,10 +149,10 @@ def frameworks_panel(comparisons) -> None:
     rows = []
     for c in comparisons:
         call = c.call
-        if not call.ok:
+        if not call.ok:  # the reason, a sentence, goes below the table (it wraps there)
             rows.append({"Framework": FRAMEWORKS[c.framework].name, "Output": "—",
                          "Padding (top, bottom / left, right)": "—",
-                         "Values vs PyTorch": f"cannot express: {call.reason}"})
+                         "Values vs PyTorch": "cannot express (see below)"})
             continue
         (t, b), (left, right) = call.pads
         if c.same_shape is None:
@@ -168,29 +168,35 @@ def frameworks_panel(comparisons) -> None:
                      "Padding (top, bottom / left, right)": f"{t}, {b} / {left}, {right}",
                      "Values vs PyTorch": verdict})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    for c in comparisons:  # how a framework departs from the settings (or from its spec)
+    for c in comparisons:  # why a framework cannot, how one departs from the settings
+        name = FRAMEWORKS[c.framework].name
+        if not c.call.ok:
+            st.caption(f"**{name}** cannot express these settings: {c.call.reason}.")
         for note in c.call.notes:
-            st.caption(f"**{FRAMEWORKS[c.framework].name}**: {note}")
+            st.caption(f"**{name}**: {note}")
     differing = [c for c in comparisons if c.call.ok and c.diff_mask is not None
                  and c.diff_mask.any()]
     if differing:
         names = [FRAMEWORKS[c.framework].name for c in differing]
-        pick = st.selectbox("Show where the values differ from PyTorch", names, key="diff_fw")
+        pick = st.selectbox("Show where the values differ from PyTorch", names, key="diff_fw",
+                            bind="query-params")
         c = differing[names.index(pick)]
         st.plotly_chart(figures.matrix_figure(c.output, mask=c.diff_mask,
                                               title=f"{pick}: cells that differ are outlined"),
                         width="stretch", key="diff_fig")
 
 
-def code_panel(comparisons, kwargs: dict) -> None:
-    """Each framework's real call for these settings, and the NumPy core's."""
-    args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+def code_panel(comparisons, kwargs: dict, matrix: np.ndarray) -> None:
+    """Each framework's real call for these settings, and the NumPy core's, as complete
+    snippets on the current matrix (imports, ``x``, the call, ``out``)."""
+    st.caption("Each snippet runs on its own: copy it with the icon at its top right.")
     st.markdown("**NumPy (Poolscope's core)**")
-    st.code(f"from pooling_core import pool2d\nout = pool2d(x, {args})", language="python")
+    st.code(snippets.core_snippet(matrix, kwargs), language="python")
     for c in comparisons:
         st.markdown(f"**{FRAMEWORKS[c.framework].name}**")
         if c.call.ok:
-            st.code(c.call.code, language="python")
+            st.code(snippets.snippet(c.framework, c.call.code, matrix),
+                    language=snippets.LANGUAGES.get(c.framework, "python"))
         else:
             st.caption(f"Cannot express these settings: {c.call.reason}")
 
@@ -217,7 +223,7 @@ def main() -> None:
         return  # predict, then reveal: the figures wait for the answer
 
     speed = st.columns(3)[0].select_slider(
-        "Speed", ["0.25×", "0.5×", "1×", "2×", "4×"], value="1×", key="anim_speed",
+        "Speed", links.SPEEDS, value="1×", key="anim_speed", bind="query-params",
         help="Frame duration of ▶ Play.")
     frame_ms = int(600 / float(speed.rstrip("×")))
     with st.spinner("Drawing the animation…", show_time=True):
@@ -240,7 +246,7 @@ def main() -> None:
     if presenter.on():  # the step bar (keys ← → space) and large cells for a projector
         start = presenter.frame(start, len(fig.frames), frame_ms)
         fig = presenter.figure(figures.open_at(fig, start))
-    st.plotly_chart(widgets.stale(fig), width="stretch", key="animation", on_select="rerun",
+    st.plotly_chart(widgets.shown(fig), width="stretch", key="animation", on_select="rerun",
                     selection_mode="points")
     hover.hover_window("animation", matrix.shape, kwargs)
     st.caption("Hover an output cell to see which input cells it reads; click it to show "
@@ -258,7 +264,7 @@ def main() -> None:
         widgets.formula(matrix.shape, kwargs)
     with right:
         cov, cov_fig = build_coverage(matrix.shape, geometry_kwargs(kwargs))
-        st.plotly_chart(widgets.stale(cov_fig), width="stretch", key="coverage")
+        st.plotly_chart(widgets.shown(cov_fig), width="stretch", key="coverage")
         if (cov == 0).any():
             st.warning(f"{int((cov == 0).sum())} input cell(s) are never read by any window "
                        f"(marked ✗): their values cannot change the output.")
@@ -270,7 +276,7 @@ def main() -> None:
     with tab_fw:
         frameworks_panel(comparisons)
     with tab_code:
-        code_panel(comparisons, kwargs)
+        code_panel(comparisons, kwargs, matrix)
     with tab_export:
         st.download_button("Download the animation (GIF)",
                            budget.deferred(functools.partial(gif_bytes, matrix, kwargs,

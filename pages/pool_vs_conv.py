@@ -21,19 +21,18 @@ DIFFS = {"conv-max": "conv − max pool", "conv-avg": "conv − avg pool",
 
 def kernel_controls(shape) -> np.ndarray | None:
     """The convolution kernel, sized like the sidebar's pooling kernel; None if none is valid."""
-    ss = st.session_state
-    ss.setdefault("pc_kernel", "avg")
     c1, c2 = st.columns([4, 1])
     with c1:
         kind = st.radio("Convolution kernel", list(KERNELS), format_func=KERNELS.get,
-                        key="pc_kernel", horizontal=True,
+                        key="pc_kernel", horizontal=True, bind="query-params",
                         help="In a network these weights are learned; here you pick them.")
         if kind == "random":
-            seed = st.number_input("Kernel seed", 0, 99_999, 0, key="pc_kseed")
+            seed = st.number_input("Kernel seed", 0, 99_999, 0, key="pc_kseed", bind="query-params")
             kernel = lessons.kernel_preset("random", shape, int(seed))
         elif kind == "typed":
-            ss.setdefault("pc_text", lessons.format_kernel(lessons.kernel_preset("edge", shape)))
-            text = st.text_area("Kernel (rows separated by ;)", key="pc_text", height=90,
+            text = st.text_area("Kernel (rows separated by ;)",
+                                lessons.format_kernel(lessons.kernel_preset("edge", shape)),
+                                key="pc_text", height=90, bind="query-params",
                                 help="e.g. 1,0,-1; 2,0,-2; 1,0,-1 for a 3×3 kernel. Fractions "
                                      "such as 1/9 are fine.")
             kernel = pool_settings.guard("pc_typed", lessons.parse_kernel, text, shape)[0]
@@ -61,9 +60,9 @@ def costs_panel(settings: pool_settings.PoolSettings) -> None:
     st.caption("A layer with C input and C output channels on an H×W feature map, float32 "
                "(4 bytes per value), per image. The sidebar gives the kernel k and stride s.")
     c1, c2, c3 = st.columns(3)
-    h = c1.number_input("H", 1, 4096, 112, key="pc_H")
-    w = c2.number_input("W", 1, 4096, 112, key="pc_W")
-    c = c3.number_input("Channels C", 1, 4096, 64, key="pc_C")
+    h = c1.number_input("H", 1, 4096, 112, key="pc_H", bind="query-params")
+    w = c2.number_input("W", 1, 4096, 112, key="pc_W", bind="query-params")
+    c = c3.number_input("Channels C", 1, 4096, 64, key="pc_C", bind="query-params")
     kwargs, error = pool_settings.guard("pc_cost_kwargs", settings.pool_kwargs, (int(h), int(w)))
     if kwargs is None or error:
         return
@@ -167,12 +166,12 @@ def main() -> None:
         panels.append(dict(values=conv, title=f"Strided conv {conv.shape[0]}×{conv.shape[1]}",
                            colorscale=figures.GRAD_COLORSCALE if signed else "Purples",
                            signed=signed))
-    st.plotly_chart(widgets.stale(figures.panels_figure(panels)), width="stretch", key="pc_outputs")
+    st.plotly_chart(widgets.shown(figures.panels_figure(panels)), width="stretch", key="pc_outputs")
 
     if conv is not None:
         st.subheader("Difference map")
         pick = st.radio("Difference", list(DIFFS), format_func=DIFFS.get, horizontal=True,
-                        key="pc_diff")
+                        key="pc_diff", bind="query-params")
         a, b = {"conv-max": (conv, mx), "conv-avg": (conv, av), "max-avg": (mx, av)}[pick]
         diff = np.asarray(a, float) - np.asarray(b, float)
         c1, c2 = st.columns([2, 3])
@@ -192,7 +191,7 @@ def main() -> None:
             fig, _ = pool_settings.guard("pc_anim", build_conv_animation, x,
                                  {**geometry_kwargs(kw_max), "mode": "avg"}, kernel, conv)
             if fig is not None:
-                st.plotly_chart(widgets.stale(fig), width="stretch", key="pc_anim_fig")
+                st.plotly_chart(widgets.shown(fig), width="stretch", key="pc_anim_fig")
                 export.downloads(fig, "poolscope_conv", "pc_dl", title="Poolscope: convolution")
     costs_panel(settings)
 

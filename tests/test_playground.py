@@ -592,7 +592,9 @@ def test_onnx_runtime_gets_its_own_row_and_reason_where_it_departs_from_the_spec
     at = open_playground(fw="onnx", sk="false", sh="1", dh="3", ph="2")
     table = at.dataframe[0].value
     row = table[table["Framework"] == "ONNX Runtime"].iloc[0]
-    assert row["Values vs PyTorch"] == "cannot express: ONNX Runtime requires each pad < kernel"
+    assert row["Values vs PyTorch"] == "cannot express (see below)"  # the reason wraps below
+    assert "**ONNX Runtime** cannot express these settings: ONNX Runtime requires each pad < " \
+           "kernel." in [c.value for c in at.caption]
     # the 6×6 matrix: (6 + 2 + 2 - 3·(2 - 1) - 1) / 1 + 1 = 7
     assert table[table["Framework"] == "ONNX"].iloc[0]["Output"] == "7×7"
     # the same reason by the sidebar when ONNX Runtime is the chosen framework

@@ -35,7 +35,8 @@ def stale_lines(at):
 
 def greyed(spec):
     return (spec["layout"].get("paper_bgcolor") == widgets.STALE_BACKGROUND
-            and all(t.get("opacity") == widgets.STALE_OPACITY for t in spec["data"]))
+            and all(t.get("opacity") == widgets.STALE_OPACITY
+                    for t in spec["data"] + spec["layout"].get("images", [])))
 
 
 # ------------------------------------------------------------------ the stride in force

@@ -19,9 +19,18 @@ from ui.pool_settings import DEFAULTS
 APP = str(ROOT / "app.py")
 PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims")
 SIDEBAR = [k for k in LINK_PARAMS if k in DEFAULTS]
-PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m"),
-             "backprop": ("bp_rows", "bp_cols", "bp_seed"),
-             "pool_vs_conv": ("pc_rows", "pc_cols", "pc_seed")}
+PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "anim_speed",
+                            "diff_fw"),
+             "backprop": ("bp_rows", "bp_cols", "bp_seed", "bp_grad", "bp_gseed", "bp_hot_r",
+                          "bp_hot_c", "bp_check_on"),
+             "pool_vs_conv": ("pc_rows", "pc_cols", "pc_seed", "pc_kernel", "pc_kseed",
+                              "pc_text", "pc_H", "pc_W", "pc_C", "pc_diff"),
+             "image_lab": ("img_src", "img_sample", "img_gray", "img_times", "img_zoom",
+                           "img_compare", "img_roi", "img_variants", "zoom_size", "zoom_channel", "zoom_top", "zoom_left",
+                           "cmp_a", "cmp_b"),
+             "dims": ("dims_tab", "d1_kind", "d1_text", "d1_len", "d1_seed", "d3_d", "d3_h",
+                      "d3_w", "d3_seed", "d3_view", "d3_vk", "d3_vi", "d3_vj", "ad_h", "ad_w",
+                      "ad_oh", "ad_ow", "ad_global", "ad_seed")}
 
 # hostile values
 GARBAGE = "abc"
@@ -44,8 +53,14 @@ MARKERS = ("<script", "<img", "onerror", "javascript:")
 
 
 def is_valid(key, payload):
-    """The few payloads that are fine values: p = 2.5, and m = a 1×1 matrix of a number."""
-    return (key == "p" and payload == FLOAT) or (key == "m" and payload in (FLOAT, NEGATIVE, HUGE))
+    """The few payloads that are fine values: p = 2.5, m = a 1×1 matrix of a number, and a
+    typed list of numbers that is one number."""
+    numbers = key == "m" or LINK_PARAMS[key].kind == "numbers"
+    return (key == "p" and payload == FLOAT) or (numbers and payload in (FLOAT, NEGATIVE, HUGE))
+
+
+#: settings where Caffe and MATLAB differ from PyTorch (the playground then offers diff_fw)
+DIFFERING = {"kh": "3", "sk": "false", "sh": "2", "ph": "1", "mode": "Average", "cip": "False"}
 
 
 def enablers(key):
@@ -54,7 +69,13 @@ def enablers(key):
             "pw": {"sq": "false"}, "dw": {"sq": "false"}, "p": {"mode": "Lp norm"},
             "seed": {"mode": "Stochastic (Caffe)"}, "train": {"mode": "Stochastic (Caffe)"},
             "cip": {"mode": "Average", "ph": "1"}, "in_preset": {"src": "Preset"},
-            "m": {"src": "Edit the grid"}}.get(key, {})
+            "m": {"src": "Edit the grid"}, "diff_fw": DIFFERING,
+            "bp_gseed": {"bp_grad": "Random"}, "bp_hot_r": {"bp_grad": "One hot cell"},
+            "bp_hot_c": {"bp_grad": "One hot cell"}, "pc_kseed": {"pc_kernel": "Random"},
+            "pc_text": {"pc_kernel": "Type it in"}, "d1_text": {"d1_kind": "Paste numbers"},
+            **{k: {"img_zoom": "true"} for k in ("zoom_size", "zoom_channel", "zoom_top",
+                                                 "zoom_left")},
+            **{k: {"img_compare": "true"} for k in ("cmp_a", "cmp_b")}}.get(key, {})
 
 
 def open_page(page, query):
@@ -131,9 +152,18 @@ def assert_named(notice, key):
     (line,) = [x for x in notice.splitlines() if x.startswith(f"- {spec.label}: `{key}")]
     assert re.match(rf"- {re.escape(spec.label)}: `{key}(=|`)", line), line
     used = ("the link's matrix is not used." if key == "m"
+            else "using the page's own default." if spec.default is None
             else f"using the default {spec.text(spec.default)}.")
     assert line.endswith(used), line
     return line
+
+
+def fallback(at, key):
+    """The value a refused ``key`` takes: its default, except the stride while "Stride =
+    kernel size" is ticked, which shows the stride in force (the kernel)."""
+    if key in ("sh", "sw") and at.session_state["sk"]:
+        return at.session_state["kh" if key == "sh" or at.session_state["sq"] else "kw"]
+    return LINK_PARAMS[key].default
 
 
 # ---------------------------------------------------------------- one bad value in a link
@@ -189,7 +219,8 @@ def test_a_bad_value_falls_back_to_its_default_and_is_named(key, payload):
         assert re.fullmatch(r"[-0-9.,;e]+", at.query_params.get("m", "0"))
         assert at.data_editor, "the editable grid is missing"
     else:
-        assert at.session_state[key] == spec.default
+        if not spec.dynamic:  # a dynamic default follows the data (the image's busiest spot)
+            assert at.session_state[key] == fallback(at, key)
         assert key not in at.query_params
     # the link's valid value still applies, and the page shows its result
     (vkey, vtext), = valid.items()
@@ -221,8 +252,8 @@ def test_every_field_hostile_at_once(page, payload):
     assert_nothing_raw(at)
     for key in hostile:
         assert key not in at.query_params or key == "m"
-        if key in at.session_state and key != "m":
-            assert at.session_state[key] == LINK_PARAMS[key].default, key
+        if key in at.session_state and key != "m" and not LINK_PARAMS[key].dynamic:
+            assert at.session_state[key] == fallback(at, key), key
     assert at.query_params["kh"] == "3"
     assert_main_result(at, page, 3)
 
@@ -279,34 +310,71 @@ def test_a_bad_value_for_a_widget_already_on_screen_keeps_its_value():
 
 
 def bound_widgets(at):
-    for kind in ("slider", "number_input", "selectbox", "radio", "checkbox", "toggle"):
+    for kind in ("slider", "number_input", "selectbox", "radio", "checkbox", "toggle",
+                 "select_slider", "text_area", "expander"):
         for el in at.get(kind):
             if el.proto.query_param_key:
                 yield kind, el.proto
 
 
+#: links that show each page's bound widgets (some appear only with another value)
+TABLE_LINKS = {
+    "playground": [{"sq": "false", "sk": "false", "mode": "Lp norm"},
+                   {"mode": "Stochastic (Caffe)"},
+                   {"mode": "Average", "ph": "1", "kh": "3", "src": "Preset"}, DIFFERING],
+    "backprop": [{"bp_grad": "Random"}, {"bp_grad": "One hot cell"}],
+    "pool_vs_conv": [{"pc_kernel": "Random"}, {"pc_kernel": "Type it in"}],
+    "image_lab": [{"img_zoom": "true", "img_compare": "true", "img_roi": "true",
+                   "img_variants": "true"}],
+    "dims": [{}, {"d1_kind": "Paste numbers"}],
+    "home": [{}],
+}
+
+
+def check_widget(kind, proto, spec):
+    """One bound widget against its row of the link table."""
+    if kind in ("slider", "number_input"):
+        low, high = proto.min, proto.max
+        if spec.dynamic:  # the table bounds the data-dependent range
+            assert spec.lo <= low and high <= spec.hi, spec.key
+        else:
+            assert (low, high) == (spec.lo, spec.hi), spec.key
+            default = proto.default[0] if kind == "slider" else proto.default
+            assert default == spec.default, spec.key
+        assert spec.kind == ("int" if proto.data_type == 0 else "float"), spec.key
+    elif kind in ("selectbox", "radio", "select_slider"):
+        labels = list(spec.options.values())
+        if spec.dynamic:
+            assert set(proto.options) <= set(labels), spec.key
+        else:
+            assert list(proto.options) == labels, spec.key
+        if spec.default is not None:
+            index = proto.default if isinstance(proto.default, int) else proto.default[0]
+            assert proto.options[int(index)] == spec.text(spec.default), spec.key
+    elif kind == "text_area":
+        assert spec.kind == "numbers" and spec.parse(proto.default) == proto.default, spec.key
+        if spec.default is not None:
+            assert proto.default == spec.default, spec.key
+    elif kind == "expander":
+        assert spec.kind == "bool" and proto.default_expanded == spec.default, spec.key
+    else:
+        assert spec.kind == "bool" and proto.default == spec.default, spec.key
+
+
 def test_every_bound_widget_follows_the_link_table():
-    """Ranges, options and defaults of each bound widget equal ``ui.links.LINK_PARAMS``."""
-    links = [{"sq": "false", "sk": "false", "mode": "Lp norm"},
-             {"mode": "Stochastic (Caffe)"}, {"mode": "Average", "ph": "1", "src": "Preset"}]
+    """Ranges, options and defaults of each bound widget equal ``ui.links.LINK_PARAMS``, and
+    every value of the table has its widget."""
     seen = set()
     for page in PAGES:
-        for link in links if page == "playground" else links[:1]:
+        for link in TABLE_LINKS[page]:
             at = open_page(page, link)
             for kind, proto in bound_widgets(at):
                 spec = LINK_PARAMS[proto.query_param_key]
                 seen.add(spec.key)
-                if kind in ("slider", "number_input"):
-                    assert (proto.min, proto.max) == (spec.lo, spec.hi), spec.key
-                    default = proto.default[0] if kind == "slider" else proto.default
-                    assert default == spec.default, spec.key
-                    assert spec.kind == ("int" if proto.data_type == 0 else "float"), spec.key
-                elif kind in ("selectbox", "radio"):
-                    assert list(proto.options) == list(spec.options.values()), spec.key
-                    index = proto.default if isinstance(proto.default, int) else proto.default[0]
-                    assert proto.options[index] == spec.text(spec.default), spec.key
-                else:
-                    assert spec.kind == "bool" and proto.default == spec.default, spec.key
+                check_widget(kind, proto, spec)
+            if page == "dims":  # the tabs: their labels are the link's values
+                assert [t.label for t in at.tabs] == list(LINK_PARAMS["dims_tab"].options)
+                seen.add("dims_tab")
     assert seen == set(LINK_PARAMS) - {"m"}  # m is the playground's own parameter
 
 

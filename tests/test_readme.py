@@ -11,8 +11,16 @@ def _commands():
 
 def test_readme_gives_exactly_two_setup_commands():
     run, test = _commands()[:2]
-    assert run == "pip install -r requirements.txt && streamlit run app.py"
+    assert run == ("python3 -m venv .venv && . .venv/bin/activate && "
+                   "pip install -r requirements.txt && streamlit run app.py")
+    assert test.startswith("apt-get update && apt-get install -y ")  # a fresh Debian's lists
     assert "pip install -r requirements-dev.txt" in test and "pytest" in test
+
+
+def test_readme_says_the_python_version_and_how_to_serve_a_class():
+    text = (ROOT / "README.md").read_text()
+    assert "Python 3.11" in text
+    assert "--server.address 0.0.0.0" in text and "exposes" in text
 
 
 def test_ci_runs_the_readme_test_command():

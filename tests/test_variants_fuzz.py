@@ -76,6 +76,9 @@ VARIANT_BASELINES = {
                                              spatial_scale=0.0625, sampling_ratio=0,
                                              aligned=True, mode="avg")),
     "variant_frameworks": (pc.variant_frameworks, dict()),
+    "shift_consistency": (pc.shift_consistency, dict(
+        reference=np.arange(16.0).reshape(1, 4, 4), shifted=np.arange(16.0).reshape(1, 4, 4),
+        shift=(1, 0), stride=2, atol=1e-6)),
 }
 
 

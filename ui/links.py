@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from urllib.parse import quote, urlencode
 from dataclasses import dataclass, field
 
 import streamlit as st
@@ -39,6 +40,9 @@ class LinkParam:
     lo: float | None = None
     hi: float | None = None
     options: dict = field(default_factory=dict)  # value -> label
+    #: the widget's range or options depend on the data (an image's size, the output's
+    #: shape): ``lo..hi`` and ``options`` bound them, the widget shows a part
+    dynamic: bool = False
 
     def parse(self, text: str):
         """The value ``text`` stands for; ``ValueError`` says what is wrong with it.
@@ -69,6 +73,13 @@ class LinkParam:
             return names[text.lower()]
         if self.kind == "matrix":
             return _link_matrix(text, int(self.hi))
+        if self.kind == "numbers":
+            if len(text) > self.hi:
+                raise ValueError(f"is {len(text):,} characters long; at most {int(self.hi):,} "
+                                 f"are taken")
+            if not _NUMBERS_TEXT.fullmatch(text):
+                raise ValueError("holds more than numbers and separators")
+            return text
         try:
             number = float(text)  # too many digits for an int still parse (as inf)
         except ValueError:
@@ -87,11 +98,17 @@ class LinkParam:
         """``value`` as the widget writes it in the link (``Average``, ``true``, ``2.5``)."""
         if self.kind == "choice":
             return str(self.options[value])
+        if self.kind == "numbers":
+            return str(value)
         if self.kind == "bool":
             return "true" if value else "false"
         if self.kind == "int" or (isinstance(value, float) and value.is_integer()):
             return str(int(value))
         return repr(float(value))
+
+
+#: what a typed list of numbers (a signal, a kernel) may hold in a link
+_NUMBERS_TEXT = re.compile(r"[0-9eE+\-./,; \t\r\n]+")
 
 
 def _link_matrix(text: str, most: int):
@@ -144,12 +161,92 @@ def _link_params() -> dict[str, LinkParam]:
         LinkParam("rseed", "Seed", "int", 0, 0, 99_999),
         LinkParam("m", "Matrix", "matrix", None, hi=32),
     ]
+    params += [
+        LinkParam("anim_speed", "Speed", "choice", "1×", options={v: v for v in SPEEDS}),
+        LinkParam("diff_fw", "Show where the values differ from PyTorch", "choice", None,
+                  options={f.name: f.name for f in FRAMEWORKS.values()}, dynamic=True),
+    ]
     # the pages that call random_matrix_input (backprop: bp, pooling vs conv: pc)
     for prefix, most in (("bp", 12), ("pc", 16)):
         params += [LinkParam(f"{prefix}_rows", "Rows", "int", 6, 2, most),
                    LinkParam(f"{prefix}_cols", "Columns", "int", 6, 2, most),
                    LinkParam(f"{prefix}_seed", "Seed", "int", 0, 0, 99_999)]
-    return {p.key: p for p in params}
+    return {p.key: p for p in params + _page_params()}
+
+
+SPEEDS = ("0.25×", "0.5×", "1×", "2×", "4×")  # the playground's animation speeds
+MAX_TYPED = 24_576  # the longest typed signal or kernel a link carries (parsing.text_limit(512))
+
+
+def _page_params() -> list[LinkParam]:
+    """The other pages' own controls (image lab, backprop, pooling vs conv, 1-D/3-D)."""
+    seed = lambda key, label="Seed": LinkParam(key, label, "int", 0, 0, 99_999)  # noqa: E731
+    mode_options = {m: MODE_LABELS[m] for m in ("max", "avg", "min", "lp", "median", "stochastic")}
+    return [
+        # image lab (pages/image_lab.py)
+        LinkParam("img_src", "Image", "choice", "sample",
+                  options={"sample": "Sample image", "upload": "My upload"}),
+        LinkParam("img_sample", "Sample", "choice", "Scene (generated)",
+                  options={n: n for n in ("Scene (generated)", "Text", "Checkerboard",
+                                          "Thin lines (max vs avg differ)")}, dynamic=True),
+        LinkParam("img_gray", "Pool a grayscale version", "bool", False),
+        LinkParam("img_times", "Pool this many times (pyramid)", "int", 1, 1, 5),
+        LinkParam("img_zoom", "Zoom", "bool", False),
+        LinkParam("img_compare", "Compare modes", "bool", False),
+        LinkParam("img_roi", "ROI pool & ROI align", "bool", False),
+        LinkParam("img_variants", "Variants on this image", "bool", False),
+        LinkParam("zoom_size", "Region size (px)", "choice", 8, options={n: str(n) for n in (8, 12, 16)}),
+        LinkParam("zoom_channel", "Values of", "choice", "Luminance", dynamic=True,
+                  options={n: n for n in ("Luminance", "Gray", "Alpha", "Red", "Green", "Blue")}),
+        LinkParam("zoom_top", "Region top row", "int", 0, 0, 65_535, dynamic=True),
+        LinkParam("zoom_left", "Region left column", "int", 0, 0, 65_535, dynamic=True),
+        LinkParam("cmp_a", "Difference between", "choice", "max", options=mode_options,
+                  dynamic=True),
+        LinkParam("cmp_b", "and", "choice", "avg", options=mode_options, dynamic=True),
+        # backprop (pages/backprop.py)
+        LinkParam("bp_grad", "Upstream gradient", "choice", "ones",
+                  options={"ones": "All ones", "random": "Random", "hot": "One hot cell"}),
+        seed("bp_gseed", "Gradient seed"),
+        LinkParam("bp_hot_r", "Output row", "int", 0, 0, 11, dynamic=True),
+        LinkParam("bp_hot_c", "Output col", "int", 0, 0, 11, dynamic=True),
+        LinkParam("bp_check_on", "Check on", "choice", "jitter",
+                  options={"jitter": "x + a tiny jitter (breaks ties)", "raw": "x itself"}),
+        # pooling vs strided convolution (pages/pool_vs_conv.py)
+        LinkParam("pc_kernel", "Convolution kernel", "choice", "avg",
+                  options={"avg": "Averaging", "edge": "Edge filter", "random": "Random",
+                           "typed": "Type it in"}),
+        seed("pc_kseed", "Kernel seed"),
+        LinkParam("pc_text", "Kernel", "numbers", None, hi=MAX_TYPED, dynamic=True),
+        LinkParam("pc_H", "H", "int", 112, 1, 4096),
+        LinkParam("pc_W", "W", "int", 112, 1, 4096),
+        LinkParam("pc_C", "Channels C", "int", 64, 1, 4096),
+        LinkParam("pc_diff", "Difference", "choice", "conv-max",
+                  options={"conv-max": "conv − max pool", "conv-avg": "conv − avg pool",
+                           "max-avg": "max pool − avg pool"}),
+        # 1-D, 3-D and adaptive (pages/dims.py)
+        LinkParam("dims_tab", "Tab", "choice", "1-D signal",
+                  options={n: n for n in ("1-D signal", "3-D volume", "Adaptive & global")}),
+        LinkParam("d1_kind", "Signal", "choice", "sine",
+                  options={"sine": "Sine + noise", "steps": "Steps", "paste": "Paste numbers"}),
+        LinkParam("d1_text", "Numbers", "numbers", "1, 3, 2, 5, 4, 4, 0, 2, 7, 1, 3, 6",
+                  hi=MAX_TYPED),
+        LinkParam("d1_len", "Length", "int", 24, 4, 64),
+        seed("d1_seed"),
+        *(LinkParam(k, label, "int", 8, 2, 12)
+          for k, label in (("d3_d", "Depth D"), ("d3_h", "Height H"), ("d3_w", "Width W"))),
+        seed("d3_seed"),
+        LinkParam("d3_view", "View", "choice", "slices",
+                  options={"slices": "Slices side by side", "points": "3-D points"}),
+        *(LinkParam(k, label, "int", 0, 0, 11, dynamic=True)
+          for k, label in (("d3_vk", "Output slice"), ("d3_vi", "Output row"),
+                           ("d3_vj", "Output col"))),
+        LinkParam("ad_h", "Input H", "int", 7, 1, 16),
+        LinkParam("ad_w", "Input W", "int", 7, 1, 16),
+        LinkParam("ad_oh", "Output H", "int", 3, 1, 8),
+        LinkParam("ad_ow", "Output W", "int", 3, 1, 8),
+        LinkParam("ad_global", "Global pooling (1×1)", "bool", False),
+        seed("ad_seed"),
+    ]
 
 
 LINK_PARAMS = _link_params()
@@ -189,6 +286,30 @@ def bound(key: str) -> dict:
     parameter out of the URL when the value equals the widget's default.
     """
     return dict(key=key, bind="query-params")
+
+
+def share_url() -> str:
+    """This view's link: the app's address in the browser and every value of the query
+    string, as the page's widgets and the playground's matrix left it this run.
+
+    Without a browser (AppTest), the address is the local server's.
+    """
+    base = st.context.url or "http://127.0.0.1:8501"
+    pairs = [(key, value) for key in st.query_params for value in st.query_params.get_all(key)]
+    return base + ("?" + urlencode(pairs, quote_via=quote) if pairs else "")
+
+
+def linked(key: str, default):
+    """The value the page's link gives ``key`` (checked by :func:`check_link`), else
+    ``default``: for a page that sets a bound widget's state itself before drawing it
+    (a clamp to the data's size), which would otherwise hide the link's value."""
+    text = st.query_params.get(key)
+    if text is None:
+        return default
+    try:
+        return LINK_PARAMS[key].parse(text)
+    except ValueError:
+        return default
 
 
 def _set_param(key: str, text: str | None) -> bool:
@@ -234,6 +355,8 @@ def check_link() -> None:
                 used = "the link's matrix is not used"
             elif key in ss:
                 used = f"keeping {spec.text(ss[key])}"
+            elif spec.default is None:
+                used = "using the page's own default"
             else:
                 used = f"using the default {spec.text(spec.default)}"
             problems.append(f"- {spec.label}: {what} {exc}; {used}.")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from pooling_core import MODES
 from pooling_core.conventions import FRAMEWORKS
-from ui.links import LINK_PARAMS, bound, check_link, link_notice
+from ui.links import LINK_PARAMS, bound, check_link, link_notice, share_url
 from ui.pool_settings import (CIP_CHOICES, DEFAULTS, HELP, MODE_LABELS, PAD_KINDS, PRESETS,
                               SEED_INPUT, SEED_PRESET, current, setting)
 
@@ -51,15 +51,6 @@ def reset() -> None:
         st.session_state[key] = value
     st.session_state["preset"], st.session_state["_custom"] = None, False
     st.session_state["input_request"] = "reset"
-
-
-def _stride_from_kernel() -> None:
-    """When "Stride = kernel size" is unticked, the stride sliders start from the stride
-    that was in force (the kernel), not from their own last value."""
-    ss = st.session_state
-    if not ss.get("sk"):
-        ss["sh"] = ss.get("kh", DEFAULTS["kh"])
-        ss["sw"] = ss.get("kh" if ss.get("sq", DEFAULTS["sq"]) else "kw", DEFAULTS["kw"])
 
 
 def _mirror_axes() -> None:
@@ -109,9 +100,11 @@ def sidebar() -> dict:
                          **bound("glob"))
         _pair("Kernel size", "kh", "kw", HELP["kh"], disabled=glob)
         slots["kernel"] = st.empty()
-        if not st.checkbox("Stride = kernel size", DEFAULTS["sk"], help=HELP["sk"],
-                           disabled=glob, on_change=_stride_from_kernel, **bound("sk")):
-            _pair("Stride", "sh", "sw", HELP["sh"], disabled=glob)
+        tied = st.checkbox("Stride = kernel size", DEFAULTS["sk"], help=HELP["sk"],
+                           disabled=glob, **bound("sk"))
+        if tied:  # the stride sliders show the stride in force, and start from it when unticked
+            ss["sh"], ss["sw"] = current().kernel
+        _pair("Stride", "sh", "sw", HELP["sh"], disabled=glob or tied)
         slots["stride"] = st.empty()
         pad = st.radio("Padding", list(PAD_KINDS), format_func=PAD_KINDS.get, horizontal=True,
                        help=HELP["pad"], disabled=glob, **bound("pad"))
@@ -142,9 +135,28 @@ def sidebar() -> dict:
                      horizontal=True, help=HELP["cip"], **bound("cip"))
         st.button("Reset", on_click=reset, help="All settings back to the defaults.",
                   width="stretch")
+        ss["_share_slot"] = st.empty()  # filled by share_link() once the page has run
     ss["_slots"] = slots
     link_notice(notice)
     return slots
+
+
+def share_link() -> None:
+    """The sidebar's "Copy link" button: this view's link, every control on screen in it
+    (call after the page has run, so that the page's own values are in the link).
+
+    Streamlit has no clipboard call: the link is shown in a code box whose copy icon
+    copies it (in a secure context: localhost or HTTPS), and it can be selected by hand.
+    """
+    slot = st.session_state.get("_share_slot")
+    if slot is None:
+        return
+    with slot.container():
+        with st.popover("Copy link", icon=":material/link:", width="stretch",
+                        help="A link that reopens this page with every setting as it is now."):
+            st.caption("This view's link. Copy it with the icon at the box's top right, or "
+                       "select it and press Ctrl+C.")
+            st.code(share_url(), language=None, wrap_lines=True)
 
 
 def _padding_matters() -> bool:

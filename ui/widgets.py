@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from pooling_core import explain_axes, geometry_kwargs
+from ui import responsive
 from ui.links import bound
 from ui.pool_settings import refused
 
@@ -34,7 +35,11 @@ def formula(shape, kwargs: dict, names=None):
         groups = [([name], e, n) for name, e, n in zip(names, explained, shape)]
     for group, e, n in groups:
         lhs = " = ".join(rf"{name}_\text{{out}}" for name in group)
-        st.latex(f"{lhs} = {e.substituted_latex}")
+        if responsive.is_phone():  # the working on its own lines: it fits a phone's width
+            st.latex(f"{lhs} =")
+            st.latex(e.substituted_latex)
+        else:
+            st.latex(f"{lhs} = {e.substituted_latex}")
         label = " = ".join(group)
         st.caption(e.substituted_text)
         valid = e.valid_out if e.valid_out is not None else "none (window larger than input)"
@@ -79,6 +84,12 @@ def greyed(fig):
         image.opacity = STALE_OPACITY * (image.opacity if image.opacity is not None else 1)
     copy.layout.paper_bgcolor = copy.layout.plot_bgcolor = STALE_BACKGROUND
     return copy
+
+
+def shown(fig, where=st):
+    """``fig`` as this run should draw it: greyed when stale (:func:`stale`), its panels
+    stacked on a phone (:func:`ui.responsive.fit`)."""
+    return responsive.fit(stale(fig, where))
 
 
 def stale(fig, where=st):
