@@ -272,11 +272,18 @@ def main() -> None:
             st.caption("Cells read by more than one window: the windows overlap.")
 
     comparisons = compare_frameworks(matrix, settings.conventions_settings(matrix.shape))
-    tab_fw, tab_code, tab_export = st.tabs(["Frameworks side by side", "Code", "Export"])
-    with tab_fw:
-        frameworks_panel(comparisons)
-    with tab_code:
-        code_panel(comparisons, kwargs, matrix)
+    # lazy tabs, in the link: only the open one runs (the Code tab's snippets cost the
+    # browser about half a second per change, hidden or not)
+    tab_fw, tab_code, tab_export = st.tabs(["Frameworks side by side", "Code", "Export"],
+                                           key="pg_tab", bind="query-params")
+    if tab_fw.open:
+        with tab_fw:
+            frameworks_panel(comparisons)
+    if tab_code.open:
+        with tab_code:
+            code_panel(comparisons, kwargs, matrix)
+    if not tab_export.open:
+        return
     with tab_export:
         st.download_button("Download the animation (GIF)",
                            budget.deferred(functools.partial(gif_bytes, matrix, kwargs,

@@ -95,6 +95,7 @@ def test_global_code_turns_on_global_pooling():
 def test_the_code_tab_reads_back_to_the_same_sidebar():
     """The playground's Code tab, pasted back, leaves every setting as it was."""
     at = open_page()
+    at.session_state["pg_tab"] = "Code"  # the tabs are lazy: only the open one runs
     at.slider(key="kh").set_value(3).run()
     at.checkbox(key="sk").uncheck().run()
     at.slider(key="sh").set_value(2).run()

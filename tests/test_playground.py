@@ -339,7 +339,7 @@ def test_framework_selector_and_comparison_table():
 
 
 def test_downloads_offered():
-    at = open_playground()
+    at = open_playground(pg_tab="Export")  # the tabs are lazy: only the open one runs
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download the animation (GIF)" in labels and "Download the output (CSV)" in labels
 
@@ -568,7 +568,7 @@ def test_count_include_pad_defaults_to_the_paddings_own_average():
     # cells (ONNX's count_include_pad=0); True counts the padding; a link's old true/false
     # still reads.
     at = open_playground(src="Preset", in_preset="Seed example (4×4)", mode="Average",
-                         pad="SAME", sk="false", sh="1", fw="onnx")
+                         pad="SAME", sk="false", sh="1", fw="onnx", pg_tab="Code")
     assert at.radio(key="cip").value == "default"
     codes = [c.value for c in at.code]
     assert any("count_include_pad=0" in c for c in codes), codes

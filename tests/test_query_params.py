@@ -20,7 +20,7 @@ APP = str(ROOT / "app.py")
 PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims")
 SIDEBAR = [k for k in LINK_PARAMS if k in DEFAULTS]
 PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "anim_speed",
-                            "diff_fw"),
+                            "diff_fw", "pg_tab"),
              "backprop": ("bp_rows", "bp_cols", "bp_seed", "bp_grad", "bp_gseed", "bp_hot_r",
                           "bp_hot_c", "bp_check_on"),
              "pool_vs_conv": ("pc_rows", "pc_cols", "pc_seed", "pc_kernel", "pc_kseed",
@@ -31,6 +31,9 @@ PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "a
              "dims": ("dims_tab", "d1_kind", "d1_text", "d1_len", "d1_seed", "d3_d", "d3_h",
                       "d3_w", "d3_seed", "d3_view", "d3_vk", "d3_vi", "d3_vj", "ad_h", "ad_w",
                       "ad_oh", "ad_ow", "ad_global", "ad_seed")}
+
+#: the pages whose tabs are in the link, and their key
+TAB_KEYS = {"dims": "dims_tab", "playground": "pg_tab"}
 
 # hostile values
 GARBAGE = "abc"
@@ -372,9 +375,11 @@ def test_every_bound_widget_follows_the_link_table():
                 spec = LINK_PARAMS[proto.query_param_key]
                 seen.add(spec.key)
                 check_widget(kind, proto, spec)
-            if page == "dims":  # the tabs: their labels are the link's values
-                assert [t.label for t in at.tabs] == list(LINK_PARAMS["dims_tab"].options)
-                seen.add("dims_tab")
+            if page in TAB_KEYS:  # the tabs: their labels are the link's values
+                tabs = TAB_KEYS[page]
+                assert [t.label for t in at.tabs][:len(LINK_PARAMS[tabs].options)] == \
+                    list(LINK_PARAMS[tabs].options)
+                seen.add(tabs)
     assert seen == set(LINK_PARAMS) - {"m"}  # m is the playground's own parameter
 
 

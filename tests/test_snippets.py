@@ -88,6 +88,7 @@ def test_the_playground_code_tab_shows_complete_snippets():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.switch_page("pages/playground.py")
     at.query_params["src"] = "Preset"
+    at.query_params["pg_tab"] = "Code"  # the tabs are lazy: only the open one runs
     at.run()
     codes = [c.value for c in at.code if "import" in c.value]
     core = next(c for c in codes if "from pooling_core import pool2d" in c)

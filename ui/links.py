@@ -163,6 +163,8 @@ def _link_params() -> dict[str, LinkParam]:
     ]
     params += [
         LinkParam("anim_speed", "Speed", "choice", "1×", options={v: v for v in SPEEDS}),
+        LinkParam("pg_tab", "Tab", "choice", "Frameworks side by side",
+                  options={n: n for n in ("Frameworks side by side", "Code", "Export")}),
         LinkParam("diff_fw", "Show where the values differ from PyTorch", "choice", None,
                   options={f.name: f.name for f in FRAMEWORKS.values()}, dynamic=True),
     ]
