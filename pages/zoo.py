@@ -11,7 +11,7 @@ import streamlit as st
 
 from pooling_core import softpool_weights, spatial_pyramid_bins, spatial_pyramid_pool2d
 from pooling_core.calls import variant_frameworks
-from ui import budget, figures, parsing, pool_settings, startup
+from ui import budget, figures, parsing, pool_settings, responsive, startup
 from ui import zoo
 from ui.figures import variants as vfig
 
@@ -141,7 +141,9 @@ def param_controls() -> zoo.ZooParams:
 
 def grid_section(x, params, outputs) -> None:
     labels = {m: label for m, (label, _) in zoo.MODES.items()}
-    st.plotly_chart(vfig.zoo_grid_figure(x, outputs, labels), width="stretch", key="zoo_grid")
+    per_row = 2 if responsive.is_phone() else 4  # four panels a row are slivers on a phone
+    st.plotly_chart(vfig.zoo_grid_figure(x, outputs, labels, per_row=per_row), width="stretch",
+                    key="zoo_grid")
     rows = [{"Mode": labels[m], "Output": "—" if isinstance(o, str) else
              "×".join(map(str, o.shape)), "What it computes": zoo.MODES[m][1],
              "Note": o if isinstance(o, str) else ""} for m, o in outputs.items()]

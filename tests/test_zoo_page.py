@@ -211,3 +211,19 @@ def test_a_typed_input_goes_through_every_mode_and_a_bad_one_keeps_the_last(at):
     assert not at.error and table(at)["Max"] == "2×1"
     at.selectbox(key="zoo_input").set_value("random").run()
     assert not at.exception
+
+
+def test_the_zoo_grid_goes_two_panels_a_row_on_a_phone(monkeypatch):
+    """Four panels a row are slivers on a 390 px phone: there the grid takes two."""
+    from ui import responsive
+    monkeypatch.setattr(responsive, "is_phone", lambda: True)
+    from ui.figures import variants as vfig
+    seen = []
+    real = vfig.zoo_grid_figure
+    monkeypatch.setattr(vfig, "zoo_grid_figure",
+                        lambda *a, **k: seen.append(k.get("per_row")) or real(*a, **k))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/zoo.py")
+    at.run()
+    assert not at.exception
+    assert seen == [2]
