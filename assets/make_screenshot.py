@@ -47,11 +47,12 @@ def main() -> None:
                 page.goto(server.url + LINK)
                 wait_for_app(page, ".st-key-animation .main-svg")
                 wait_for_app(page)
-                cells = page.locator(".st-key-animation .scatterlayer .trace:last-child path.point")
+                cells = page.locator(".st-key-animation .scatterlayer path.point")
                 box = cells.nth(CLICKED).bounding_box()  # the click targets, row by row
                 page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
                 page.wait_for_function(
-                    "() => document.querySelector('.st-key-animation .gtitle').textContent"
+                    "() => document.querySelector('.st-key-animation .scatterlayer .textpoint text')"
+                    ".textContent"
                     ".startsWith('out[1, 2]')", timeout=30_000)
                 wait_for_app(page)
                 page.mouse.move(0, 0)  # no hover label over the figure
