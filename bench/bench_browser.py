@@ -43,11 +43,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.load import Server, free_port  # noqa: E402
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims", "network")
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser tests' Chromium)
+PAGES = ("home", "playground", "lesson", "image_lab", "backprop", "pool_vs_conv", "dims",
+         "network", "zoo")
 # page: (URL parameters of the matrix size, the largest side it takes)
 SIZED = {"playground": ("rows", "cols", 32), "backprop": ("bp_rows", "bp_cols", 12),
          "pool_vs_conv": ("pc_rows", "pc_cols", 16)}

@@ -271,18 +271,18 @@ def main() -> None:
         elif cov.max() > 1:
             st.caption("Cells read by more than one window: the windows overlap.")
 
-    comparisons = compare_frameworks(matrix, settings.conventions_settings(matrix.shape))
     # lazy tabs, in the link: only the open one runs (the Code tab's snippets cost the
     # browser about half a second per change, hidden or not)
     tab_fw, tab_code, tab_export = st.tabs(["Frameworks side by side", "Code", "Export"],
                                            key="pg_tab", bind="query-params")
-    if tab_fw.open:
-        with tab_fw:
-            frameworks_panel(comparisons)
-    if tab_code.open:
-        with tab_code:
-            code_panel(comparisons, kwargs, matrix)
-    if not tab_export.open:
+    if tab_fw.open or tab_code.open:  # both show every framework's call for these settings
+        comparisons = compare_frameworks(matrix, settings.conventions_settings(matrix.shape))
+        if tab_fw.open:
+            with tab_fw:
+                frameworks_panel(comparisons)
+        else:
+            with tab_code:
+                code_panel(comparisons, kwargs, matrix)
         return
     with tab_export:
         st.download_button("Download the animation (GIF)",

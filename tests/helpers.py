@@ -257,3 +257,19 @@ def open_sections(at, zoom=True, compare=True):
     at.session_state["img_compare"] = compare
     at.run()
     assert not at.exception, at.exception
+
+
+def small_geometries(**extra):
+    """A hypothesis strategy of 2-D pooling settings for inputs of a few cells a side:
+    per-axis kernel 1-3, stride 1-3, padding 0-1, dilation 1-2, ceil_mode and
+    count_include_pad, plus the strategies in ``extra`` (a ``mode``, say)."""
+    from hypothesis import strategies as st
+    return st.fixed_dictionaries({
+        "kernel_size": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+        "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
+        "padding": st.tuples(st.integers(0, 1), st.integers(0, 1)),
+        "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
+        "ceil_mode": st.booleans(),
+        "count_include_pad": st.booleans(),
+        **extra,
+    })

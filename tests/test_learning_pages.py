@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
+from helpers import small_geometries
 from pooling_core import (adaptive_bins, adaptive_pool2d, plan_axes, pool1d, pool2d,
                           pool2d_backward, pool3d, unpool2d)
 from ui import figures, lessons, parsing, widgets
@@ -33,14 +34,7 @@ def generic(shape, seed=0):
     return np.random.default_rng(seed).permutation(int(np.prod(shape))).reshape(shape) + 1.5
 
 
-geometries = st.fixed_dictionaries({
-    "kernel_size": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "stride": st.tuples(st.integers(1, 3), st.integers(1, 3)),
-    "padding": st.tuples(st.integers(0, 1), st.integers(0, 1)),
-    "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
-    "ceil_mode": st.booleans(),
-    "count_include_pad": st.booleans(),
-})
+geometries = small_geometries()
 MODES = ["max", "min", "avg", "sum", "lp", "median", "stochastic"]
 
 
