@@ -347,13 +347,9 @@ def code_section(x, params) -> None:
                  key="zoo_fw_table")
 
 
-TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
-        "BlurPool shift lab", "Code")
-
-
 def tab_section(name: str, x, params, outputs) -> None:
-    """The body of the tab ``name`` (:data:`TABS`)."""
-    sections = dict(zip(TABS, (fractional_section, gem_section, mixed_section,
+    """The body of the tab ``name`` (:data:`ui.zoo.TABS`)."""
+    sections = dict(zip(zoo.TABS, (fractional_section, gem_section, mixed_section,
                                softpool_section, pyramid_section)))
     if name in sections:
         sections[name](x, params, outputs)
@@ -379,7 +375,7 @@ def main() -> None:
     grid_section(x, params, outputs)
     # lazy tabs, in the link: only the open one runs (all seven, with their dozen figures,
     # doubled the page's first load)
-    for name, tab in zip(TABS, st.tabs(TABS, key="zoo_tab", bind="query-params")):
+    for name, tab in zip(zoo.TABS, st.tabs(zoo.TABS, key="zoo_tab", **BIND)):
         if tab.open:
             with tab:
                 tab_section(name, x, params, outputs)

@@ -12,9 +12,6 @@ from pooling_core import (fractional_max_pool2d, fractional_windows, gem_pool2d,
                           mixed_pool2d, pool2d, shift_consistency, softpool2d, variant_calls)
 from ui import figures, zoo
 
-TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
-        "BlurPool shift lab", "Code")
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,7 +67,7 @@ def test_the_grid_lists_every_mode_with_the_cores_output_size(at):
 
 def test_only_the_open_tab_runs(at):
     open_tab(at, "Fractional max")
-    assert [t.label for t in at.tabs][:len(TABS)] == list(TABS)
+    assert [t.label for t in at.tabs][:len(zoo.TABS)] == list(zoo.TABS)
     assert any(m.value.startswith("**Seed") for m in at.markdown)
     assert not at.metric  # the GeM, SoftPool and shift lab tabs' numbers are not computed
     open_tab(at, "GeM vs LPPool")

@@ -256,13 +256,13 @@ def _page_params() -> list[LinkParam]:
 def _zoo_params() -> list[LinkParam]:
     """The pooling zoo's own controls (pages/zoo.py); each picked cell's row and column
     (``zoo_<tab>_row``, ``_column``) runs up to the largest output, 16 × 16."""
-    int_ = lambda key, label, default, lo, hi, **kw: LinkParam(key, label, "int", default, lo, hi, **kw)  # noqa: E731
-    tabs = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
-            "BlurPool shift lab", "Code")
+    def int_(key, label, default, lo, hi, **kw):
+        return LinkParam(key, label, "int", default, lo, hi, **kw)
+
     names = {"Poolscope", *(f.name for f in FRAMEWORKS.values()),
              *(name for names in variant_frameworks().values() for name in names)}
     return [
-        LinkParam("zoo_tab", "Tab", "choice", tabs[0], options={n: n for n in tabs}),
+        LinkParam("zoo_tab", "Tab", "choice", zoo.TABS[0], options={n: n for n in zoo.TABS}),
         LinkParam("zoo_input", "Input", "choice", "random",
                   options={**zoo.INPUTS, "typed": "Type numbers"}),
         int_("zoo_rows", "Rows", 8, 4, 12), int_("zoo_cols", "Columns", 8, 4, 12),
@@ -276,8 +276,9 @@ def _zoo_params() -> list[LinkParam]:
         LinkParam("zoo_alpha", "Mixed α", "float", 0.5, 0.0, 1.0),
         LinkParam("zoo_ratio", "Fractional output ratio", "float", 0.7, 0.3, 0.95),
         int_("zoo_frac_seed", "Fractional seed", 0, 0, 99_999),
-        *(int_(f"zoo_{tab}_{axis}", f"Output {axis} of the window", 0, 0, 15, dynamic=True)
-          for tab in ("frac", "gem", "mixed", "soft") for axis in ("row", "column")),
+        *(int_(f"zoo_{tab}_{axis}", f"{name}: output {axis}", 0, 0, 15, dynamic=True)
+          for tab, name in (("frac", "Fractional max"), ("gem", "GeM"), ("mixed", "Mixed"),
+                            ("soft", "SoftPool")) for axis in ("row", "column")),
         LinkParam("zoo_shift_input", "Pattern", "choice", "random", options=dict(zoo.INPUTS)),
         LinkParam("zoo_shift_dir", "Direction", "choice", "right",
                   options={d: d for d in zoo.DIRECTIONS}),
