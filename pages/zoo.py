@@ -352,6 +352,18 @@ TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid
         "BlurPool shift lab", "Code")
 
 
+def tab_section(name: str, x, params, outputs) -> None:
+    """The body of the tab ``name`` (:data:`TABS`)."""
+    sections = dict(zip(TABS, (fractional_section, gem_section, mixed_section,
+                               softpool_section, pyramid_section)))
+    if name in sections:
+        sections[name](x, params, outputs)
+    elif name == "BlurPool shift lab":
+        shift_section()
+    else:
+        code_section(x, params)
+
+
 def main() -> None:
     startup.require_navigation()
     st.title("Pooling zoo")
@@ -366,16 +378,12 @@ def main() -> None:
     with budget.one_at_a_time():
         outputs = zoo.run_all(x, params)
     grid_section(x, params, outputs)
-    tabs = st.tabs(TABS)
-    sections = (fractional_section, gem_section, mixed_section, softpool_section,
-                pyramid_section)
-    for tab, section in zip(tabs, sections):
-        with tab:
-            section(x, params, outputs)
-    with tabs[5]:
-        shift_section()
-    with tabs[6]:
-        code_section(x, params)
+    # lazy tabs, in the link: only the open one runs (all seven, with their dozen figures,
+    # doubled the page's first load)
+    for name, tab in zip(TABS, st.tabs(TABS, key="zoo_tab", bind="query-params")):
+        if tab.open:
+            with tab:
+                tab_section(name, x, params, outputs)
 
 
 main()

@@ -35,9 +35,16 @@ def _close_stray_dialog(pg):
         pg.keyboard.press("Escape")
 
 
+SELECTED = """(name) => [...document.querySelectorAll("[role='tab']")].some(
+    t => t.getAttribute('aria-selected') === 'true' && t.innerText.trim() === name)"""
+
+
 def _tab(pg, name):
+    """Open the tab ``name``: the tabs are lazy, so the click reruns the script, which only
+    then draws the tab's body; wait for that run to finish."""
     pg.get_by_role("tab", name=name).click()
-    pg.wait_for_timeout(400)
+    pg.wait_for_function(SELECTED, arg=name, timeout=30_000)
+    wait_for_app(pg)
     return pg.locator("[data-testid='stTabPanel']:visible, [role='tabpanel']:visible").first
 
 
@@ -75,6 +82,7 @@ def test_the_zoo_shows_every_mode_and_its_views(page, app_url):
     wait_for_app(page)
     _tab(page, "BlurPool shift lab")
     page.get_by_text("Input at shift 1").wait_for()
+    assert "zoo_tab=BlurPool" in page.url  # the open tab is in the link
     _check_clean(page)
     _screenshot(page, "zoo_shift_lab")
     assert not errors, errors

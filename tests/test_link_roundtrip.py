@@ -44,6 +44,9 @@ LINKS = {
         {"dims_tab": "Adaptive & global", "d1_kind": "Steps", "d1_len": "30", "d1_seed": "9",
          "d3_view": "3-D points", "ad_global": "true"},
     ],
+    "zoo": [
+        {"zoo_tab": "BlurPool shift lab"},
+    ],
 }
 CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]
 

@@ -14,10 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
 from ui.links import LINK_NOTICE, LINK_PARAMS, code
+from ui import zoo
 from ui.pool_settings import DEFAULTS
 
 APP = str(ROOT / "app.py")
-PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims")
+PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims", "zoo")
 SIDEBAR = [k for k in LINK_PARAMS if k in DEFAULTS]
 PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "anim_speed",
                             "diff_fw", "pg_tab"),
@@ -30,10 +31,11 @@ PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "a
                            "cmp_a", "cmp_b"),
              "dims": ("dims_tab", "d1_kind", "d1_text", "d1_len", "d1_seed", "d3_d", "d3_h",
                       "d3_w", "d3_seed", "d3_view", "d3_vk", "d3_vi", "d3_vj", "ad_h", "ad_w",
-                      "ad_oh", "ad_ow", "ad_global", "ad_seed")}
+                      "ad_oh", "ad_ow", "ad_global", "ad_seed"),
+             "zoo": ("zoo_tab",)}
 
 #: the pages whose tabs are in the link, and their key
-TAB_KEYS = {"dims": "dims_tab", "playground": "pg_tab"}
+TAB_KEYS = {"dims": "dims_tab", "playground": "pg_tab", "zoo": "zoo_tab"}
 
 # hostile values
 GARBAGE = "abc"
@@ -104,6 +106,10 @@ def assert_main_result(at, page, kernel):
     if page == "home":
         others = len(list((ROOT / "pages").glob("*.py"))) - 1  # a link to every other page
         assert "Pooling" in at.markdown[0].value and len(at.get("page_link")) == others
+    elif page == "zoo":  # its own windows, not the sidebar's: every mode's output size
+        assert at.title[0].value == "Pooling zoo"
+        modes = {r["Mode"] for r in at.dataframe[0].value.to_dict("records")}
+        assert modes == {label for label, _ in zoo.MODES.values()}
     elif page == "backprop":
         assert at.title[0].value == "Backprop & unpooling" and at.info  # the mode's rule
         assert len(at.get("plotly_chart")) >= 3  # forward, backward, check
@@ -331,6 +337,7 @@ TABLE_LINKS = {
                    "img_variants": "true"}],
     "dims": [{}, {"d1_kind": "Paste numbers"}],
     "home": [{}],
+    "zoo": [{}],
 }
 
 

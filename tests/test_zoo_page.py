@@ -1,5 +1,6 @@
 """The Pooling zoo page through app.py (AppTest): every control moves the numbers shown, and
-each number shown is the one pooling_core gives."""
+each number shown is the one pooling_core gives. The tabs are lazy (only the open one runs):
+each test opens the tab it reads, as a click or a link's ``zoo_tab`` does."""
 import re
 from pathlib import Path
 
@@ -10,6 +11,9 @@ from streamlit.testing.v1 import AppTest
 from pooling_core import (fractional_max_pool2d, fractional_windows, gem_pool2d, max_blur_pool2d,
                           mixed_pool2d, pool2d, shift_consistency, softpool2d, variant_calls)
 from ui import figures, zoo
+
+TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
+        "BlurPool shift lab", "Code")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,8 +26,16 @@ def at():
     return app
 
 
+def open_tab(app, name):
+    """Open the tab ``name`` (its body runs only then), as a click on it does."""
+    app.session_state["zoo_tab"] = name
+    app.run()
+    assert not app.exception
+    return app
+
+
 def metric(app, label, nth=0):
-    """The value of the ``nth`` metric labelled ``label`` (GeM's tab comes before SoftPool's)."""
+    """The value of the ``nth`` metric labelled ``label`` on the open tab."""
     return [m.value for m in app.metric if m.label == label][nth]
 
 
@@ -56,7 +68,19 @@ def test_the_grid_lists_every_mode_with_the_cores_output_size(at):
     at.slider(key="zoo_stride").set_value(2).run()
 
 
+def test_only_the_open_tab_runs(at):
+    open_tab(at, "Fractional max")
+    assert [t.label for t in at.tabs][:len(TABS)] == list(TABS)
+    assert any(m.value.startswith("**Seed") for m in at.markdown)
+    assert not at.metric  # the GeM, SoftPool and shift lab tabs' numbers are not computed
+    open_tab(at, "GeM vs LPPool")
+    assert metric(at, "GeM") and not any(m.value.startswith("**Seed") for m in at.markdown)
+    assert not any(m.label == "SoftPool" for m in at.metric)
+    assert table(at)["Max"] == "4×4"  # the grid is drawn whichever tab is open
+
+
 def test_gem_p_from_one_to_infinity(at):
+    open_tab(at, "GeM vs LPPool")
     x = the_input(at)
     window = x[:2, :2]
     gem = gem_pool2d(x, 2, 2, p=3.0)[0, 0]
@@ -76,6 +100,7 @@ def test_gem_p_from_one_to_infinity(at):
 
 
 def test_mixed_alpha_ends_are_average_and_max(at):
+    open_tab(at, "Mixed")
     x = the_input(at)
     for alpha in (0.0, 0.25, 1.0):
         at.slider(key="zoo_alpha").set_value(alpha).run()
@@ -90,6 +115,7 @@ def test_mixed_alpha_ends_are_average_and_max(at):
 
 
 def test_softpool_cell_is_the_cores(at):
+    open_tab(at, "SoftPool")
     x = the_input(at)
     at.slider(key="zoo_soft_row").set_value(3).run()
     at.slider(key="zoo_soft_column").set_value(1).run()
@@ -106,6 +132,7 @@ def starts(app):
 
 
 def test_fractional_ratio_and_reroll(at):
+    open_tab(at, "Fractional max")
     x = the_input(at)
     for ratio in (0.7, 0.5, 0.9):
         at.slider(key="zoo_ratio").set_value(ratio).run()
@@ -125,6 +152,7 @@ def test_fractional_ratio_and_reroll(at):
 
 
 def test_a_fractional_setting_that_does_not_fit_is_a_message(at):
+    open_tab(at, "Fractional max")
     at.slider(key="zoo_rows").set_value(4).run()
     at.slider(key="zoo_kernel").set_value(4).run()
     at.slider(key="zoo_ratio").set_value(0.95).run()
@@ -136,6 +164,7 @@ def test_a_fractional_setting_that_does_not_fit_is_a_message(at):
 
 
 def test_pyramid_levels_give_a_fixed_length(at):
+    open_tab(at, "Spatial pyramid")
     at.text_input(key="zoo_levels").input("1, 3").run()
     text = markdown(at, "Output length for every input size")
     assert "**10**" in text and text.count("→ 10") == 3
@@ -145,6 +174,7 @@ def test_pyramid_levels_give_a_fixed_length(at):
 
 
 def test_shift_lab_numbers_are_shift_consistency_of_the_cores_outputs(at):
+    open_tab(at, "BlurPool shift lab")
     base = zoo.shift_base("random", 16, 24, seed=at.session_state["zoo_seed"])
     for shift, filt, direction in ((1, 3, "right"), (3, 5, "down"), (5, 3, "diagonal"),
                                    (4, 1, "right")):
@@ -169,6 +199,7 @@ def test_shift_lab_numbers_are_shift_consistency_of_the_cores_outputs(at):
 
 
 def test_code_panel_offers_only_the_frameworks_that_have_the_mode(at):
+    open_tab(at, "Code")
     at.selectbox(key="zoo_code_mode").set_value("fractional_max").run()
     fw = at.selectbox(key="zoo_code_fw")
     assert fw.options == ["Poolscope", "PyTorch", "TensorFlow"] and fw.value == "PyTorch"
@@ -193,6 +224,7 @@ def test_code_panel_offers_only_the_frameworks_that_have_the_mode(at):
 
 
 def test_a_typed_input_goes_through_every_mode_and_a_bad_one_keeps_the_last(at):
+    open_tab(at, "GeM vs LPPool")
     at.selectbox(key="zoo_input").set_value("typed").run()
     assert not at.exception and at.slider(key="zoo_rows").disabled
     x = np.array([[1., 3, 2, 1, 0], [4, 8, 5, 0, 2], [7, 1, 9, 2, 6], [0, 3, 4, 6, 1],

@@ -173,7 +173,7 @@ def _link_params() -> dict[str, LinkParam]:
         params += [LinkParam(f"{prefix}_rows", "Rows", "int", 6, 2, most),
                    LinkParam(f"{prefix}_cols", "Columns", "int", 6, 2, most),
                    LinkParam(f"{prefix}_seed", "Seed", "int", 0, 0, 99_999)]
-    return {p.key: p for p in params + _page_params()}
+    return {p.key: p for p in params + _page_params() + _zoo_params()}
 
 
 SPEEDS = ("0.25×", "0.5×", "1×", "2×", "4×")  # the playground's animation speeds
@@ -248,6 +248,15 @@ def _page_params() -> list[LinkParam]:
         LinkParam("ad_ow", "Output W", "int", 3, 1, 8),
         LinkParam("ad_global", "Global pooling (1×1)", "bool", False),
         seed("ad_seed"),
+    ]
+
+
+def _zoo_params() -> list[LinkParam]:
+    """The pooling zoo's own controls (pages/zoo.py)."""
+    return [
+        LinkParam("zoo_tab", "Tab", "choice", "Fractional max",
+                  options={n: n for n in ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool",
+                                          "Spatial pyramid", "BlurPool shift lab", "Code")}),
     ]
 
 
