@@ -32,11 +32,13 @@ A max or min of ``k`` taps costs about ``log2(k)`` operations per cell instead o
 picks the depth that costs least.
 
 **Three paths.** A small input is reduced in one go: the direct path, one band
-padded whole, each pass tap by tap, no threads. A small kernel (9 cells at most)
-whose windows need padding or do not overlap, on a mid-sized output, takes the tap
-path: every tap of the window reduced straight into the output from one strided view
-of the input, padding left out, no buffer at all (``k*k`` calls over the output
-instead of two passes over bands). Everything else goes in bands.
+padded whole, each pass tap by tap, no threads, its views worked out once per shape
+(:class:`_Layout`). A small kernel (9 cells at most) whose windows need padding or do
+not overlap, on a mid-sized output, takes the tap path: every tap of the window
+reduced straight into the output from one strided view of the input, padding left
+out, no buffer at all (``k*k`` calls over the output instead of two passes over
+bands), and an average's divisors applied a few rows at a time. Everything else goes
+in bands.
 
 **Bands.** A larger input is cut into equal bands along the first pooled axis
 (whole planes, several channels at a time, when a plane fits). A band is read in
@@ -68,7 +70,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import product
 from math import prod
 
@@ -315,45 +317,72 @@ def _to_acc(band: np.ndarray, acc: np.dtype, power, cast: np.ndarray) -> np.ndar
     """``band`` in the accumulator's dtype, raised to ``power``, written into ``cast``."""
     if power is None:
         np.copyto(cast, band, casting="unsafe")
-    elif power == 2:
-        np.square(band, out=cast, dtype=acc)
-    else:
-        np.power(band, power, out=cast, dtype=acc)
+    else:  # without a cast NumPy resolves its loop faster with no dtype given
+        dtype = {} if band.dtype == acc else {"dtype": acc}
+        if power == 2:
+            np.square(band, out=cast, **dtype)
+        else:
+            np.power(band, power, out=cast, **dtype)
     return cast
 
 
-def _reduce_whole(x, out, plans, padded_shape, op, fill, acc, stage, power, finish) -> None:
-    """The direct path, for a small input: pad it whole (to ``padded_shape``), cast it,
-    and run the passes tap by tap (the last into ``out``, or into a stage of dtype
-    ``stage``), then finish. No doubling: at this size a NumPy call costs more than
-    its arithmetic, and a pass of ``k`` taps takes ``k - 1`` calls."""
-    if padded_shape != x.shape:
-        band = np.empty(padded_shape, x.dtype)
-        _pad_into(band, x, tuple(slice(p.pad_before, p.pad_before + p.n) for p in plans), fill)
+class _Layout:
+    """What a call's geometry fixes, worked out once per shape (:func:`_layout`): the
+    padded input's shape and where the input sits in it, and the output's shape."""
+
+    def __init__(self, plans, shape):
+        self.plans = plans
+        self.padded = shape[:1] + tuple(p.pad_before + p.n + p.extra_after for p in plans)
+        self.cells = prod(self.padded)
+        self.inside = tuple(slice(p.pad_before, p.pad_before + p.n) for p in plans)
+        self.out = shape[:1] + tuple(p.out for p in plans)
+
+    @cached_property
+    def passes(self) -> list[tuple[tuple, tuple]]:
+        """The direct path's passes, each ``(views, shape)``: the index of every tap's
+        strided view of the pass's input, and the shape of its result."""
+        passes, dims = [], list(self.padded)
+        for axis, kernel, stride, dilation, n in _steps(self.plans, self.plans[0].out):
+            lead, reach = (slice(None),) * axis, (n - 1) * stride + 1
+            views = tuple(lead + (slice(t * dilation, t * dilation + reach, stride),)
+                          for t in range(kernel))
+            dims[axis] = n
+            passes.append((views, tuple(dims)))
+        return passes
+
+
+@lru_cache(maxsize=256)
+def _layout(plans, shape) -> _Layout:
+    return _Layout(plans, shape)
+
+
+def _reduce_whole(x, out, layout, op, fill, acc, stage, power, finish) -> None:
+    """The direct path, for a small input: pad it whole, cast it, and run the passes tap
+    by tap (the last into ``out``, or into a stage of dtype ``stage``), then finish. No
+    doubling: at this size a NumPy call costs more than its arithmetic, and a pass of
+    ``k`` taps takes ``k - 1`` calls."""
+    if layout.padded != x.shape:
+        band = np.empty(layout.padded, x.dtype)
+        _pad_into(band, x, layout.inside, fill)
         x = band
     if acc != x.dtype or power is not None:
         x = _to_acc(x, acc, power, np.empty(x.shape, acc))
     ufunc = _UFUNC[op]
     target = out if stage == out.dtype else np.empty(out.shape, stage)
-    steps = _steps(plans, plans[0].out)
-    for i, (axis, kernel, stride, dilation, n) in enumerate(steps):
-        lead, reach = (slice(None),) * axis, (n - 1) * stride + 1
-        views = [x[lead + (slice(t * dilation, t * dilation + reach, stride),)]
-                 for t in range(kernel)]
-        last = i == len(steps) - 1
-        result = target if last and target.dtype == x.dtype else np.empty(views[0].shape,
-                                                                            x.dtype)
-        if kernel == 1:
-            np.copyto(result, views[0])
+    last = len(layout.passes) - 1
+    for i, (views, shape) in enumerate(layout.passes):
+        result = target if i == last and stage == x.dtype else np.empty(shape, x.dtype)
+        if len(views) == 1:
+            np.copyto(result, x[views[0]])
         else:
-            ufunc(views[0], views[1], out=result)
-        for view in views[2:]:
-            ufunc(result, view, out=result)
-        if last and result is not target:  # the window sums, exact, into the stage
-            np.copyto(target, result, casting="unsafe")
+            ufunc(x[views[0]], x[views[1]], out=result)
+            for view in views[2:]:
+                ufunc(result, x[view], out=result)
         x = result
+    if x is not target:  # the window sums, exact, into the stage
+        np.copyto(target, x, casting="unsafe")
     if finish is not None:
-        finish(target, slice(0, plans[0].out))
+        finish(target, slice(0, out.shape[1]))
     if target is not out:
         np.copyto(out, target, casting="unsafe")
 
@@ -504,10 +533,14 @@ class _Bands:
             np.copyto(dest, stage, casting="unsafe")
 
 
-def _finished_taps(x, out, plans, op, fill, finish) -> None:
+def _finished_taps(x, out, plans, op, fill, finish, chunk: int) -> None:
+    """The tap path, then ``finish`` over ``chunk`` output rows at a time (what it holds
+    per row, a block of divisors say, stays within the budget)."""
     _reduce_taps(x, out, plans, op, fill)
     if finish is not None:
-        finish(out, slice(0, plans[0].out))
+        for r0 in range(0, plans[0].out, chunk):
+            rows = slice(r0, min(r0 + chunk, plans[0].out))
+            finish(out[:, rows], rows)
 
 
 def _run(bufsize: int | None, errstate, fn, *args) -> None:
@@ -569,27 +602,32 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
     policy = POLICY if policy is None else policy
     nd = len(plans)
     lead, spatial = x.shape[: x.ndim - nd], x.shape[x.ndim - nd:]
-    out_spatial = tuple(p.out for p in plans)
-    xc = x.reshape((-1,) + spatial)
-    out = np.empty((xc.shape[0],) + out_spatial, dtype=out_dtype)
+    xc = x if len(lead) == 1 else x.reshape((-1,) + spatial)
+    layout = _layout(plans, xc.shape)
+    out = np.empty(layout.out, dtype=out_dtype)
     acc = _accumulator(x.dtype, op, plans, power)
     # finish in the output's dtype, but never below the accumulator's float precision:
     # a float16 sum would overflow before its division
     stage = out.dtype if acc == out.dtype or acc.kind in "iu" else acc
-    padded = xc.shape[:1] + tuple([p.pad_before + p.n + p.extra_after for p in plans])
-    if prod(padded) * max(acc.itemsize, x.itemsize) <= policy.direct_bytes:  # direct path
-        args = (xc, out, plans, padded, op, fill, acc, stage, power, finish)
-        if acc != x.dtype or power is not None or errstate is not None:
+    if layout.cells * max(acc.itemsize, x.itemsize) <= policy.direct_bytes:  # direct path
+        args = (xc, out, layout, op, fill, acc, stage, power, finish)
+        if acc != x.dtype:  # NumPy would buffer the casts in 32 KiB loop buffers
             _run(policy.loop_buffer(policy.direct_bytes), errstate, _reduce_whole, *args)
+        elif errstate is not None:
+            with np.errstate(**errstate):
+                _reduce_whole(*args)
         else:  # nothing cast, nothing to finish under an errstate: as plainly as can be
             _reduce_whole(*args)
-        return out if len(lead) == 1 else out.reshape(lead + out_spatial)
+        return out if len(lead) == 1 else out.reshape(lead + layout.out[1:])
+    out_spatial, padded = layout.out[1:], layout.padded
     if policy.taps_fit(plans, padded[1:], out.nbytes) and acc == x.dtype == out.dtype \
-            and power is None and not finish_bytes and _is_identity(fill, op, x.dtype):
-        # tap path (a finish that holds a block of its own would hold a whole output's)
+            and power is None and _is_identity(fill, op, x.dtype):  # tap path
+        # finish a few rows at a time when it holds a block of its own
+        row_bytes = finish_bytes * prod(out_spatial[1:])
+        chunk = max(1, policy.budget(out.nbytes, 1) // row_bytes) if row_bytes else out.shape[1]
         # small loop buffers: NumPy would otherwise buffer the strided views in 32 KiB
         _run(policy.loop_buffer(policy.min_band_bytes), errstate, _finished_taps, xc, out,
-             plans, op, fill, finish)
+             plans, op, fill, finish, chunk)
         return out.reshape(lead + out_spatial)
     bands = _Bands(xc, out, plans, op, fill, acc, stage, power, finish, finish_bytes)
     workers = policy.workers(x.nbytes, out.nbytes)

@@ -51,6 +51,24 @@ def test_errors_name_parameter_value_and_rule(call, message):
 
 # ---------------------------------------------------------------- TensorFlow SAME / VALID
 
+def test_plans_are_remembered_only_for_arguments_planned_alike():
+    """plan_axes remembers the plans of exact arguments: the same call gives the same
+    objects, but a bool, a numpy int or a float is never taken for the int it equals,
+    and a call that raised raises again."""
+    first = plan_axes((6, 6), 2, 2, padding=(1, 0))
+    assert plan_axes((6, 6), 2, 2, padding=(1, 0)) is first
+    assert plan_axes((6, 6), 2, 2, padding=[1, 0]) == first  # planned alike, its own entry
+    assert plan_axes((6, 6), np.int64(2), 2, padding=(1, 0)) == first
+    with pytest.raises(ValueError, match="kernel_size=True"):
+        plan_axes((6, 6), True, 2, padding=(1, 0))
+    with pytest.raises(ValueError, match="kernel_size"):
+        plan_axes((6, 6), 2.0, 2, padding=(1, 0))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="padding"):
+            plan_axes((6, 6), 2, 2, padding=2)
+    assert plan_axes(np.array([6, 6]), 2, 2, padding=(1, 0)) == first  # arrays: not kept
+
+
 def test_tf_same_padding_puts_the_odd_cell_after():
     # n=5, k=2, s=2: out = ceil(5/2) = 3; total pad = (3-1)*2 + 2 - 5 = 1 -> 0 before, 1 after
     plan = plan_axes((5,), 2, padding="same")[0]

@@ -422,6 +422,7 @@ def _plain(v):
 #: the padding), and tiny bands shared by three threads.
 BANDS = {
     "tap path": dict(direct_bytes=0),
+    "tap path, finished a row at a time": dict(direct_bytes=0, min_band_bytes=0),
     "default bands": dict(direct_bytes=0, tap_cells=0),
     "64 B bands": dict(direct_bytes=0, tap_cells=0, band_bytes=64),
     "1500 B bands": dict(direct_bytes=0, tap_cells=0, band_bytes=1500),
