@@ -15,16 +15,6 @@ VIEWS = {"slices": "Slices side by side", "points": "3-D points"}
 ADAPTIVE_MODES = ("max", "avg", "min", "sum")
 
 
-def clamp_state(key: str, hi: int, default: int) -> None:
-    """Give a bounded widget its default once, and pull it back inside ``0..hi`` when the
-    bound shrinks (e.g. the output gets smaller after a settings change)."""
-    ss = st.session_state
-    if key not in ss:
-        ss[key] = min(links.linked(key, default), hi)
-    elif ss[key] > hi:
-        ss[key] = hi
-
-
 # ----------------------------------------------------------------------------- cached work
 
 
@@ -110,7 +100,7 @@ def three_d_section(settings: pool_settings.PoolSettings) -> quiz.Case | None:
         voxel = []
         for col, label, key, n in zip((v1, v2, v3), ("Output slice", "Output row", "Output col"),
                                       ("d3_vk", "d3_vi", "d3_vj"), out_shape):
-            clamp_state(key, n - 1, n // 2)
+            links.clamp_state(key, n - 1, n // 2)
             voxel.append(int(col.number_input(label, 0, n - 1, n // 2, key=key, bind="query-params",
                                               help="Pick the output voxel whose box is drawn.")))
         voxel = tuple(voxel)

@@ -11,17 +11,14 @@ import streamlit as st
 
 from pooling_core import softpool_weights, spatial_pyramid_bins, spatial_pyramid_pool2d
 from pooling_core.calls import variant_frameworks
-from ui import budget, figures, parsing, pool_settings, responsive, startup
+from ui import budget, figures, links, parsing, pool_settings, responsive, startup
 from ui import zoo
 from ui.figures import variants as vfig
 
 P_MAX = 16.0
 
 
-def _clamp(key: str, hi: int) -> int:
-    ss = st.session_state
-    ss[key] = min(int(ss.get(key, 0)), hi)
-    return hi
+BIND = dict(bind="query-params")  # every control is in the link (ui/links.py)
 
 
 def cell_picker(prefix: str, out_shape, label: str = "window") -> tuple[int, int]:
@@ -31,9 +28,10 @@ def cell_picker(prefix: str, out_shape, label: str = "window") -> tuple[int, int
     for col, name, n in zip(cols, ("row", "column"), out_shape[:2]):
         key = f"{prefix}_{name}"
         if n > 1:
-            _clamp(key, n - 1)
+            links.clamp_state(key, n - 1, 0)
             picks.append(int(col.slider(f"Output {name} of the {label}", 0, n - 1, key=key,
-                                        help=f"Which output cell's {label} to look at.")))
+                                        help=f"Which output cell's {label} to look at.",
+                                        **BIND)))
         else:
             picks.append(0)
     return picks[0], picks[1]
@@ -61,7 +59,6 @@ def picked_window(x, params: zoo.ZooParams, outputs: dict, mode: str, prefix: st
 
 
 TYPED = "typed"  # the input kind of a matrix typed in
-TYPED_EXAMPLE = "1 3 2 1 0; 4 8 5 0 2; 7 1 9 2 6; 0 3 4 6 1; 5 2 8 1 3"
 MAX_TYPED_SIDE = 16
 
 
@@ -79,16 +76,17 @@ def input_controls() -> np.ndarray | None:
     kinds = {**zoo.INPUTS, TYPED: "Type numbers"}
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     kind = c1.selectbox("Input", list(kinds), format_func=kinds.get, key="zoo_input",
-                        help="The same matrix goes through every mode.")
+                        help="The same matrix goes through every mode.", **BIND)
     typed = kind == TYPED
-    rows = c2.slider("Rows", 4, 12, 8, key="zoo_rows", help="Input height.", disabled=typed)
-    cols = c3.slider("Columns", 4, 12, 8, key="zoo_cols", help="Input width.", disabled=typed)
+    rows = c2.slider("Rows", 4, 12, 8, key="zoo_rows", help="Input height.", disabled=typed,
+                     **BIND)
+    cols = c3.slider("Columns", 4, 12, 8, key="zoo_cols", help="Input width.", disabled=typed,
+                     **BIND)
     seed = c4.number_input("Seed", 0, 99_999, 0, key="zoo_seed", disabled=typed,
-                           help="Same seed, same random matrix.")
+                           help="Same seed, same random matrix.", **BIND)
     if not typed:
         return zoo.make_input(kind, int(rows), int(cols), int(seed))
-    st.session_state.setdefault("zoo_text", TYPED_EXAMPLE)
-    text = st.text_area("Numbers", key="zoo_text", height=100,
+    text = st.text_area("Numbers", zoo.TYPED_EXAMPLE, key="zoo_text", height=100, **BIND,
                         help="Rows separated by ; or new lines, values by commas or spaces "
                              f"(at most {MAX_TYPED_SIDE}×{MAX_TYPED_SIDE}).")
     x, _ = pool_settings.guard("zoo_typed", typed_matrix, text)
@@ -98,28 +96,26 @@ def input_controls() -> np.ndarray | None:
 
 
 def param_controls() -> zoo.ZooParams:
-    ss = st.session_state
     c1, c2, c3, c4 = st.columns(4)
-    kernel = c1.slider("Kernel", 1, 4, 2, key="zoo_kernel",
+    kernel = c1.slider("Kernel", 1, 4, 2, key="zoo_kernel", **BIND,
                        help="Window size of every windowed mode (square).")
-    stride = c2.slider("Stride", 1, 4, 2, key="zoo_stride",
+    stride = c2.slider("Stride", 1, 4, 2, key="zoo_stride", **BIND,
                        help="Step of every strided mode (fractional max has its own steps).")
-    filt = c3.slider("Blur filter size", 1, 7, 3, key="zoo_filter",
+    filt = c3.slider("Blur filter size", 1, 7, 3, key="zoo_filter", **BIND,
                      help="BlurPool's binomial filter (1 = no blur; 3 = [1, 2, 1] / 4).")
-    levels_text = c4.text_input("Pyramid levels", "1, 2, 4", key="zoo_levels",
+    levels_text = c4.text_input("Pyramid levels", "1, 2, 4", key="zoo_levels", **BIND,
                                 help="Bins per side of each spatial pyramid level, e.g. 1, 2, 4.")
     c1, c2, c3, c4 = st.columns(4)
     with c1:
-        p_inf = st.toggle("GeM p = ∞", key="zoo_p_inf", help="p → ∞ is the max.")
-        p = st.slider("GeM p", 1.0, P_MAX, 3.0, 0.5, key="zoo_p", disabled=p_inf,
+        p_inf = st.toggle("GeM p = ∞", key="zoo_p_inf", help="p → ∞ is the max.", **BIND)
+        p = st.slider("GeM p", 1.0, P_MAX, 3.0, 0.5, key="zoo_p", disabled=p_inf, **BIND,
                       help="GeM's power: 1 is the average, larger leans to the max; 3 is "
                            "the paper's starting value.")
-    alpha = c2.slider("Mixed α", 0.0, 1.0, 0.5, 0.05, key="zoo_alpha",
+    alpha = c2.slider("Mixed α", 0.0, 1.0, 0.5, 0.05, key="zoo_alpha", **BIND,
                       help="Mixed pooling: α·max + (1 − α)·average.")
-    ratio = c3.slider("Fractional output ratio", 0.3, 0.95, 0.7, 0.05, key="zoo_ratio",
+    ratio = c3.slider("Fractional output ratio", 0.3, 0.95, 0.7, 0.05, key="zoo_ratio", **BIND,
                       help="Fractional max pooling's output_ratio: out = int(n · ratio).")
-    ss.setdefault("zoo_frac_seed", 0)
-    seed = c4.number_input("Fractional seed", 0, 99_999, key="zoo_frac_seed",
+    seed = c4.number_input("Fractional seed", 0, 99_999, key="zoo_frac_seed", **BIND,
                            help="Draws the pseudo-random region boundaries.")
     c4.button("Re-roll", on_click=reroll, key="zoo_reroll", icon=":material/casino:",
               help="A new seed: new region boundaries, same sizes.")
@@ -266,9 +262,6 @@ def pyramid_section(x, params, outputs) -> None:
                 "layer after it can take images of any size.")
 
 
-SHIFT_VIEW = (16, 24)  # the shift lab's view: rows, columns
-
-
 def shift_section() -> None:
     st.caption("Move the input a few pixels and watch the pooled output. Max pooling at "
                "stride 2 keeps every other window's maximum, so a one-pixel shift can change "
@@ -276,25 +269,27 @@ def shift_section() -> None:
                "subsampling, Zhang 2019) changes smoothly. Filter size 1 is plain max pooling.")
     c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
     kind = c1.selectbox("Pattern", list(zoo.INPUTS), format_func=zoo.INPUTS.get,
-                        key="zoo_shift_input", help="The image the 16×24 view is cut from.")
-    direction = c2.radio("Direction", list(zoo.DIRECTIONS), horizontal=True,
+                        key="zoo_shift_input", help="The image the 16×24 view is cut from.",
+                        **BIND)
+    direction = c2.radio("Direction", list(zoo.DIRECTIONS), horizontal=True, **BIND,
                          key="zoo_shift_dir", help="Which way the view moves over the image.")
-    shift = c3.slider("Shift (px)", 0, max(zoo.SHIFTS), 0, key="zoo_shift",
+    shift = c3.slider("Shift (px)", 0, max(zoo.SHIFTS), 0, key="zoo_shift", **BIND,
                       help="Moves the view this many pixels (the content moves the other way).")
-    filt = c4.slider("Filter size", 1, 7, 3, key="zoo_shift_filter",
+    filt = c4.slider("Filter size", 1, 7, 3, key="zoo_shift_filter", **BIND,
                      help="MaxBlurPool's binomial filter.")
-    base = zoo.shift_base(kind, *SHIFT_VIEW, seed=int(st.session_state.get("zoo_seed", 0)))
+    base = zoo.shift_base(kind, *zoo.SHIFT_VIEW, seed=int(st.session_state.get("zoo_seed", 0)))
     with budget.one_at_a_time():
-        sweep = zoo.shift_sweep(base, *SHIFT_VIEW, int(filt), direction)
+        sweep = zoo.shift_sweep(base, *zoo.SHIFT_VIEW, int(filt), direction)
     labels = zoo.SHIFT_METHODS
-    crop = zoo.shifted_crop(base, int(shift), *SHIFT_VIEW, direction)
+    crop = zoo.shifted_crop(base, int(shift), *zoo.SHIFT_VIEW, direction)
     st.plotly_chart(figures.panels_figure([
         dict(values=crop, title=f"Input at shift {shift}", colorscale="Blues"),
         dict(values=sweep.outputs["max"][shift], title="Max pooling 2×2, stride 2"),
         dict(values=sweep.outputs["max_blur"][shift], title=f"MaxBlurPool, filter {filt}")],
         height=360), width="stretch", key="zoo_shift_now")
     row = st.slider("Output row shown per shift", 0, sweep.outputs["max"][0].shape[0] - 1, 2,
-                    key="zoo_shift_row", help="One row of each output, one line per shift.")
+                    key="zoo_shift_row", help="One row of each output, one line per shift.",
+                    **BIND)
     st.plotly_chart(vfig.shift_outputs_figure(sweep, zoo.SHIFTS, labels, int(row), int(shift)),
                     width="stretch", key="zoo_shift_rows")
     st.plotly_chart(vfig.shift_consistency_figure(sweep, zoo.SHIFTS, labels, int(shift)),
@@ -321,7 +316,7 @@ def code_section(x, params) -> None:
     table = variant_frameworks()
     c1, c2 = st.columns(2)
     mode = c1.selectbox("Mode", list(zoo.MODES), format_func=lambda m: zoo.MODES[m][0],
-                        key="zoo_code_mode", help="Whose call to write.")
+                        key="zoo_code_mode", help="Whose call to write.", **BIND)
     try:
         calls = zoo.mode_calls(mode, params, x.shape)
     except ValueError as exc:
@@ -329,12 +324,16 @@ def code_section(x, params) -> None:
         return
     options = list(dict.fromkeys(c[0] for c in calls))
     ss = st.session_state
+    # the session's first look at the tab: the link's framework, if this mode has it
+    linked = links.linked("zoo_code_fw", None) if "zoo_code_for" not in ss else None
+    if linked in options:
+        ss["zoo_code_for"], ss["zoo_code_fw"] = (mode, ss.get("fw")), linked
     # another mode, or another framework in the sidebar: start from the sidebar's framework
     # when this mode has it (else the first framework that has the mode)
     if ss.get("zoo_code_fw") not in options or ss.get("zoo_code_for") != (mode, ss.get("fw")):
         ss["zoo_code_for"] = (mode, ss.get("fw"))
         ss["zoo_code_fw"] = zoo.default_framework(options, ss.get("fw"))
-    framework = c2.selectbox("Framework", options, key="zoo_code_fw",
+    framework = c2.selectbox("Framework", options, key="zoo_code_fw", **BIND,
                              help="Only the frameworks that have this mode.")
     for name, code, same, note in calls:
         if name == framework:
@@ -348,13 +347,9 @@ def code_section(x, params) -> None:
                  key="zoo_fw_table")
 
 
-TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
-        "BlurPool shift lab", "Code")
-
-
 def tab_section(name: str, x, params, outputs) -> None:
-    """The body of the tab ``name`` (:data:`TABS`)."""
-    sections = dict(zip(TABS, (fractional_section, gem_section, mixed_section,
+    """The body of the tab ``name`` (:data:`ui.zoo.TABS`)."""
+    sections = dict(zip(zoo.TABS, (fractional_section, gem_section, mixed_section,
                                softpool_section, pyramid_section)))
     if name in sections:
         sections[name](x, params, outputs)
@@ -380,7 +375,7 @@ def main() -> None:
     grid_section(x, params, outputs)
     # lazy tabs, in the link: only the open one runs (all seven, with their dozen figures,
     # doubled the page's first load)
-    for name, tab in zip(TABS, st.tabs(TABS, key="zoo_tab", bind="query-params")):
+    for name, tab in zip(zoo.TABS, st.tabs(zoo.TABS, key="zoo_tab", **BIND)):
         if tab.open:
             with tab:
                 tab_section(name, x, params, outputs)

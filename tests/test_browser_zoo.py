@@ -82,9 +82,15 @@ def test_the_zoo_shows_every_mode_and_its_views(page, app_url):
     wait_for_app(page)
     _tab(page, "BlurPool shift lab")
     page.get_by_text("Input at shift 1").wait_for()
-    assert "zoo_tab=BlurPool" in page.url  # the open tab is in the link
+    assert "zoo_tab=BlurPool" in page.url and "zoo_shift=1" in page.url  # both in the link
+    assert "zoo_frac_seed=1" in page.url
     _check_clean(page)
     _screenshot(page, "zoo_shift_lab")
+    page.goto(page.url)  # the link reopens the same tab at the same shift, the same seed
+    wait_for_app(page)
+    page.get_by_text("Input at shift 1").wait_for()
+    page.wait_for_function(SELECTED, arg="BlurPool shift lab")
+    assert page.get_by_role("spinbutton", name="Fractional seed").input_value() == "1"
     assert not errors, errors
 
 

@@ -44,8 +44,20 @@ LINKS = {
         {"dims_tab": "Adaptive & global", "d1_kind": "Steps", "d1_len": "30", "d1_seed": "9",
          "d3_view": "3-D points", "ad_global": "true"},
     ],
-    "zoo": [
-        {"zoo_tab": "BlurPool shift lab"},
+    "zoo": [  # one link per tab: only the open tab's controls are drawn
+        {"zoo_input": "Stripes (period 4)", "zoo_rows": "10", "zoo_cols": "9", "zoo_seed": "5",
+         "zoo_kernel": "3", "zoo_stride": "1", "zoo_filter": "5", "zoo_ratio": "0.5",
+         "zoo_frac_seed": "7", "zoo_frac_row": "2", "zoo_frac_column": "1"},
+        {"zoo_tab": "GeM vs LPPool", "zoo_p": "5.5", "zoo_gem_row": "1", "zoo_gem_column": "2"},
+        {"zoo_tab": "GeM vs LPPool", "zoo_p_inf": "true", "zoo_input": "Type numbers",
+         "zoo_text": "1 2 3; 4 5 6; 7 8 9"},
+        {"zoo_tab": "Mixed", "zoo_alpha": "0.25", "zoo_mixed_row": "3", "zoo_mixed_column": "1"},
+        {"zoo_tab": "SoftPool", "zoo_soft_row": "1", "zoo_soft_column": "3"},
+        {"zoo_tab": "Spatial pyramid", "zoo_levels": "1, 3"},
+        {"zoo_tab": "BlurPool shift lab", "zoo_shift_input": "Checkerboard",
+         "zoo_shift_dir": "diagonal", "zoo_shift": "3", "zoo_shift_filter": "5",
+         "zoo_shift_row": "4"},
+        {"zoo_tab": "Code", "zoo_code_mode": "Fractional max", "zoo_code_fw": "TensorFlow"},
     ],
 }
 CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]

@@ -32,7 +32,7 @@ PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "a
              "dims": ("dims_tab", "d1_kind", "d1_text", "d1_len", "d1_seed", "d3_d", "d3_h",
                       "d3_w", "d3_seed", "d3_view", "d3_vk", "d3_vi", "d3_vj", "ad_h", "ad_w",
                       "ad_oh", "ad_ow", "ad_global", "ad_seed"),
-             "zoo": ("zoo_tab",)}
+             "zoo": tuple(k for k in LINK_PARAMS if k.startswith("zoo_"))}
 
 #: the pages whose tabs are in the link, and their key
 TAB_KEYS = {"dims": "dims_tab", "playground": "pg_tab", "zoo": "zoo_tab"}
@@ -58,10 +58,11 @@ MARKERS = ("<script", "<img", "onerror", "javascript:")
 
 
 def is_valid(key, payload):
-    """The few payloads that are fine values: p = 2.5, m = a 1×1 matrix of a number, and a
-    typed list of numbers that is one number."""
+    """The few payloads that are fine values: p = 2.5 (the sidebar's and GeM's), m = a 1×1
+    matrix of a number, and a typed list of numbers that is one number."""
     numbers = key == "m" or LINK_PARAMS[key].kind == "numbers"
-    return (key == "p" and payload == FLOAT) or (numbers and payload in (FLOAT, NEGATIVE, HUGE))
+    return ((key in ("p", "zoo_p") and payload == FLOAT)
+            or (numbers and payload in (FLOAT, NEGATIVE, HUGE)))
 
 
 #: settings where Caffe and MATLAB differ from PyTorch (the playground then offers diff_fw)
@@ -80,7 +81,20 @@ def enablers(key):
             "pc_text": {"pc_kernel": "Type it in"}, "d1_text": {"d1_kind": "Paste numbers"},
             **{k: {"img_zoom": "true"} for k in ("zoom_size", "zoom_channel", "zoom_top",
                                                  "zoom_left")},
-            **{k: {"img_compare": "true"} for k in ("cmp_a", "cmp_b")}}.get(key, {})
+            **{k: {"img_compare": "true"} for k in ("cmp_a", "cmp_b")},
+            "zoo_text": {"zoo_input": "Type numbers"},
+            **{k: {"zoo_tab": tab} for k, tab in ZOO_TAB_OF.items()}}.get(key, {})
+
+
+#: the zoo's controls drawn in a tab (the tabs are lazy: only the open one's are drawn)
+ZOO_TAB_OF = {**{f"zoo_{t}_{axis}": tab for t, tab in (("frac", "Fractional max"),
+                                                          ("gem", "GeM vs LPPool"),
+                                                          ("mixed", "Mixed"), ("soft", "SoftPool"))
+                 for axis in ("row", "column")},
+              **{k: "BlurPool shift lab" for k in ("zoo_shift_input", "zoo_shift_dir",
+                                                    "zoo_shift", "zoo_shift_filter",
+                                                    "zoo_shift_row")},
+              "zoo_code_mode": "Code", "zoo_code_fw": "Code"}
 
 
 def open_page(page, query):
@@ -320,7 +334,7 @@ def test_a_bad_value_for_a_widget_already_on_screen_keeps_its_value():
 
 def bound_widgets(at):
     for kind in ("slider", "number_input", "selectbox", "radio", "checkbox", "toggle",
-                 "select_slider", "text_area", "expander"):
+                 "select_slider", "text_area", "text_input", "expander"):
         for el in at.get(kind):
             if el.proto.query_param_key:
                 yield kind, el.proto
@@ -337,7 +351,8 @@ TABLE_LINKS = {
                    "img_variants": "true"}],
     "dims": [{}, {"d1_kind": "Paste numbers"}],
     "home": [{}],
-    "zoo": [{}],
+    "zoo": [{"zoo_input": "Type numbers"},
+            *({"zoo_tab": tab} for tab in dict.fromkeys(ZOO_TAB_OF.values()))],
 }
 
 
@@ -361,7 +376,7 @@ def check_widget(kind, proto, spec):
         if spec.default is not None:
             index = proto.default if isinstance(proto.default, int) else proto.default[0]
             assert proto.options[int(index)] == spec.text(spec.default), spec.key
-    elif kind == "text_area":
+    elif kind in ("text_area", "text_input"):
         assert spec.kind == "numbers" and spec.parse(proto.default) == proto.default, spec.key
         if spec.default is not None:
             assert proto.default == spec.default, spec.key

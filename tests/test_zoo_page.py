@@ -12,9 +12,6 @@ from pooling_core import (fractional_max_pool2d, fractional_windows, gem_pool2d,
                           mixed_pool2d, pool2d, shift_consistency, softpool2d, variant_calls)
 from ui import figures, zoo
 
-TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
-        "BlurPool shift lab", "Code")
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -70,7 +67,7 @@ def test_the_grid_lists_every_mode_with_the_cores_output_size(at):
 
 def test_only_the_open_tab_runs(at):
     open_tab(at, "Fractional max")
-    assert [t.label for t in at.tabs][:len(TABS)] == list(TABS)
+    assert [t.label for t in at.tabs][:len(zoo.TABS)] == list(zoo.TABS)
     assert any(m.value.startswith("**Seed") for m in at.markdown)
     assert not at.metric  # the GeM, SoftPool and shift lab tabs' numbers are not computed
     open_tab(at, "GeM vs LPPool")
@@ -259,3 +256,50 @@ def test_the_zoo_grid_goes_two_panels_a_row_on_a_phone(monkeypatch):
     at.run()
     assert not at.exception
     assert seen == [2]
+
+
+def open_link(**query):
+    """The zoo as a copied link opens it (``?zoo_tab=…&zoo_p=…``) in a new session."""
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.switch_page("pages/zoo.py")
+    for key, value in query.items():
+        app.query_params[key] = value
+    app.run()
+    assert not app.exception
+    return app
+
+
+def test_a_link_reopens_the_same_numbers():
+    app = open_link(zoo_tab="GeM vs LPPool", zoo_seed="7", zoo_rows="10", zoo_kernel="3",
+                    zoo_stride="1", zoo_p="1.5", zoo_gem_row="4", zoo_gem_column="5")
+    x = zoo.make_input("random", 10, 8, seed=7)
+    assert table(app)["Max"] == "8×6"
+    assert metric(app, "GeM") == figures.fmt(gem_pool2d(x, 3, 1, p=1.5)[4, 5])
+    # a picked cell beyond the output (a link made for a larger input) is pulled inside it
+    app = open_link(zoo_tab="SoftPool", zoo_soft_row="15", zoo_soft_column="15")
+    assert (app.session_state["zoo_soft_row"], app.session_state["zoo_soft_column"]) == (3, 3)
+    assert metric(app, "SoftPool") == figures.fmt(softpool2d(the_input(app), 2, 2)[3, 3])
+
+
+def test_the_reroll_goes_into_the_link_and_a_closed_tab_keeps_its_controls():
+    """(The browser writes a moved control into the URL: tests/test_browser_zoo.py.)"""
+    app = open_link(zoo_tab="Fractional max")
+    app.button(key="zoo_reroll").click().run()
+    assert app.query_params["zoo_frac_seed"] == "1"  # the re-roll's seed is in the link
+    open_tab(app, "BlurPool shift lab")
+    app.slider(key="zoo_shift").set_value(3).run()
+    open_tab(app, "Code")
+    assert not any(m.label.startswith("Max pooling") for m in app.metric)
+    open_tab(app, "BlurPool shift lab")
+    assert app.slider(key="zoo_shift").value == 3
+    assert metric(app, "MaxBlurPool: mean change") != "0.000"
+
+
+def test_a_bad_value_in_the_link_is_named_and_the_rest_applies():
+    app = open_link(zoo_tab="Nope", zoo_kernel="9", zoo_levels="<b>1</b>", zoo_alpha="0.25")
+    notice = next(w.value for w in app.warning if w.value.startswith("**This link"))
+    assert "`zoo_tab=Nope` is not one of" in notice
+    assert "`zoo_kernel=9` is out of range (1–4)" in notice
+    assert "Pyramid levels: `zoo_levels=<b>1</b>` holds more than numbers" in notice
+    assert app.session_state["zoo_kernel"] == 2 and app.session_state["zoo_alpha"] == 0.25
+    assert any(m.value.startswith("**Seed") for m in app.markdown)  # the first tab is open

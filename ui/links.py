@@ -18,7 +18,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from pooling_core import MODES
+from pooling_core.calls import variant_frameworks
 from pooling_core.conventions import FRAMEWORKS
+from ui import zoo
 from ui.parsing import parse_matrix
 from ui.pool_settings import CIP_CHOICES, DEFAULTS, MODE_LABELS, PAD_KINDS
 
@@ -252,11 +254,41 @@ def _page_params() -> list[LinkParam]:
 
 
 def _zoo_params() -> list[LinkParam]:
-    """The pooling zoo's own controls (pages/zoo.py)."""
+    """The pooling zoo's own controls (pages/zoo.py); each picked cell's row and column
+    (``zoo_<tab>_row``, ``_column``) runs up to the largest output, 16 × 16."""
+    def int_(key, label, default, lo, hi, **kw):
+        return LinkParam(key, label, "int", default, lo, hi, **kw)
+
+    names = {"Poolscope", *(f.name for f in FRAMEWORKS.values()),
+             *(name for names in variant_frameworks().values() for name in names)}
     return [
-        LinkParam("zoo_tab", "Tab", "choice", "Fractional max",
-                  options={n: n for n in ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool",
-                                          "Spatial pyramid", "BlurPool shift lab", "Code")}),
+        LinkParam("zoo_tab", "Tab", "choice", zoo.TABS[0], options={n: n for n in zoo.TABS}),
+        LinkParam("zoo_input", "Input", "choice", "random",
+                  options={**zoo.INPUTS, "typed": "Type numbers"}),
+        int_("zoo_rows", "Rows", 8, 4, 12), int_("zoo_cols", "Columns", 8, 4, 12),
+        int_("zoo_seed", "Seed", 0, 0, 99_999),
+        LinkParam("zoo_text", "Numbers", "numbers", zoo.TYPED_EXAMPLE, hi=MAX_TYPED),
+        int_("zoo_kernel", "Kernel", 2, 1, 4), int_("zoo_stride", "Stride", 2, 1, 4),
+        int_("zoo_filter", "Blur filter size", 3, 1, 7),
+        LinkParam("zoo_levels", "Pyramid levels", "numbers", "1, 2, 4", hi=40),
+        LinkParam("zoo_p_inf", "GeM p = ∞", "bool", False),
+        LinkParam("zoo_p", "GeM p", "float", 3.0, 1.0, 16.0),
+        LinkParam("zoo_alpha", "Mixed α", "float", 0.5, 0.0, 1.0),
+        LinkParam("zoo_ratio", "Fractional output ratio", "float", 0.7, 0.3, 0.95),
+        int_("zoo_frac_seed", "Fractional seed", 0, 0, 99_999),
+        *(int_(f"zoo_{tab}_{axis}", f"{name}: output {axis}", 0, 0, 15, dynamic=True)
+          for tab, name in (("frac", "Fractional max"), ("gem", "GeM"), ("mixed", "Mixed"),
+                            ("soft", "SoftPool")) for axis in ("row", "column")),
+        LinkParam("zoo_shift_input", "Pattern", "choice", "random", options=dict(zoo.INPUTS)),
+        LinkParam("zoo_shift_dir", "Direction", "choice", "right",
+                  options={d: d for d in zoo.DIRECTIONS}),
+        int_("zoo_shift", "Shift (px)", 0, 0, max(zoo.SHIFTS)),
+        int_("zoo_shift_filter", "Filter size", 3, 1, 7),
+        int_("zoo_shift_row", "Output row shown per shift", 2, 0, zoo.SHIFT_VIEW[0] // 2 - 1),
+        LinkParam("zoo_code_mode", "Mode", "choice", "max",
+                  options={m: label for m, (label, _) in zoo.MODES.items()}),
+        LinkParam("zoo_code_fw", "Framework", "choice", None, options={n: n for n in sorted(names)},
+                  dynamic=True),
     ]
 
 
@@ -321,6 +353,17 @@ def linked(key: str, default):
         return LINK_PARAMS[key].parse(text)
     except ValueError:
         return default
+
+
+def clamp_state(key: str, hi: int, default: int) -> None:
+    """Give a bound widget whose range follows the data (an output cell's row) the link's
+    value or ``default`` once, and pull it back inside ``0..hi`` when the bound shrinks
+    (e.g. the output gets smaller after a settings change)."""
+    ss = st.session_state
+    if key not in ss:
+        ss[key] = min(linked(key, default), hi)
+    elif ss[key] > hi:
+        ss[key] = hi
 
 
 def _set_param(key: str, text: str | None) -> bool:

@@ -36,6 +36,11 @@ MODES = {
 CLASSIC = ("max", "avg", "min", "lp", "median")
 INPUTS = {"random": "Random 0–9", "stripes": "Stripes (period 4)",
           "checker": "Checkerboard", "edge": "A diagonal edge"}
+#: The zoo page's tabs, in order (the link's ``zoo_tab``).
+TABS = ("Fractional max", "GeM vs LPPool", "Mixed", "SoftPool", "Spatial pyramid",
+        "BlurPool shift lab", "Code")
+#: The zoo's typed input until the user types another (the key of that input kind: "typed").
+TYPED_EXAMPLE = "1 3 2 1 0; 4 8 5 0 2; 7 1 9 2 6; 0 3 4 6 1; 5 2 8 1 3"
 #: The frameworks' names in pooling_core.calls for the sidebar's framework keys.
 SIDEBAR_NAMES = {key: fw.name for key, fw in FRAMEWORKS.items()}
 
@@ -222,6 +227,7 @@ def default_framework(options: list[str], sidebar_key: str | None) -> str:
 # ----------------------------------------------------------------------------- shift lab
 
 SHIFTS = tuple(range(9))  # 0-8 px, as the issue asks
+SHIFT_VIEW = (16, 24)  # the shift lab's view: rows, columns
 
 
 #: The way the input moves, as ``(rows, columns)`` per pixel of shift.
