@@ -338,6 +338,9 @@ def test_a_link_to_a_run_this_server_lacks_says_press_train():
     at = open_link(nn_choice="Lp", nn_seed="77", nn_epochs="1", nn_digit="2")
     assert at.session_state["nn_choice"] == "lp" and at.session_state["nn_seed"] == 77
     assert any("has not trained yet" in i.value and "seed 77" in i.value for i in at.info)
+    at.number_input(key="nn_seed").set_value(78).run()  # the note names the link's run
+    assert any("has not trained yet" in i.value and "seed 77" in i.value for i in at.info)
+    at.number_input(key="nn_seed").set_value(77).run()
     at.button(key="nn_train").click().run()
     assert not at.exception and list(table(at)["Seed"]) == [77]
     assert at.number_input(key="nn_digit").value == 2  # the link's view inside it
