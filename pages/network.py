@@ -9,7 +9,7 @@ import streamlit as st
 
 from pooling_core import network as nw
 from pooling_core import fractional_max_pool2d, pool2d
-from ui import figures, startup, training
+from ui import figures, links, startup, training
 from ui.figures import variants as vfig
 
 POLL = 0.3  # seconds between two looks at a run in progress
@@ -17,6 +17,7 @@ MAX_WAIT = 600  # a script run watches a run this long at most (the run goes on 
 MAX_PAGE_EPOCHS = 20
 MAX_MORE_SEEDS = 5
 BATCH = 32  # nw.train's default batch size, which the page uses
+BIND = dict(bind="query-params")  # the controls are in the link (ui/links.py)
 SHIFTS = {"none": (0, 0), "up": (-1, 0), "down": (1, 0), "left": (0, -1), "right": (0, 1)}
 SHOWN = {"relu1": "Conv 1 + ReLU", "pool1": "After the first pooling",
          "down1_relu": "After the strided conv + ReLU", "relu2": "Conv 2 + ReLU",
@@ -52,17 +53,17 @@ def controls() -> tuple[training.Key, int]:
     c1, c2, c3, c4 = st.columns([3, 1, 2, 1])
     choice = c1.selectbox(
         "Downsampling layer", list(nw.DOWNSAMPLING), format_func=nw.DOWNSAMPLING.get,
-        key="nn_choice", help="Used in both blocks. Pooling layers run Poolscope's own pool2d "
-                              "forward and pool2d_backward backward; the strided choices are "
-                              "convolutions.")
-    seed = c2.number_input("Seed", 0, 99_999, 0, key="nn_seed",
+        key="nn_choice", **BIND,
+        help="Used in both blocks. Pooling layers run Poolscope's own pool2d forward and "
+             "pool2d_backward backward; the strided choices are convolutions.")
+    seed = c2.number_input("Seed", 0, 99_999, 0, key="nn_seed", **BIND,
                            help="Draws the initial weights, the order of the batches and "
                                 "stochastic pooling's samples: the same seed gives the same run.")
     n = len(nw.digits().y_train)
-    epochs = c3.slider("Epochs", 1, MAX_PAGE_EPOCHS, nw.EPOCHS, key="nn_epochs",
+    epochs = c3.slider("Epochs", 1, MAX_PAGE_EPOCHS, nw.EPOCHS, key="nn_epochs", **BIND,
                        help=f"Passes over the {n:,} training digits ({-(-n // BATCH)} batches "
                             f"of {BATCH} each).")
-    more = c4.number_input("More seeds", 1, MAX_MORE_SEEDS, 3, key="nn_more",
+    more = c4.number_input("More seeds", 1, MAX_MORE_SEEDS, 3, key="nn_more", **BIND,
                            help="How many seeds after this one 'Train more seeds' trains.")
     return training.make_key(choice, int(seed), int(epochs)), int(more)
 
@@ -95,6 +96,34 @@ def curves(run: training.Run):
     steps = -(-len(nw.digits().y_train) // BATCH)
     return figures.training_figure(p.losses, p.history, steps, run.key.epochs,
                                    title=run.key.text)
+
+
+def add_run(run: training.Run) -> None:
+    """A finished run joins this session's table, and the view looks inside it."""
+    ss = st.session_state
+    if not any(row["key"] == list(run.key) for row in ss["nn_rows"]):
+        ss["nn_rows"].append({**training.result_row(run.result), "key": list(run.key)})
+    ss["nn_show"] = list(run.key)
+    ss["nn_net"] = tuple(run.key)  # look inside the run just trained
+
+
+def open_linked_run(trainer: training.Trainer, key: training.Key) -> None:
+    """A link's first look: the network its settings trained, when this server has it.
+
+    A copied link holds the controls (the run's choice, seed and epochs) and the view
+    inside that run (digit, shift, channel), not the session's table. The run joins the
+    table when the server still keeps it (each run trains once for everyone); else a note
+    says that Train shows it (runs are reproducible: the same settings, the same network)."""
+    ss = st.session_state
+    if "nn_linked" not in ss:
+        ss["nn_linked"] = any(k.startswith("nn_") for k in st.query_params)
+        run = trainer.get(key) if ss["nn_linked"] else None
+        if run is not None and run.state == "done":
+            add_run(run)
+            ss["nn_linked"] = False
+    if ss["nn_linked"] and not ss["nn_rows"] and not ss["nn_pending"]:
+        st.info(f"This link looks inside {key.text}, which this server has not trained yet "
+                f"(or no longer keeps): press **Train** to see it.")
 
 
 def watch(trainer: training.Trainer) -> None:
@@ -130,10 +159,7 @@ def watch(trainer: training.Trainer) -> None:
             if r.state == "failed":
                 st.error(f"Training {r.key.text} failed: {r.error}")
             else:
-                if not any(row["key"] == list(r.key) for row in ss["nn_rows"]):
-                    ss["nn_rows"].append({**training.result_row(r.result), "key": list(r.key)})
-                ss["nn_show"] = list(r.key)
-                ss["nn_net"] = tuple(r.key)  # look inside the run just trained
+                add_run(r)
     if ss["nn_pending"]:
         st.info("Still training; the run goes on on the server. Press Train again to watch it.")
 
@@ -186,9 +212,9 @@ def explore(trainer: training.Trainer) -> None:
         return
     net, d = run.result.network, nw.digits()
     c1, c2 = st.columns(2)
-    idx = c1.number_input("Test digit", 0, len(d.y_test) - 1, 0, key="nn_digit",
+    idx = c1.number_input("Test digit", 0, len(d.y_test) - 1, 0, key="nn_digit", **BIND,
                           help=f"One of the {len(d.y_test)} test digits (not used in training).")
-    shift = c2.radio("Shift it by one pixel", list(SHIFTS), horizontal=True, key="nn_shift",
+    shift = c2.radio("Shift it by one pixel", list(SHIFTS), horizontal=True, key="nn_shift", **BIND,
                      help="The shift-robustness column averages the accuracy over these four "
                           "shifts of every test digit.")
     x = nw.shift_images(d.x_test[int(idx): int(idx) + 1], *SHIFTS[shift])
@@ -215,7 +241,8 @@ def pooling_window(choice: str, maps: dict) -> None:
                 f"pooling window to watch. Train a pooling choice to see its windows here.")
         return
     fmaps = maps["relu1"][0]
-    channel = st.slider("Channel of conv 1 + ReLU", 0, len(fmaps) - 1, 0, key="nn_channel")
+    channel = st.slider("Channel of conv 1 + ReLU", 0, len(fmaps) - 1, 0, key="nn_channel",
+                        **BIND)
     if choice == "fractional":
         fractional_window(np.asarray(fmaps[channel], dtype=float), channel)
         return
@@ -288,6 +315,7 @@ def main() -> None:
     b2.button(f"Train more seeds ({key.seed + 1}-{key.seed + more})", key="nn_again",
               on_click=ask, args=(True,),
               help="The same choice and epochs with the next seeds, to see the spread.")
+    open_linked_run(trainer, key)
     watch(trainer)
     comparison_table(trainer)
     explore(trainer)

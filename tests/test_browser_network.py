@@ -1,5 +1,6 @@
 """Real browser: the "Pooling inside a network" page trains a run, fills the table and shows
-the network inside, without an error (screenshots in tests/_artifacts/)."""
+the network inside, without an error, and its link reopens that view in a new session
+(screenshots in tests/_artifacts/)."""
 from conftest import wait_for_app
 from test_browser_learning import _check_clean, _screenshot
 
@@ -31,4 +32,16 @@ def test_network_page_trains_and_shows_the_inside(page, app_url):
     assert title.text_content() != before and "max(" in title.text_content()
     _check_clean(page)
     _screenshot(page, "network")
+    # the view inside goes into the link: a shifted digit, reopened in a new session
+    page.locator(".st-key-nn_shift").get_by_text("right", exact=True).click()
+    page.wait_for_function("() => location.search.includes('nn_shift=right')", timeout=30_000)
+    wait_for_app(page)
+    page.goto(page.url)  # a new session: nothing but the link (the server keeps the run)
+    wait_for_app(page)
+    page.get_by_role("heading", name="Inside a trained network").wait_for()
+    assert page.locator(".st-key-nn_shift input[type=radio]:checked").count() == 1
+    checked = page.locator(".st-key-nn_shift label").filter(has=page.locator("input:checked"))
+    assert checked.inner_text().strip() == "right"
+    assert page.locator("[data-testid='stDataFrame']").filter(has_text="Max pool 2×2").count() >= 1
+    _check_clean(page)
     assert not errors, errors

@@ -59,6 +59,10 @@ LINKS = {
          "zoo_shift_row": "4"},
         {"zoo_tab": "Code", "zoo_code_mode": "Fractional max", "zoo_code_fw": "TensorFlow"},
     ],
+    "network": [  # the second link's run is trained first (test_query_params.open_page)
+        {"nn_choice": "Average pool 2×2", "nn_seed": "3", "nn_epochs": "2", "nn_more": "4"},
+        {"nn_epochs": "1", "nn_digit": "7", "nn_shift": "left", "nn_channel": "2"},
+    ],
 }
 CASES = [(page, i) for page, links in LINKS.items() for i in range(len(links))]
 

@@ -300,3 +300,47 @@ def test_the_view_follows_the_latest_run_and_keeps_its_curves():
     assert "max(" in anim_caption(anim)
     assert [a["text"] for a in anim["layout"]["annotations"]] == [
         "Conv 1 + ReLU, channel 0", "Max pool 2×2 output"]
+
+
+def open_link(**query):
+    """The page as a copied link (``?nn_epochs=1&nn_digit=5``) opens it in a new session."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/network.py")
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def input_chart(at):
+    spec = next(s for s in charts(at).values()
+                if s["layout"].get("title", {}).get("text") == "Input (16×16)")
+    return plotly_array(spec["data"][0]["z"])
+
+
+def test_a_link_reopens_the_run_and_the_view_inside_it():
+    train_short(open_page(), "avg", seed=4, epochs=1)  # someone trained it on this server
+    at = open_link(nn_choice="Average pool 2×2", nn_seed="4", nn_epochs="1", nn_digit="5",
+                   nn_shift="left", nn_channel="3")
+    df = table(at)  # the run joins the new session's table at once, trained no more
+    assert list(df["Downsampling"]) == ["Average pool 2×2"] and list(df["Seed"]) == [4]
+    assert at.selectbox(key="nn_net").value == ("avg", 4, 1)
+    x = nw.shift_images(nw.digits().x_test[5:6], 0, -1)  # one pixel left
+    np.testing.assert_array_equal(input_chart(at), np.asarray(x[0, 0], dtype=float))
+    anim = next(s for s in charts(at).values() if anim_caption(s).startswith("out["))
+    assert anim["layout"]["annotations"][0]["text"] == "Conv 1 + ReLU, channel 3"
+    at.number_input(key="nn_digit").set_value(6).run()  # later runs keep the table
+    assert len(table(at)) == 1 and not at.exception
+
+
+def test_a_link_to_a_run_this_server_lacks_says_press_train():
+    at = open_link(nn_choice="Lp", nn_seed="77", nn_epochs="1", nn_digit="2")
+    assert at.session_state["nn_choice"] == "lp" and at.session_state["nn_seed"] == 77
+    assert any("has not trained yet" in i.value and "seed 77" in i.value for i in at.info)
+    at.button(key="nn_train").click().run()
+    assert not at.exception and list(table(at)["Seed"]) == [77]
+    assert at.number_input(key="nn_digit").value == 2  # the link's view inside it
+    assert not any("has not trained yet" in i.value for i in at.info)
+    # a plain visit (no network setting in its link) says nothing of the kind
+    assert not any("has not trained yet" in i.value for i in open_page().info)

@@ -18,7 +18,7 @@ from ui import zoo
 from ui.pool_settings import DEFAULTS
 
 APP = str(ROOT / "app.py")
-PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims", "zoo")
+PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims", "zoo", "network")
 SIDEBAR = [k for k in LINK_PARAMS if k in DEFAULTS]
 PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "anim_speed",
                             "diff_fw", "pg_tab"),
@@ -32,7 +32,8 @@ PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "a
              "dims": ("dims_tab", "d1_kind", "d1_text", "d1_len", "d1_seed", "d3_d", "d3_h",
                       "d3_w", "d3_seed", "d3_view", "d3_vk", "d3_vi", "d3_vj", "ad_h", "ad_w",
                       "ad_oh", "ad_ow", "ad_global", "ad_seed"),
-             "zoo": tuple(k for k in LINK_PARAMS if k.startswith("zoo_"))}
+             "zoo": tuple(k for k in LINK_PARAMS if k.startswith("zoo_")),
+             "network": tuple(k for k in LINK_PARAMS if k.startswith("nn_"))}
 
 #: the pages whose tabs are in the link, and their key
 TAB_KEYS = {"dims": "dims_tab", "playground": "pg_tab", "zoo": "zoo_tab"}
@@ -83,7 +84,29 @@ def enablers(key):
                                                  "zoom_left")},
             **{k: {"img_compare": "true"} for k in ("cmp_a", "cmp_b")},
             "zoo_text": {"zoo_input": "Type numbers"},
+            **{k: TRAINED for k in ("nn_digit", "nn_shift", "nn_channel")},
             **{k: {"zoo_tab": tab} for k, tab in ZOO_TAB_OF.items()}}.get(key, {})
+
+
+#: a link to the network page's run that ``open_page`` trains first (the view inside a
+#: trained network is drawn only then)
+TRAINED = {"nn_epochs": "1"}
+
+
+def train_on_the_server(query):
+    """Train the run a network link names (max pooling, seed 0 and its epochs), once per
+    server process, as a Train press would; a link to it then shows the view inside it."""
+    if query.get("nn_epochs") == TRAINED["nn_epochs"] and not TRAINED_ONCE:
+        at = AppTest.from_file(APP, default_timeout=120)
+        at.switch_page("pages/network.py")
+        at.query_params.update(TRAINED)
+        at.run()
+        at.button(key="nn_train").click().run()
+        assert not at.exception and not at.error
+        TRAINED_ONCE.append(True)
+
+
+TRAINED_ONCE = []
 
 
 #: the zoo's controls drawn in a tab (the tabs are lazy: only the open one's are drawn)
@@ -98,6 +121,8 @@ ZOO_TAB_OF = {**{f"zoo_{t}_{axis}": tab for t, tab in (("frac", "Fractional max"
 
 
 def open_page(page, query):
+    if page == "network":
+        train_on_the_server(query)
     at = AppTest.from_file(APP, default_timeout=60)
     at.switch_page(f"pages/{page}.py")
     for key, value in query.items():
@@ -120,6 +145,9 @@ def assert_main_result(at, page, kernel):
     if page == "home":
         others = len(list((ROOT / "pages").glob("*.py"))) - 1  # a link to every other page
         assert "Pooling" in at.markdown[0].value and len(at.get("page_link")) == others
+    elif page == "network":  # its own layers, not the sidebar's
+        assert at.title[0].value == "Pooling inside a network"
+        assert any("2×2 windows and stride 2" in c.value for c in at.caption)
     elif page == "zoo":  # its own windows, not the sidebar's: every mode's output size
         assert at.title[0].value == "Pooling zoo"
         modes = {r["Mode"] for r in at.dataframe[0].value.to_dict("records")}
@@ -353,6 +381,7 @@ TABLE_LINKS = {
     "home": [{}],
     "zoo": [{"zoo_input": "Type numbers"},
             *({"zoo_tab": tab} for tab in dict.fromkeys(ZOO_TAB_OF.values()))],
+    "network": [TRAINED],
 }
 
 

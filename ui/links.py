@@ -18,6 +18,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from pooling_core import MODES
+from pooling_core import network as nw
 from pooling_core.calls import variant_frameworks
 from pooling_core.conventions import FRAMEWORKS
 from ui import zoo
@@ -175,7 +176,7 @@ def _link_params() -> dict[str, LinkParam]:
         params += [LinkParam(f"{prefix}_rows", "Rows", "int", 6, 2, most),
                    LinkParam(f"{prefix}_cols", "Columns", "int", 6, 2, most),
                    LinkParam(f"{prefix}_seed", "Seed", "int", 0, 0, 99_999)]
-    return {p.key: p for p in params + _page_params() + _zoo_params()}
+    return {p.key: p for p in params + _page_params() + _zoo_params() + _network_params()}
 
 
 SPEEDS = ("0.25×", "0.5×", "1×", "2×", "4×")  # the playground's animation speeds
@@ -289,6 +290,24 @@ def _zoo_params() -> list[LinkParam]:
                   options={m: label for m, (label, _) in zoo.MODES.items()}),
         LinkParam("zoo_code_fw", "Framework", "choice", None, options={n: n for n in sorted(names)},
                   dynamic=True),
+    ]
+
+
+TEST_DIGITS = 359  # nw.digits().y_test's length (read at import, it would load the digits)
+
+
+def _network_params() -> list[LinkParam]:
+    """The network page's controls (pages/network.py): the run (its choice, seed and epochs)
+    and the view inside it; the session's table of runs is not in the link."""
+    return [
+        LinkParam("nn_choice", "Downsampling layer", "choice", "max", options=nw.DOWNSAMPLING),
+        LinkParam("nn_seed", "Seed", "int", 0, 0, 99_999),
+        LinkParam("nn_epochs", "Epochs", "int", nw.EPOCHS, 1, 20),
+        LinkParam("nn_more", "More seeds", "int", 3, 1, 5),
+        LinkParam("nn_digit", "Test digit", "int", 0, 0, TEST_DIGITS - 1),
+        LinkParam("nn_shift", "Shift it by one pixel", "choice", "none",
+                  options={s: s for s in ("none", "up", "down", "left", "right")}),
+        LinkParam("nn_channel", "Channel of conv 1 + ReLU", "int", 0, 0, 7),
     ]
 
 
