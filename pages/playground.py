@@ -167,7 +167,9 @@ def frameworks_panel(comparisons) -> None:
                      "Output": f"{call.out_shape[0]}×{call.out_shape[1]}",
                      "Padding (top, bottom / left, right)": f"{t}, {b} / {left}, {right}",
                      "Values vs PyTorch": verdict})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    # a plain table: a few short rows, drawn at once (a data grid redraws its cells again
+    # about 200 ms after every change), readable on a projector and in print
+    st.table(pd.DataFrame(rows), hide_index=True)
     for c in comparisons:  # why a framework cannot, how one departs from the settings
         name = FRAMEWORKS[c.framework].name
         if not c.call.ok:

@@ -330,7 +330,7 @@ def test_edited_matrix_travels_in_the_link():
 def test_framework_selector_and_comparison_table():
     at = open_playground(src="Preset", in_preset="Seed example (4×4)", kh="3", sk="false",
                          sh="2", ph="1")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["Framework"])[:2] == ["PyTorch", "TensorFlow"]
     assert table.iloc[0]["Output"] == "2×2"
     at.selectbox(key="fw").set_value("keras").run()
@@ -583,14 +583,14 @@ def test_count_include_pad_defaults_to_the_paddings_own_average():
 def test_onnx_runtime_gets_its_own_row_and_reason_where_it_departs_from_the_spec():
     # SAME, kernel 2, dilation 2, stride 1: onnxruntime pads for the undilated kernel
     at = open_playground(fw="onnx", pad="SAME", sk="false", sh="1", dh="2")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     names = list(table["Framework"])
     assert "ONNX" in names and "ONNX Runtime" in names
     assert any(c.value.startswith("**ONNX Runtime**: ONNX Runtime sizes SAME padding for the "
                                   "undilated kernel") for c in at.caption)
     # pads 2 with kernel 2 and dilation 3 (taps -2 and 1): the spec takes it, onnxruntime not
     at = open_playground(fw="onnx", sk="false", sh="1", dh="3", ph="2")
-    table = at.dataframe[0].value
+    table = at.table[0].value
     row = table[table["Framework"] == "ONNX Runtime"].iloc[0]
     assert row["Values vs PyTorch"] == "cannot express (see below)"  # the reason wraps below
     assert "**ONNX Runtime** cannot express these settings: ONNX Runtime requires each pad < " \
@@ -602,4 +602,4 @@ def test_onnx_runtime_gets_its_own_row_and_reason_where_it_departs_from_the_spec
     assert any("ONNX Runtime requires each pad < kernel" in e.value for e in at.error)
     # settings where onnxruntime agrees: one ONNX row
     at = open_playground(fw="onnx")
-    assert "ONNX Runtime" not in list(at.dataframe[0].value["Framework"])
+    assert "ONNX Runtime" not in list(at.table[0].value["Framework"])
