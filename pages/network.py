@@ -9,7 +9,7 @@ import streamlit as st
 
 from pooling_core import network as nw
 from pooling_core import fractional_max_pool2d, pool2d
-from ui import figures, links, startup, training
+from ui import figures, startup, training
 from ui.figures import variants as vfig
 
 POLL = 0.3  # seconds between two looks at a run in progress

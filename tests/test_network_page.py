@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import helpers
 from conftest import ROOT
 from pooling_core import network as nw
 from pooling_core import pool2d
@@ -304,13 +305,7 @@ def test_the_view_follows_the_latest_run_and_keeps_its_curves():
 
 def open_link(**query):
     """The page as a copied link (``?nn_epochs=1&nn_digit=5``) opens it in a new session."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/network.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return helpers.open_link("network", query, timeout=120)
 
 
 def input_chart(at):
