@@ -9,7 +9,7 @@ import streamlit as st
 
 from pooling_core import network as nw
 from pooling_core import fractional_max_pool2d, pool2d
-from ui import figures, links, startup, training
+from ui import figures, startup, training
 from ui.figures import variants as vfig
 
 POLL = 0.3  # seconds between two looks at a run in progress
@@ -115,15 +115,17 @@ def open_linked_run(trainer: training.Trainer, key: training.Key) -> None:
     table when the server still keeps it (each run trains once for everyone); else a note
     says that Train shows it (runs are reproducible: the same settings, the same network)."""
     ss = st.session_state
-    if "nn_linked" not in ss:
-        ss["nn_linked"] = any(k.startswith("nn_") for k in st.query_params)
-        run = trainer.get(key) if ss["nn_linked"] else None
-        if run is not None and run.state == "done":
+    if "nn_linked" not in ss:  # the link's run, until it is in the table
+        linked = any(k.startswith("nn_") for k in st.query_params)
+        run = trainer.get(key) if linked else None
+        adopted = run is not None and run.state == "done"
+        if adopted:
             add_run(run)
-            ss["nn_linked"] = False
+        ss["nn_linked"] = list(key) if linked and not adopted else None
     if ss["nn_linked"] and not ss["nn_rows"] and not ss["nn_pending"]:
-        st.info(f"This link looks inside {key.text}, which this server has not trained yet "
-                f"(or no longer keeps): press **Train** to see it.")
+        st.info(f"This link looks inside {training.Key._make(ss['nn_linked']).text}, which "
+                f"this server has not trained yet (or no longer keeps): press **Train** to "
+                f"see it.")
 
 
 def watch(trainer: training.Trainer) -> None:

@@ -222,6 +222,22 @@ def calls_made(fn):
     return count, result
 
 
+# ----------------------------------------------------------------------------- links
+
+
+def open_link(page: str, query: dict, timeout: int = 60):
+    """``pages/<page>.py`` through app.py as a link ``?key=value&…`` opens it, in a new
+    session; it ran without an exception."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.switch_page(f"pages/{page}.py")
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 # ----------------------------------------------------------------------------- image lab
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import helpers
 from conftest import ROOT
 from pooling_core import network as nw
 from pooling_core import pool2d
@@ -304,13 +305,7 @@ def test_the_view_follows_the_latest_run_and_keeps_its_curves():
 
 def open_link(**query):
     """The page as a copied link (``?nn_epochs=1&nn_digit=5``) opens it in a new session."""
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/network.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return helpers.open_link("network", query, timeout=120)
 
 
 def input_chart(at):
@@ -338,6 +333,9 @@ def test_a_link_to_a_run_this_server_lacks_says_press_train():
     at = open_link(nn_choice="Lp", nn_seed="77", nn_epochs="1", nn_digit="2")
     assert at.session_state["nn_choice"] == "lp" and at.session_state["nn_seed"] == 77
     assert any("has not trained yet" in i.value and "seed 77" in i.value for i in at.info)
+    at.number_input(key="nn_seed").set_value(78).run()  # the note names the link's run
+    assert any("has not trained yet" in i.value and "seed 77" in i.value for i in at.info)
+    at.number_input(key="nn_seed").set_value(77).run()
     at.button(key="nn_train").click().run()
     assert not at.exception and list(table(at)["Seed"]) == [77]
     assert at.number_input(key="nn_digit").value == 2  # the link's view inside it

@@ -10,14 +10,13 @@ still apply, and the value is shown as inline code, never rendered.
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
-from ui.links import LINK_NOTICE, LINK_PARAMS, code
+from helpers import open_link
 from ui import zoo
+from ui.links import LINK_NOTICE, LINK_PARAMS, code
 from ui.pool_settings import DEFAULTS
 
-APP = str(ROOT / "app.py")
 PAGES = ("home", "playground", "image_lab", "backprop", "pool_vs_conv", "dims", "zoo", "network")
 SIDEBAR = [k for k in LINK_PARAMS if k in DEFAULTS]
 PAGE_KEYS = {"playground": ("src", "in_preset", "rows", "cols", "rseed", "m", "anim_speed",
@@ -97,10 +96,7 @@ def train_on_the_server(query):
     """Train the run a network link names (max pooling, seed 0 and its epochs), once per
     server process, as a Train press would; a link to it then shows the view inside it."""
     if query.get("nn_epochs") == TRAINED["nn_epochs"] and not TRAINED_ONCE:
-        at = AppTest.from_file(APP, default_timeout=120)
-        at.switch_page("pages/network.py")
-        at.query_params.update(TRAINED)
-        at.run()
+        at = open_link("network", TRAINED, timeout=120)
         at.button(key="nn_train").click().run()
         assert not at.exception and not at.error
         TRAINED_ONCE.append(True)
@@ -123,13 +119,7 @@ ZOO_TAB_OF = {**{f"zoo_{t}_{axis}": tab for t, tab in (("frac", "Fractional max"
 def open_page(page, query):
     if page == "network":
         train_on_the_server(query)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.switch_page(f"pages/{page}.py")
-    for key, value in query.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_link(page, query)
 
 
 # ---------------------------------------------------------------- what the page shows

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from pooling_core import (fractional_max_pool2d, fractional_windows, gem_pool2d, max_blur_pool2d,
                           mixed_pool2d, pool2d, shift_consistency, softpool2d, variant_calls)
+import helpers
 from ui import figures, zoo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -260,13 +261,7 @@ def test_the_zoo_grid_goes_two_panels_a_row_on_a_phone(monkeypatch):
 
 def open_link(**query):
     """The zoo as a copied link opens it (``?zoo_tab=…&zoo_p=…``) in a new session."""
-    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    app.switch_page("pages/zoo.py")
-    for key, value in query.items():
-        app.query_params[key] = value
-    app.run()
-    assert not app.exception
-    return app
+    return helpers.open_link("zoo", query)
 
 
 def test_a_link_reopens_the_same_numbers():
