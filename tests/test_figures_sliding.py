@@ -150,6 +150,24 @@ def test_the_input_picture_covers_the_drawn_grid_with_its_numbers():
     assert "−∞" in svg  # the padding ring shows what a padded cell is worth to max
 
 
+def test_backprop_figures_write_their_numbers_in_pictures_the_frames_leave_alone():
+    """Backprop at 12×12: unpooling's three 12×12 panels write their numbers in pictures
+    (the 6×6 pooled panel keeps Plotly's text), with no grey 0 left under a value put
+    back; the backward animation keeps the text of the
+    heatmap its frames redraw (∂L/∂x) and pictures the static ∂L/∂out."""
+    x = widgets.random_matrix(12, 12, 0)
+    kw = dict(kernel_size=2, mode="max")
+    unpool = figures.unpool_figure(x, kw)
+    assert [t.texttemplate for t in unpool.data] == [None, "%{text}", None, None]
+    zero, back = (unquote(im.source.split(",", 1)[1]) for im in unpool.layout.images[1:])
+    assert zero.count(">0</text>") == 144 - 36 and back.count("</text>") == 36
+    g = np.ones((11, 11))  # stride 1: an 11×11 ∂L/∂out
+    fig = figures.backward_figure(x, dict(kw, stride=1), g)
+    assert fig.data[0].texttemplate == "%{text}"  # redrawn by every frame
+    static = [t for t in fig.data if t.name == "∂L/∂out"]
+    assert static[0].texttemplate is None and len(fig.layout.images) == 1
+
+
 def test_large_annotated_heatmaps_write_their_numbers_in_one_picture():
     """Coverage and panels: past TEXT_PICTURE_CELLS cells the numbers go into a picture
     above the heatmap (which keeps its colours and hover); small ones keep Plotly's text."""

@@ -4,6 +4,7 @@ import base64
 import json
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -63,7 +64,8 @@ def test_backward_frames_light_exactly_the_cells_that_get_gradient(geom, mode, h
         return  # geometry the core rejects (window larger than input + padding)
     g = np.random.default_rng(seed).normal(size=out.shape)
     expected = pool2d_backward(g, x, **kw)
-    fig = figures.backward_figure(x, kw, g)
+    # its frames are plain dicts: read them as Plotly validates them
+    fig = go.Figure(figures.backward_figure(x, kw, g).to_dict())
     lit = np.zeros(x.shape, dtype=bool)
     for frame in fig.frames:
         for shape in frame.layout.shapes:

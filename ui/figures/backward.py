@@ -15,8 +15,9 @@ from plotly.subplots import make_subplots
 from pooling_core import (geometry_kwargs, plan_axes, pool2d, pool2d_backward, unpool2d,
                           window_divisors)
 
-from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, cell_text, fmt, grid_axes, play_controls,
-                     value_range)
+from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, AnimatedFigure, cell_text, fmt, grid_axes,
+                     play_controls, value_range)
+from .raster import text_as_picture
 from .windows import Step, animation_steps, grid_layers, real_cells, window_shapes
 
 INDEX_WORD = {"max": "the maximum", "min": "the minimum", "median": "the median",
@@ -153,27 +154,35 @@ def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
 
     def shapes(s: BackStep):
         out = window_shapes(replace(s.window, chosen=None))
-        for r, c in s.cells:
+        for r, c in s.cells.tolist():
             out.append(dict(type="rect", xref="x", yref="y", x0=c - 0.42, x1=c + 0.42,
                             y0=r - 0.42, y1=r + 0.42, line=dict(color=CHOSEN_COLOR, width=4),
                             layer="above"))
         return out
 
-    plans = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
-    frame_cells = (real_cells(np.asarray(a, dtype=float), plans) for a in accumulated)
-    frame_axes = dict(x=plans[1].drawn, y=plans[0].drawn)
-    fig.frames = [go.Frame(name=str(t), data=[dict(type="heatmap", z=z, text=text, **frame_axes)],
-                           traces=[0],
-                           layout=dict(shapes=shapes(s), title=dict(text=s.caption)))
-                  for t, (s, (z, text)) in enumerate(zip(steps, frame_cells))]
     if steps:
         fig.update_layout(shapes=shapes(steps[0]), title_text=steps[0].caption)
     menus, sliders = play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms)
-    fig.update_layout(updatemenus=menus, sliders=sliders, title_font_size=15,
+    fig.update_layout(updatemenus=menus, title_font_size=15,
                       margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
                       plot_bgcolor="white")
     grid_axes(fig, [(len(rows), len(cols)), g.shape])
-    return fig
+    # the frames as plain dicts (AnimatedFigure): Plotly's validation of a hundred frames
+    # took most of this figure's 0.4 s at 12×12
+    plans = plan_axes(x2d.shape, **geometry_kwargs(kwargs))
+    axes = dict(x=plans[1].drawn.tolist(), y=plans[0].drawn.tolist())
+    frames = []
+    for t, (s, a) in enumerate(zip(steps, accumulated)):
+        z, text = real_cells(np.asarray(a, dtype=float), plans)
+        z = np.where(np.isnan(z), None, z).tolist()  # JSON: null, not NaN
+        frames.append(dict(name=str(t), traces=[0],
+                           data=[dict(type="heatmap", z=z, text=text.tolist(), **axes)],
+                           layout=dict(shapes=shapes(s), title=dict(text=s.caption))))
+    layout = fig.layout.to_plotly_json()
+    layout["sliders"] = sliders
+    fig = AnimatedFigure(data=[t.to_plotly_json() for t in fig.data], layout=layout,
+                         frames=frames)
+    return text_as_picture(fig, cell_px=40)  # ∂L/∂out's numbers (the frames redraw ∂L/∂x's)
 
 
 def unpool_figure(x2d, kwargs: dict) -> go.Figure:
@@ -203,7 +212,7 @@ def unpool_figure(x2d, kwargs: dict) -> go.Figure:
                              xgap=1, ygap=1, name="pooled",
                              hovertemplate="out[%{y}, %{x}]: %{text}<extra></extra>"),
                   row=1, col=2)
-    fig.add_trace(go.Heatmap(z=np.zeros(x2d.shape), text=np.full(x2d.shape, "0"),
+    fig.add_trace(go.Heatmap(z=np.zeros(x2d.shape), text=np.where(kept, "", "0"),
                              texttemplate="%{text}", textfont=dict(color="#bbbbbb"),
                              colorscale=[[0, "#f7f7f7"], [1, "#f7f7f7"]], showscale=False,
                              xgap=1, ygap=1, name="zero",
@@ -224,4 +233,4 @@ def unpool_figure(x2d, kwargs: dict) -> go.Figure:
                       height=max(300, 40 * h + 120), margin=dict(l=10, r=10, t=60, b=10),
                       plot_bgcolor="white")
     grid_axes(fig, [x2d.shape, values.shape, x2d.shape], first_auto=False)
-    return fig
+    return text_as_picture(fig, cell_px=40)

@@ -119,15 +119,17 @@ def heatmap_image(traces, *, xref="x", yref="y", cell_px: float = 25.0, fill: bo
     return image, hovers
 
 
-# heatmaps with more cells than this write their numbers in a picture (a text element
-# each costs the browser about 0.3 ms; 150 cells about 50 ms)
-TEXT_PICTURE_CELLS = 150
+# heatmaps of this many cells or more write their numbers in a picture (a text element
+# each costs the browser about 0.3 ms on every draw: the 4 × 144 of backprop's
+# unpooling panels at 12×12 about 0.2 s, twice a change)
+TEXT_PICTURE_CELLS = 64
 
 
 def text_as_picture(fig, min_cells: int = TEXT_PICTURE_CELLS, cell_px: float = 25.0):
     """``fig`` with the numbers of each large annotated heatmap (``texttemplate``, at least
     ``min_cells`` cells) written in one SVG picture above it instead, in place; the
-    heatmap keeps its colours, hover and ``text``. Returns ``fig``.
+    heatmap keeps its colours, hover and ``text``. A heatmap the figure's frames change
+    keeps its text (a picture would not follow them). Returns ``fig``.
 
     >>> import plotly.graph_objects as go
     >>> fig = text_as_picture(go.Figure(go.Heatmap(z=np.ones((20, 20)), text=np.full((20, 20), "1"),
@@ -135,8 +137,11 @@ def text_as_picture(fig, min_cells: int = TEXT_PICTURE_CELLS, cell_px: float = 2
     >>> fig.data[0].texttemplate, len(fig.layout.images), fig.layout.images[0].layer
     (None, 1, 'above')
     """
-    for trace in fig.data:
-        if trace.type != "heatmap" or not trace.texttemplate or trace.text is None:
+    animated = {int(i) for frame in fig.frames or ()  # go.Frame, or a plain dict
+                for i in (frame.get("traces") if isinstance(frame, dict) else frame.traces) or ()}
+    for k, trace in enumerate(fig.data):
+        if trace.type != "heatmap" or not trace.texttemplate or trace.text is None \
+                or k in animated:
             continue
         z = np.asarray(trace.z, dtype=float)
         if z.size < min_cells:
