@@ -515,8 +515,9 @@ def plan_axes(
     """
     key = _plan_key((spatial_shape, kernel_size, stride, padding, dilation, ceil_mode, ceil_clip,
                      check_half_kernel, planes, work))
-    if key in _PLANS:
-        return _PLANS[key]
+    known = _PLANS.get(key)  # one lookup: another thread may clear the dict meanwhile
+    if known is not None:
+        return known
     spatial = check_shape(spatial_shape, "spatial_shape", MAX_AXES)
     ndim = len(spatial)
     ceil_mode = check_flag(ceil_mode, "ceil_mode")
