@@ -498,7 +498,8 @@ def plan_axes(
 
     Returns
     -------
-    tuple of AxisPlan, one per axis.
+    tuple of AxisPlan, one per axis: the same tuple again for the same arguments (of the
+    same types), as ``AxisPlan`` is frozen (floats and arrays are planned afresh).
 
     Raises
     ------
