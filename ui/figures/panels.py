@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .common import WINDOW_COLOR, cell_text, fmt, grid_axes, value_range
+from .common import WINDOW_COLOR, cell_text, fmt, grid_axes, label_step, value_range
 from .raster import text_as_picture
 
 def coverage_figure(cov) -> go.Figure:
@@ -21,8 +21,9 @@ def coverage_figure(cov) -> go.Figure:
         fig.add_trace(go.Scatter(x=c, y=r, mode="markers", name="never read",
                                  marker=dict(symbol="x", size=14, color=WINDOW_COLOR),
                                  hovertemplate="never read<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
-    fig.update_xaxes(dtick=1, showgrid=False)
+    step = label_step(max(cov.shape))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=step, tick0=0, showgrid=False)
+    fig.update_xaxes(dtick=step, tick0=0, showgrid=False)
     fig.update_layout(title_text="Coverage: how many windows read each input cell",
                       height=round(max(300, min(32, 420 / cov.shape[1]) * cov.shape[0] + 120)),
                       margin=dict(l=10, r=10, t=60, b=10),
@@ -42,8 +43,9 @@ def matrix_figure(values, *, title="", colorscale="Oranges", mask=None) -> go.Fi
         fig.update_layout(shapes=[dict(type="rect", x0=b - 0.5, x1=b + 0.5, y0=a - 0.5,
                                        y1=a + 0.5, line=dict(color=WINDOW_COLOR, width=3))
                                   for a, b in zip(r, c)])
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=1, showgrid=False)
-    fig.update_xaxes(dtick=1, showgrid=False)
+    step = label_step(max(values.shape))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", dtick=step, tick0=0, showgrid=False)
+    fig.update_xaxes(dtick=step, tick0=0, showgrid=False)
     fig.update_layout(title_text=title, height=max(220, 32 * values.shape[0] + 100),
                       margin=dict(l=10, r=10, t=60, b=10), plot_bgcolor="white")
     return text_as_picture(fig, cell_px=32)

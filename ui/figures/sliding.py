@@ -15,7 +15,7 @@ from plotly.colors import get_colorscale
 from pooling_core import geometry_kwargs, plan_axes
 
 from .common import (CHOSEN_COLOR, INPUT_SCALE, OUTPUT_SCALE, WINDOW_COLOR, AnimatedFigure,
-                     cell_text, play_controls, value_range)
+                     cell_text, label_step, play_controls, value_range)
 from .raster import heatmap_image
 from .windows import Step, animation_steps, grid_layers, pooled, window_hover
 
@@ -241,7 +241,8 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
     widths = [len(cols), out_cols]
     gap = 0.06
     split = (1 - gap) * widths[0] / sum(widths)
-    axis = dict(dtick=1, constrain="domain", showgrid=False, zeroline=False)
+    axis = dict(dtick=label_step(max(len(rows), len(cols))), tick0=0, constrain="domain",
+                showgrid=False, zeroline=False)
     offered = _slider_frames(steps)
     menus, sliders = play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms,
                                    active=max(start, 0), redraw=False)
