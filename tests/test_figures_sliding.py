@@ -159,8 +159,14 @@ def test_backprop_figures_write_their_numbers_in_pictures_the_frames_leave_alone
     kw = dict(kernel_size=2, mode="max")
     unpool = figures.unpool_figure(x, kw)
     assert [t.texttemplate for t in unpool.data] == [None, "%{text}", None, None]
-    zero, back = (unquote(im.source.split(",", 1)[1]) for im in unpool.layout.images[1:])
-    assert zero.count(">0</text>") == 144 - 36 and back.count("</text>") == 36
+    # one picture an axes (Plotly drew only one of two on the same axes): the zeros, then the
+    # values put back over the cells the zeros leave empty
+    assert [(im.xref, im.yref) for im in unpool.layout.images] == [("x", "y"), ("x3", "y3")]
+    back = unquote(unpool.layout.images[1].source.split(",", 1)[1])
+    assert back.count(">0</text>") == 144 - 36 and back.count("</text>") == 144
+    kept = unpool.data[3]
+    for r, c in np.argwhere(np.isfinite(np.asarray(kept.z, dtype=float)))[:3].tolist():
+        assert f'<text x="{c * 100 + 50}" y="{r * 100 + 50}"' in back
     g = np.ones((11, 11))  # stride 1: an 11×11 ∂L/∂out
     fig = figures.backward_figure(x, dict(kw, stride=1), g)
     assert fig.data[0].texttemplate == "%{text}"  # redrawn by every frame

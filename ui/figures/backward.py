@@ -17,7 +17,7 @@ from pooling_core import (geometry_kwargs, plan_axes, pool2d, pool2d_backward, u
 
 from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, AnimatedFigure, cell_text, fmt, grid_axes,
                      play_controls, value_range)
-from .raster import text_as_picture
+from .raster import cell_px_across, text_as_picture
 from .windows import Step, animation_steps, grid_layers, real_cells, window_shapes
 
 INDEX_WORD = {"max": "the maximum", "min": "the minimum", "median": "the median",
@@ -182,7 +182,8 @@ def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
     layout["sliders"] = sliders
     fig = AnimatedFigure(data=[t.to_plotly_json() for t in fig.data], layout=layout,
                          frames=frames)
-    return text_as_picture(fig, cell_px=40)  # ∂L/∂out's numbers (the frames redraw ∂L/∂x's)
+    # ∂L/∂out's numbers (the frames redraw ∂L/∂x's)
+    return text_as_picture(fig, cell_px=cell_px_across(len(cols) + g.shape[1]))
 
 
 def unpool_figure(x2d, kwargs: dict) -> go.Figure:
@@ -233,4 +234,4 @@ def unpool_figure(x2d, kwargs: dict) -> go.Figure:
                       height=max(300, 40 * h + 120), margin=dict(l=10, r=10, t=60, b=10),
                       plot_bgcolor="white")
     grid_axes(fig, [x2d.shape, values.shape, x2d.shape], first_auto=False)
-    return text_as_picture(fig, cell_px=40)
+    return text_as_picture(fig, cell_px=cell_px_across(2 * w + values.shape[1]))

@@ -15,7 +15,7 @@ from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs, norma
 
 from .common import (CHOSEN_COLOR, MODE_WORD, PAD_COLOR, WINDOW_COLOR, cell_text, fmt,
                      grid_axes, play_controls, value_range)
-from .raster import text_as_picture
+from .raster import cell_px_across, text_as_picture
 from .windows import pad_value_text, pooled, step_caption
 
 def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 128) -> go.Figure:
@@ -285,4 +285,4 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
     fig.update_xaxes(range=[-1.55, w - 0.5], tickvals=list(range(w)), row=1, col=1)
     fig.update_yaxes(range=[span_r - 0.5, -1.55], tickvals=list(range(h)), row=1, col=1)
     fig.update_yaxes(range=[span_r - 0.5, -1.55], tickvals=list(range(oh)), row=1, col=2)
-    return text_as_picture(fig, cell_px=36)
+    return text_as_picture(fig, cell_px=cell_px_across(w + 1 + ow))

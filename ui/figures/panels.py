@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .common import WINDOW_COLOR, cell_text, fmt, grid_axes, label_step, value_range
-from .raster import text_as_picture
+from .raster import cell_px_across, text_as_picture
 
 def coverage_figure(cov) -> go.Figure:
     """How many windows read each input cell; zero (never read) cells stand out."""
@@ -77,4 +77,4 @@ def panels_figure(panels, *, height: int | None = None) -> go.Figure:
     fig.update_layout(height=height or max(240, 44 * rows + 90), plot_bgcolor="white",
                       margin=dict(l=10, r=10, t=40, b=10))
     grid_axes(fig, [a.shape for a in arrays], first_auto=False)
-    return text_as_picture(fig, cell_px=44)
+    return text_as_picture(fig, cell_px=cell_px_across(sum(a.shape[1] for a in arrays)))

@@ -125,11 +125,24 @@ def heatmap_image(traces, *, xref="x", yref="y", cell_px: float = 25.0, fill: bo
 TEXT_PICTURE_CELLS = 64
 
 
+def cell_px_across(columns: int, most: float = 44.0, width: float = 640.0) -> float:
+    """About how many pixels a cell takes when ``columns`` cells share a figure's width
+    (``width`` px, a wide page's main column), ``most`` at most: the size
+    :func:`text_as_picture` fits its numbers to.
+
+    >>> cell_px_across(36), cell_px_across(6)
+    (17.77777777777778, 44.0)
+    """
+    return min(most, width / max(columns, 1))
+
+
 def text_as_picture(fig, min_cells: int = TEXT_PICTURE_CELLS, cell_px: float = 25.0):
     """``fig`` with the numbers of each large annotated heatmap (``texttemplate``, at least
-    ``min_cells`` cells) written in one SVG picture above it instead, in place; the
-    heatmap keeps its colours, hover and ``text``. A heatmap the figure's frames change
-    keeps its text (a picture would not follow them). Returns ``fig``.
+    ``min_cells`` cells) written in an SVG picture above it instead, in place; the heatmap
+    keeps its colours, hover and ``text``. Heatmaps on the same axes share one picture,
+    written in their order (of two layout images on the same axes, the browser showed only
+    one). A heatmap the figure's frames change keeps its text (a picture would not follow
+    them). Returns ``fig``.
 
     >>> import plotly.graph_objects as go
     >>> fig = text_as_picture(go.Figure(go.Heatmap(z=np.ones((20, 20)), text=np.full((20, 20), "1"),
@@ -139,6 +152,7 @@ def text_as_picture(fig, min_cells: int = TEXT_PICTURE_CELLS, cell_px: float = 2
     """
     animated = {int(i) for frame in fig.frames or ()  # go.Frame, or a plain dict
                 for i in (frame.get("traces") if isinstance(frame, dict) else frame.traces) or ()}
+    axes: dict[tuple[str, str], list] = {}
     for k, trace in enumerate(fig.data):
         if trace.type != "heatmap" or not trace.texttemplate or trace.text is None \
                 or k in animated:
@@ -153,10 +167,13 @@ def text_as_picture(fig, min_cells: int = TEXT_PICTURE_CELLS, cell_px: float = 2
             lo, hi = float(np.nanmin(z)), float(np.nanmax(z))
             spec["zmin"], spec["zmax"] = lo, hi if hi > lo else lo + 1
         spec["colorscale"] = _scale_of(fig, trace)
-        image, _ = heatmap_image([spec], xref=trace.xaxis or "x", yref=trace.yaxis or "y",
+        axes.setdefault((trace.xaxis or "x", trace.yaxis or "y"), []).append((trace, spec))
+    for (xref, yref), traces in axes.items():
+        image, _ = heatmap_image([spec for _, spec in traces], xref=xref, yref=yref,
                                  cell_px=cell_px, fill=False)
         fig.add_layout_image(image)
-        trace.texttemplate = None
+        for trace, _ in traces:
+            trace.texttemplate = None
     return fig
 
 
