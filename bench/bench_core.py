@@ -7,14 +7,14 @@ columns are empty.
 
 For every input size (float32, shape ``(3, n, n)``), mode and setting it prints the
 median time of pooling_core; of :func:`per_tap`, the 25-line version issue 23 holds the
-fast path to (``pool2d`` with a 25-line reduction in place of the fast path: pad
-the whole input, then along each axis one strided slice per kernel tap, reduced in
-place); of :func:`banded_reduce`, the same held to issue 7's memory rule (output rows in
-bands that fit the core's own budget); of torch with ``torch.set_num_threads(2)`` on the same array in
-the same process; and of ``sliding_window_view`` + reduce (run once). Then the ratios
-ours/per-tap, ours/banded and ours/torch, our time over one ``x.max()`` pass (the memory-bandwidth
-floor; meaningless at small sizes, where the input sits in the cache) and our peak
-extra memory (``tracemalloc``) over the output's size. Issue 7's targets: max <= 0.25x
+fast path to (``pool2d`` with a 25-line reduction in place of the fast path: pad the
+whole input, then along each axis one strided slice per kernel tap, reduced in place);
+of :func:`banded_reduce`, the same held to issue 7's memory rule (output rows in bands
+that fit the core's own budget); of torch with ``torch.set_num_threads(2)`` on the same
+array in the same process; and of ``sliding_window_view`` + reduce (run once). Then the
+ratios ours/per-tap, ours/banded and ours/torch, our time over one ``x.max()`` pass (the
+memory-bandwidth floor; meaningless at small sizes, where the input sits in the cache)
+and our peak extra memory (``tracemalloc``) over the output's size. Issue 7's targets: max <= 0.25x
 torch, avg <= 0.5x torch, k <= 3 within 5x of ``x.max()``, peak extra memory <= 1.2x
 the output, min and lp within 1.5x of max and avg, padding and dilation within 1.5x of
 the plain case. Issue 23's: ours <= per-tap at 32 and 256 in every mode.
