@@ -14,10 +14,10 @@ that fit the core's own budget); of torch with ``torch.set_num_threads(2)`` on t
 array in the same process; and of ``sliding_window_view`` + reduce (run once). Then the
 ratios ours/per-tap, ours/banded and ours/torch, our time over one ``x.max()`` pass (the
 memory-bandwidth floor; meaningless at small sizes, where the input sits in the cache)
-and our peak extra memory (``tracemalloc``) over the output's size. Issue 7's targets: max <= 0.25x
-torch, avg <= 0.5x torch, k <= 3 within 5x of ``x.max()``, peak extra memory <= 1.2x
-the output, min and lp within 1.5x of max and avg, padding and dilation within 1.5x of
-the plain case. Issue 23's: ours <= per-tap at 32 and 256 in every mode.
+and our peak extra memory (``tracemalloc``) over the output's size. Issue 7's targets:
+max <= 0.25x torch, avg <= 0.5x torch, k <= 3 within 5x of ``x.max()``, peak extra memory
+<= 1.2x the output, min and lp within 1.5x of max and avg, padding and dilation within
+1.5x of the plain case. Issue 23's: ours <= per-tap at 32 and 256 in every mode.
 
 Our calls and the per-tap ones of one size (and the ``x.max()`` floor) are timed in
 rounds, each round running every one once, and each median is taken over the rounds:
