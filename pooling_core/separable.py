@@ -442,8 +442,8 @@ class _Bands:
         self.first, rest = plans[0], plans[1:]
         self.cast = acc != x.dtype or power is not None
         # the other axes: their padded extents, and where the input sits in them
-        self.rest_in = tuple(p.pad_before + p.n + p.extra_after for p in rest)
-        self.inside_rest = tuple(slice(p.pad_before, p.pad_before + p.n) for p in rest)
+        layout = _layout(plans, x.shape)
+        self.rest_in, self.inside_rest = layout.padded[2:], layout.inside[1:]
         self.rest_out = prod(p.out for p in rest)
         self.padded_rest = self.rest_in != tuple(p.n for p in rest)
         self.padded = any(p.pad_before or p.extra_after for p in plans)
