@@ -149,7 +149,9 @@ def access(nginx: Nginx) -> list[dict]:
     rows = []
     for line in nginx.access_lines():
         request, rest = re.search(r'"([^"]*)" (.*)', line).groups()
-        fields = dict(f.split("=", 1) for f in rest.split()[2:])
+        # a value may hold spaces: $upstream_addr is "a:1, b:2" when nginx tried a second
+        # replica, so a field runs up to the next " key=" rather than the next space
+        fields = dict(re.findall(r"(\w+)=(.*?)(?= \w+=|$)", rest))
         rows.append({"request": request, "status": int(rest.split()[0]), **fields})
     return rows
 
