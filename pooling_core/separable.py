@@ -33,10 +33,10 @@ picks the depth that costs least.
 
 **Three paths.** A small input is reduced in one go: the direct path, one band
 padded whole, each pass tap by tap, no threads, its views worked out once per shape
-(:class:`_Layout`). A small kernel (9 cells at most) whose windows need padding or do
-not overlap, on a mid-sized output, takes the tap path: every tap of the window
-reduced straight into the output from one strided view of the input, padding left
-out, no buffer at all (``k*k`` calls over the output instead of two passes over
+(:class:`_Layout`). A mid-sized call with a kernel of a few cells
+(:meth:`Policy.taps_fit`) takes the tap path: every tap of the window reduced straight
+into the output from one strided view of the input, padding left out, no buffer but
+NumPy's loop buffers (``k*k`` calls over the output instead of two passes over
 bands), and an average's divisors applied a few rows at a time. Everything else goes
 in bands.
 
@@ -86,7 +86,12 @@ class Policy:
     Attributes
     ----------
     tap_cells, tap_bytes : the tap path takes kernels of at most ``tap_cells`` cells
-        and outputs of at most ``tap_bytes`` (past it, bands that stay in the cache win).
+        (a NumPy call each) in calls whose kernel cells times output bytes are at most
+        ``tap_bytes``: ``k*k`` calls over the output, each reading a strided view, beat
+        two passes over bands until then (float32 at 256 px: kernels of 3 with stride
+        2, 0.72x the bands' time; of 3 with stride 1, past it, 1.7x).
+    tap_loop_bytes : bytes of NumPy's loop buffers on the tap path (about four buffers
+        of ``bufsize`` elements: 1024 float32 values each).
     direct_bytes : an input of at most this many bytes, padding included and in the
         accumulator's dtype, is reduced in one band (the direct path); its buffers
         take a few times that.
@@ -112,8 +117,9 @@ class Policy:
         (``budget // 128`` elements, 16 at least): NumPy allocates a few per call.
     """
 
-    tap_cells: int = 9
-    tap_bytes: int = 512 << 10
+    tap_cells: int = 49
+    tap_bytes: int = 3 << 20
+    tap_loop_bytes: int = 16 << 10
     direct_bytes: int = 16 << 10
     band_bytes: int = 2 << 20
     halo: int = 8
@@ -126,14 +132,11 @@ class Policy:
     thread_band_bytes: int = 2 << 20
     bufsize: int = 1024
 
-    def taps_fit(self, plans, padded, out_bytes: int) -> bool:
-        """Whether the tap path suits a call: a kernel of at most ``tap_cells`` cells, an
-        output of at most ``tap_bytes``, and windows that either need padding (which the
-        tap path never copies) or do not overlap (each input cell read once)."""
-        windows_apart = all(p.span <= p.stride for p in plans)
-        needs_padding = tuple(p.n for p in plans) != tuple(padded)
-        return (prod(p.kernel for p in plans) <= self.tap_cells and out_bytes <= self.tap_bytes
-                and (windows_apart or needs_padding))
+    def taps_fit(self, plans, out_bytes: int) -> bool:
+        """Whether the tap path suits a call: at most ``tap_cells`` kernel cells, and
+        those times the output's bytes at most ``tap_bytes``."""
+        cells = prod(p.kernel for p in plans)
+        return cells <= self.tap_cells and cells * out_bytes <= self.tap_bytes
 
     def workers(self, in_bytes: int, out_bytes: int) -> int:
         """Threads for a call with these input and output sizes."""
@@ -428,6 +431,27 @@ def _reduce_taps(x, out, plans, op, fill) -> None:
         ufunc(out[cells], x[reads], out=out[cells])
 
 
+def _finish_rows(out, finish, chunk: int) -> None:
+    """``finish`` over ``chunk`` output rows at a time (what it holds per row, a block
+    of divisors say, stays within the budget)."""
+    for r0 in range(0, out.shape[1], chunk):
+        rows = slice(r0, min(r0 + chunk, out.shape[1]))
+        finish(out[:, rows], rows)
+
+
+def _into(view: np.ndarray, power, dest: np.ndarray) -> np.ndarray:
+    """``view`` (raised to ``power``, unless None) written into ``dest``, in its dtype."""
+    if power is None:
+        np.copyto(dest, view)
+    else:  # without a cast NumPy resolves its loop faster with no dtype given
+        dtype = {} if view.dtype == dest.dtype else {"dtype": dest.dtype}
+        if power == 2:
+            np.square(view, out=dest, **dtype)
+        else:
+            np.power(view, power, out=dest, **dtype)
+    return dest
+
+
 class _Bands:
     """The bands of one call: their buffers' size, and the work of one band.
 
@@ -533,16 +557,6 @@ class _Bands:
             np.copyto(dest, stage, casting="unsafe")
 
 
-def _finished_taps(x, out, plans, op, fill, finish, chunk: int) -> None:
-    """The tap path, then ``finish`` over ``chunk`` output rows at a time (what it holds
-    per row, a block of divisors say, stays within the budget)."""
-    _reduce_taps(x, out, plans, op, fill)
-    if finish is not None:
-        for r0 in range(0, plans[0].out, chunk):
-            rows = slice(r0, min(r0 + chunk, plans[0].out))
-            finish(out[:, rows], rows)
-
-
 def _run(bufsize: int | None, errstate, fn, *args) -> None:
     """``fn(*args)`` with NumPy's loop buffers cut to ``bufsize`` elements (unless None)
     and under ``errstate`` (unless None)."""
@@ -619,15 +633,20 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         else:  # nothing cast, nothing to finish under an errstate: as plainly as can be
             _reduce_whole(*args)
         return out if len(lead) == 1 else out.reshape(lead + layout.out[1:])
-    out_spatial, padded = layout.out[1:], layout.padded
-    if policy.taps_fit(plans, padded[1:], out.nbytes) and acc == x.dtype == out.dtype \
+    out_spatial = layout.out[1:]
+    if policy.taps_fit(plans, out.nbytes) and acc == x.dtype == out.dtype \
             and power is None and _is_identity(fill, op, x.dtype):  # tap path
-        # finish a few rows at a time when it holds a block of its own
-        row_bytes = finish_bytes * prod(out_spatial[1:])
-        chunk = max(1, policy.budget(out.nbytes, 1) // row_bytes) if row_bytes else out.shape[1]
-        # small loop buffers: NumPy would otherwise buffer the strided views in 32 KiB
-        _run(policy.loop_buffer(policy.min_band_bytes), errstate, _finished_taps, xc, out,
-             plans, op, fill, finish, chunk)
+        # loop buffers of tap_loop_bytes: NumPy buffers strided views even uncast (its
+        # default 8192 elements took 0.55x the output at 256 px), and the band budget's
+        # 128 elements cut its loops short, 1.6x the time
+        bufsize = max(16, min(policy.bufsize, policy.tap_loop_bytes // (4 * acc.itemsize)))
+        _run(bufsize, errstate, _reduce_taps, xc, out, plans, op, fill)
+        if finish is not None:  # a few rows at a time when finish holds a block of its own
+            row_bytes = finish_bytes * prod(out_spatial[1:])
+            budget = policy.budget(out.nbytes, 1)
+            chunk = max(1, budget // row_bytes) if row_bytes else out.shape[1]
+            _run(policy.loop_buffer(policy.min_band_bytes), errstate, _finish_rows, out,
+                 finish, chunk)
         return out.reshape(lead + out_spatial)
     bands = _Bands(xc, out, plans, op, fill, acc, stage, power, finish, finish_bytes)
     workers = policy.workers(x.nbytes, out.nbytes)

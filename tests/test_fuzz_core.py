@@ -416,17 +416,17 @@ def _plain(v):
 
 #: How the fast path (``pooling_core.separable``) cuts the examples' work: besides the
 #: direct path of small inputs, the tap path (every tap straight into the output, for
-#: small kernels whose windows need padding or do not overlap), and, with the tap path
+#: mid-sized calls), and, with the tap path
 #: off, bands of the default size (whole planes, several channels a band), of 64 or
 #: 1500 bytes (many row bands, one channel a band, padded band edges, bands wholly in
 #: the padding), and tiny bands shared by three threads.
 BANDS = {
     "tap path": dict(direct_bytes=0),
     "tap path, finished a row at a time": dict(direct_bytes=0, min_band_bytes=0),
-    "default bands": dict(direct_bytes=0, tap_cells=0),
-    "64 B bands": dict(direct_bytes=0, tap_cells=0, band_bytes=64),
-    "1500 B bands": dict(direct_bytes=0, tap_cells=0, band_bytes=1500),
-    "64 B bands, 3 threads": dict(direct_bytes=0, tap_cells=0, band_bytes=64, threads=3,
+    "default bands": dict(direct_bytes=0, tap_bytes=0),
+    "64 B bands": dict(direct_bytes=0, tap_bytes=0, band_bytes=64),
+    "1500 B bands": dict(direct_bytes=0, tap_bytes=0, band_bytes=1500),
+    "64 B bands, 3 threads": dict(direct_bytes=0, tap_bytes=0, band_bytes=64, threads=3,
                                   parallel_bytes=0, thread_band_bytes=0),
 }
 SEPARABLE_MODES = ("max", "min", "sum", "avg", "lp")

@@ -57,7 +57,7 @@ def test_every_path_of_the_bands_gives_the_reference(name, dtype, mode, setting,
                                                      threads, monkeypatch):
     """Each path of the banded reduction (bands of 2000 bytes: many of them), with one
     thread and with two, against the reference."""
-    policy(monkeypatch, direct_bytes=0, tap_cells=0, band_bytes=2000, threads=threads,
+    policy(monkeypatch, direct_bytes=0, tap_bytes=0, band_bytes=2000, threads=threads,
            parallel_bytes=0, thread_band_bytes=0)
     x = np.random.default_rng(5).uniform(0, 200, (3, 40, 37)).astype(dtype)
     got = pool_nd(x, 2, *setting, mode, **extra)
@@ -67,7 +67,7 @@ def test_every_path_of_the_bands_gives_the_reference(name, dtype, mode, setting,
 
 def test_whole_planes_go_several_channels_a_band(monkeypatch):
     """Small planes go several channels a band, the last block shorter."""
-    policy(monkeypatch, direct_bytes=0, band_bytes=3000)
+    policy(monkeypatch, direct_bytes=0, tap_bytes=0, band_bytes=3000)
     x = np.random.default_rng(6).standard_normal((40, 8, 9)).astype(np.float32)
     bands = separable._Bands(x, np.empty((40, 6, 7), np.float32), plan_axes((8, 9), 3, 1), "sum",
                              0, np.dtype(np.float32), np.dtype(np.float32), None, None, 0)
@@ -107,7 +107,7 @@ def _layouts():
 @pytest.mark.parametrize("setting", [(3, 1, 0, 1), (3, 2, 1, 1)])
 def test_bands_read_any_input_layout(layout, mode, setting, monkeypatch):
     """Inputs read in place through negative, doubled, zero or read-only strides."""
-    policy(monkeypatch, direct_bytes=0, tap_cells=0, band_bytes=2000)
+    policy(monkeypatch, direct_bytes=0, tap_bytes=0, band_bytes=2000)
     x = _layouts()[layout]
     np.testing.assert_allclose(pool_nd(x, 2, *setting, mode),
                                pool_reference(np.ascontiguousarray(x), 2, mode, *setting),
@@ -118,13 +118,12 @@ def test_bands_read_any_input_layout(layout, mode, setting, monkeypatch):
 @pytest.mark.parametrize("mode", ["max", "min", "avg", "sum"])
 @pytest.mark.parametrize("setting", [(2, 2, 0, 1), (3, 2, 1, 1), (3, 1, 1, 2), (2, 3, 1, 1)])
 def test_the_tap_path_reads_any_input_layout(layout, mode, setting, monkeypatch):
-    """The tap path (small kernels whose windows need padding or do not overlap) reads
-    every tap's view straight from the input, whatever its strides, into the output."""
+    """The tap path (mid-sized calls) reads every tap's view straight from the input,
+    whatever its strides, into the output."""
     policy(monkeypatch, direct_bytes=0)
     x = _layouts()[layout]
     plans = plan_axes(x.shape[-2:], 2 * (setting[0],), setting[1], setting[2], setting[3])
-    assert separable.POLICY.taps_fit(plans, [p.n + p.pad_before + p.extra_after for p in plans],
-                                     1)
+    assert separable.POLICY.taps_fit(plans, x.size * x.itemsize)
     np.testing.assert_allclose(pool_nd(x, 2, *setting, mode),
                                pool_reference(np.ascontiguousarray(x), 2, mode, *setting),
                                rtol=1e-5)
