@@ -129,6 +129,27 @@ def test_the_tap_path_reads_any_input_layout(layout, mode, setting, monkeypatch)
                                rtol=1e-5)
 
 
+def test_the_tap_path_takes_mid_sized_calls_with_few_taps(monkeypatch):
+    """Overlapping windows too (a 3x3 kernel at stride 1, no padding, float32 128 px: 9
+    cells x 190 KB), but not a kernel of more than ``tap_cells`` cells, nor a call whose
+    cells x output bytes pass ``tap_bytes`` (the same kernel at 192 px: 9 x 420 KB); and
+    what it computes is the reference's."""
+    def fits(n, k, s=1):
+        plans = plan_axes((n, n), k, s)
+        return separable.POLICY.taps_fit(plans, 3 * 4 * plans[0].out * plans[1].out)
+
+    assert fits(128, 3) and fits(256, 3, 2) and fits(64, 7)
+    assert not fits(192, 3) and not fits(64, 8) and not fits(2048, 2, 2)
+    calls = []
+    monkeypatch.setattr(separable, "_reduce_taps",
+                        lambda *a, fn=separable._reduce_taps: calls.append(1) or fn(*a))
+    x = np.random.default_rng(4).uniform(0, 200, (3, 128, 128)).astype(np.float32)
+    for mode in ("max", "sum", "avg"):
+        np.testing.assert_allclose(pool_nd(x, 2, 3, 1, 0, 1, mode),
+                                   pool_reference(x, 2, mode, 3, 1, 0, 1), rtol=1e-5)
+    assert len(calls) == 3
+
+
 def test_the_tap_path_keeps_a_pad_value_that_takes_part(monkeypatch):
     """Padding of a value that can win (not the identity of the reduction) is read as
     cells, so those calls take another path and still count it."""
