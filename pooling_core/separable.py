@@ -439,19 +439,6 @@ def _finish_rows(out, finish, chunk: int) -> None:
         finish(out[:, rows], rows)
 
 
-def _into(view: np.ndarray, power, dest: np.ndarray) -> np.ndarray:
-    """``view`` (raised to ``power``, unless None) written into ``dest``, in its dtype."""
-    if power is None:
-        np.copyto(dest, view)
-    else:  # without a cast NumPy resolves its loop faster with no dtype given
-        dtype = {} if view.dtype == dest.dtype else {"dtype": dest.dtype}
-        if power == 2:
-            np.square(view, out=dest, **dtype)
-        else:
-            np.power(view, power, out=dest, **dtype)
-    return dest
-
-
 class _Bands:
     """The bands of one call: their buffers' size, and the work of one band.
 
