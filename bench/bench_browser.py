@@ -12,7 +12,12 @@ Chromium through Playwright, headless, with the browser tests' flags. It reports
    change is one the server has not cached); the time from the key press to idle;
 3. **animation**, on the playground: ▶ Play at the speed control's 1× and 4×, the
    time between two frames (the figure's caption changing), against the frame
-   duration asked for (600 ms at 1×, 150 ms at 4×).
+   duration asked for (600 ms at 1×, 150 ms at 4×);
+4. **breakdown** (only when asked: ``--only breakdown``), per page, of one first load:
+   when the HTML's scripts were in (``DOMContentLoaded``), the first and last message of
+   the script run, when Streamlit's Plotly module arrived, when the first chart was
+   drawn, how many times the charts were drawn again after their first drawing (Plotly's
+   ``plotly_afterplot`` events after each chart's first, all charts together), and idle.
 
 *Idle* is: no status widget ("Running…"), no stale element, no skeleton, every
 Plotly chart drawn (its ``.main-svg``), and no DOM change for 700 ms (a
@@ -25,6 +30,7 @@ Usage::
     python bench/bench_browser.py            # every page and size: about 10 minutes
     python bench/bench_browser.py --quick    # 2 runs, sizes 6 and 32, stride 1 only
     python bench/bench_browser.py --url http://127.0.0.1:8501 --only change
+    python bench/bench_browser.py --only breakdown --pages backprop zoo
 
 Prints Markdown tables (times in seconds). Timings depend on the machine's load:
 note what else ran.
@@ -136,6 +142,61 @@ def control_changes(browser, url: str, runs: int) -> list[tuple[float, float]]:
     return out
 
 
+BREAKDOWN_INIT = """
+window.__draws = [];
+window.__ws = [];
+const Socket = window.WebSocket;
+window.WebSocket = function (...args) {
+  const ws = new Socket(...args);
+  ws.addEventListener('message', () => window.__ws.push(performance.now()));
+  return ws;
+};
+window.WebSocket.prototype = Socket.prototype;
+Object.assign(window.WebSocket, Socket);
+new MutationObserver(() => {
+  for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+    if (gd.__counted || !gd.emit) continue;
+    // Plotly's own event emitter, there once a chart's first drawing is done: every later
+    // drawing ends in an afterplot
+    gd.__counted = true;
+    window.__draws.push(performance.now());
+    const emit = gd.emit.bind(gd);
+    gd.emit = (name, ...rest) => {
+      if (name === 'plotly_afterplot') window.__draws.push(performance.now());
+      return emit(name, ...rest);
+    };
+  }
+}).observe(document, {subtree: true, childList: true});
+"""
+
+TIMES = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const plotly = performance.getEntriesByType('resource')
+    .filter(r => /PlotlyChart[^/]*[.]js$/.test(r.name)).map(r => r.responseEnd);
+  return {dcl: nav.domContentLoadedEventEnd, ws: window.__ws, plotly: plotly[0] ?? null,
+          draws: window.__draws, charts: document.querySelectorAll('.js-plotly-plot').length};
+}"""
+
+
+def breakdown(browser, url: str) -> dict:
+    """One first load, in a fresh context, broken down (seconds from navigation start)."""
+    ctx, pg = new_page(browser)
+    try:
+        ctx.add_init_script(BREAKDOWN_INIT)
+        pg.goto(url, wait_until="commit")
+        idle = wait_idle(pg) / 1000
+        t = pg.evaluate(TIMES)
+    finally:
+        ctx.close()
+    sec = [v / 1000 for v in t["ws"]]
+    draws = sorted(v / 1000 for v in t["draws"])
+    return {"dcl": t["dcl"] / 1000, "ws": (sec[0], sec[-1]) if sec else (None, None),
+            "plotly": None if t["plotly"] is None else t["plotly"] / 1000,
+            "drawn": draws[0] if draws else None, "charts": t["charts"],
+            # the first time per chart is its first drawing, the others its drawings again
+            "redraws": len(draws) - t["charts"], "idle": idle}
+
+
 FRAMES = """async ([n, limit]) => {
   const title = () => document.querySelector('.st-key-animation .scatterlayer .textpoint text')?.textContent;
   const times = [];
@@ -192,7 +253,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="*", default=None)
     ap.add_argument("--strides", type=int, nargs="*", default=None)
     ap.add_argument("--pages", nargs="*", default=None, help="pages of the first-load table")
-    ap.add_argument("--only", choices=("load", "change", "animation"), nargs="*", default=None)
+    ap.add_argument("--only", choices=("load", "change", "animation", "breakdown"), nargs="*",
+                    default=None)
     ap.add_argument("--url", help="an app already running (default: start one)")
     args = ap.parse_args(argv)
     runs = args.runs or (2 if args.quick else 4)
@@ -222,6 +284,17 @@ def main(argv=None) -> int:
                     res = [first_load(browser, link(base, page)) for _ in range(runs)]
                     print(f"| {page} | {stats([r[0] for r in res])} | "
                           f"{stats([r[1] for r in res])} |", flush=True)
+            if "breakdown" in parts:
+                print("\n### One first load, broken down (s from the navigation's start)\n")
+                print("| Page | Scripts in | Script run's messages | Plotly module in | "
+                      "First chart drawn | Charts | Drawn again | Idle |\n"
+                      "|---|---|---|---|---|---|---|---|")
+                fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+                for page in args.pages or PAGES:
+                    b = breakdown(browser, link(base, page))
+                    print(f"| {page} | {fmt(b['dcl'])} | {fmt(b['ws'][0])}–{fmt(b['ws'][1])} | "
+                          f"{fmt(b['plotly'])} | {fmt(b['drawn'])} | {b['charts']} | "
+                          f"{b['redraws']} | {fmt(b['idle'])} |", flush=True)
             if "change" in parts:
                 print("\n### Control change to idle (s, median / max of %d; longest task)\n"
                       % runs)
