@@ -1,6 +1,7 @@
 """Every page on a phone (390 px wide) and on a classroom projector (1280×720), in a real
 browser (issue 20): nothing wider than the screen, no figure squeezed into a sliver, the
-playground's input and output stacked on a phone. Each page's screenshot at both sizes goes
+playground's input and output stacked on a phone, no Play button over an axis' labels or
+the step slider. Each page's screenshot at both sizes goes
 to tests/_artifacts/layout_<page>_<size>.png (looked at by people, not only by the test)."""
 import pytest
 
@@ -71,10 +72,38 @@ def test_every_page_fits_the_phone_and_the_projector(browser, app_url, name, siz
         assert all(w >= 120 for w in charts), charts  # no sliver of a chart (a 2×2 kernel: 156 px)
         if name == "playground":
             output_panel_fits(pg, width)
+        assert controls_in_the_clear(pg) == []
         ARTIFACTS.mkdir(exist_ok=True)
         shoot(pg, ARTIFACTS / f"layout_{name}_{size}.png")
     finally:
         ctx.close()
+
+
+def controls_in_the_clear(pg) -> list[str]:
+    """What an animation's ▶ Play / ❚❚ Pause buttons cover (an x axis' labels or title, the
+    step slider's current step, rail or labels), and what of the controls falls off the
+    bottom of their chart: the controls sit a fixed number of pixels under the plot."""
+    return pg.evaluate("""() => {
+        const box = e => e.getBoundingClientRect();
+        const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
+            && b.top < a.bottom;
+        const out = [];
+        for (const plot of document.querySelectorAll('.js-plotly-plot')) {
+            const buttons = [...plot.querySelectorAll('.updatemenu-button')].map(box);
+            if (!buttons.length) continue;
+            const parts = [...plot.querySelectorAll('.xtick text, .xtitle, .slider-current-value,'
+                                                    + ' .slider-rail-rect, .slider-label')]
+                .filter(e => e.textContent !== '' || e.matches('.slider-rail-rect'))
+                .map(e => [e.getAttribute('class') || 'tick', e.textContent, box(e)]);
+            for (const b of buttons)
+                for (const [what, text, r] of parts)
+                    if (r.width > 0 && hit(b, r)) out.push(`Play/Pause on ${what} "${text}"`);
+            const bottom = box(plot).bottom;
+            for (const [what, text, r] of parts)
+                if (r.width > 0 && r.bottom > bottom + 1) out.push(`${what} "${text}" cut off`);
+        }
+        return [...new Set(out)].slice(0, 10);
+    }""")
 
 
 def output_panel_fits(pg, width):

@@ -22,7 +22,7 @@ import json
 
 import streamlit as st
 
-from ui.figures import AnimatedFigure
+from ui.figures import AnimatedFigure, scale_controls
 from ui.quiz_lesson import STEPS
 
 KEY = "present"
@@ -170,7 +170,7 @@ def figure(fig):
                       height=round(height * SCALE))
     big.update_annotations(font_size=TITLE_SIZE - 2)
     big.update_traces(textfont_size=TITLE_SIZE - 2, selector=dict(name="caption"))  # its caption
-    return big
+    return scale_controls(big, SCALE)  # Play, Pause and the slider below the larger labels
 
 
 # ----------------------------------------------------------------------------- step bar

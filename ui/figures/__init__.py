@@ -8,7 +8,7 @@ they draw:
 
 - ``common``: what every figure shares: colours, ``fmt``/``exact`` and ``cell_text``
   (numbers as a student reads them), ``value_range``, matrix axes (``grid_axes``),
-  the Play/Pause controls (``play_controls``) and ``AnimatedFigure``.
+  the Play/Pause controls (``play_controls``, ``scale_controls``) and ``AnimatedFigure``.
 - ``windows``: the window each output cell reads: ``Step`` and ``animation_steps``,
   the input grid with its padding (``grid_layers``), a window's outline and hover.
 - ``sliding``: the forward animation (``sliding_figure``, ``animation_figure``) and
@@ -40,7 +40,8 @@ import pandas  # noqa: F401  (isort: skip)
 from .backward import (INDEX_WORD, BackStep, backward_contributions, backward_figure,
                        backward_steps, unpool_figure)
 from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, INPUT_SCALE, MODE_WORD, OUTPUT_SCALE,
-                     OVERHANG_COLOR, PAD_COLOR, WINDOW_COLOR, AnimatedFigure, exact, fmt)
+                     OVERHANG_COLOR, PAD_COLOR, WINDOW_COLOR, AnimatedFigure, exact, fmt,
+                     scale_controls)
 from .dims import adaptive_figure, signal_figure, volume_scatter_figure, volume_slices_figure
 from .network import (feature_maps_figure, kept_cells_figure, probabilities_figure,
                       training_figure)
@@ -58,7 +59,7 @@ __all__ = [
     # common
     "WINDOW_COLOR", "CHOSEN_COLOR", "PAD_COLOR", "OVERHANG_COLOR", "MODE_WORD",
     "INPUT_SCALE", "OUTPUT_SCALE",
-    "GRAD_COLORSCALE", "AnimatedFigure", "fmt", "exact",
+    "GRAD_COLORSCALE", "AnimatedFigure", "fmt", "exact", "scale_controls",
     # windows
     "Step", "pooled", "pad_value_text", "animation_steps", "grid_layers", "window_shapes",
     "window_hover",

@@ -15,8 +15,8 @@ from plotly.subplots import make_subplots
 from pooling_core import (geometry_kwargs, plan_axes, pool2d, pool2d_backward, unpool2d,
                           window_divisors)
 
-from .common import (CHOSEN_COLOR, GRAD_COLORSCALE, AnimatedFigure, cell_text, fmt, grid_axes,
-                     play_controls, value_range)
+from .common import (CHOSEN_COLOR, CONTROLS_MARGIN, GRAD_COLORSCALE, AnimatedFigure, cell_text, fmt,
+                     grid_axes, play_controls, value_range)
 from .raster import cell_px_across, text_as_picture
 from .windows import Step, animation_steps, grid_layers, real_cells, window_shapes
 
@@ -164,7 +164,8 @@ def backward_figure(x2d, kwargs: dict, grad_out, *, limit: int | None = None,
         fig.update_layout(shapes=shapes(steps[0]), title_text=steps[0].caption)
     menus, sliders = play_controls([f"{s.index[0]},{s.index[1]}" for s in steps], frame_ms)
     fig.update_layout(updatemenus=menus, title_font_size=15,
-                      margin=dict(l=10, r=10, t=70, b=110), height=max(360, 40 * len(rows) + 200),
+                      margin=dict(l=10, r=10, t=70, b=CONTROLS_MARGIN),
+                      height=max(380, 40 * len(rows) + 220),
                       plot_bgcolor="white")
     grid_axes(fig, [(len(rows), len(cols)), g.shape])
     # the frames as plain dicts (AnimatedFigure): Plotly's validation of a hundred frames

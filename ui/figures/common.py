@@ -135,9 +135,20 @@ class AnimatedFigure(go.Figure):
         return res
 
 
+#: The animation controls, in pixels below the plot (a fraction of its height put the
+#: buttons on the x axis' labels in a short figure): the ▶ Play / ❚❚ Pause buttons' top
+#: (under the x axis' labels), their row, and the step slider's rows under them (its
+#: current step, rail and labels: in a half-width figure the buttons had covered the
+#: slider's start and its current step); and the bottom margin a figure with both needs.
+CONTROLS_TOP, BUTTONS_ROW, SLIDER_ROWS = 34, 34, 68
+CONTROLS_MARGIN = CONTROLS_TOP + BUTTONS_ROW + SLIDER_ROWS
+
+
 def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0,
-                  redraw: bool = True):
-    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause and a step slider on frame ``active``.
+                  redraw: bool = True, below: int = CONTROLS_TOP):
+    """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause ``below`` pixels under the plot and,
+    under them, a step slider on frame ``active``; the figure needs a bottom margin of
+    :data:`CONTROLS_MARGIN` (more by as much as ``below`` is: an x axis with a title).
 
     Past 40 steps the slider's own labels would overlap: they are hidden, and the
     current step's label shows above the slider as always. ``redraw=False`` for
@@ -147,22 +158,42 @@ def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0
         return [], []
     play = dict(frame=dict(duration=frame_ms, redraw=redraw), fromcurrent=True,
                 transition=dict(duration=0), mode="immediate")
-    menus = [dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left",
-                  yanchor="top", showactive=False, buttons=[
+    menus = [dict(type="buttons", direction="left", x=0.0, y=0, xanchor="left",
+                  yanchor="top", pad=dict(t=below), showactive=False, buttons=[
                       dict(label="▶ Play", method="animate", args=[None, play]),
                       dict(label="❚❚ Pause", method="animate",
                            args=[[None], dict(frame=dict(duration=0, redraw=False),
                                               mode="immediate")])])]
     jump = dict(mode="immediate", transition=dict(duration=0),
                 frame=dict(duration=0, redraw=redraw))
-    slider = dict(active=active, x=0.18, len=0.82, y=-0.04, yanchor="top",
-                  currentvalue=dict(prefix=prefix), pad=dict(t=30),
+    slider = dict(active=active, x=0.0, len=1.0, y=0, yanchor="top",
+                  currentvalue=dict(prefix=prefix), pad=dict(t=below + BUTTONS_ROW),
                   steps=tuple(dict(method="animate", label=str(label),
                                    args=((str(t),), jump)) for t, label in enumerate(labels)))
     if len(labels) > 40:
         slider.update(font=dict(color="rgba(0,0,0,0)"), ticklen=3, minorticklen=0,
                       currentvalue=dict(prefix=prefix, font=dict(color="#444")))
     return menus, [slider]
+
+
+def scale_controls(fig, factor: float):
+    """``fig`` (changed in place) with its animation controls and its bottom margin
+    ``factor`` times as far down, for fonts ``factor`` times as large (a projector)."""
+    if not fig.layout.updatemenus:
+        return fig
+    fig.layout.margin.b = round((fig.layout.margin.b or CONTROLS_MARGIN) * factor)
+    for menu in fig.layout.updatemenus:
+        menu.pad.t = round((menu.pad.t or 0) * factor)
+
+    def lowered(slider):
+        pad = dict(slider.get("pad") or {})
+        return dict(slider, pad=dict(pad, t=round(pad.get("t", 0) * factor)))
+
+    if isinstance(fig, AnimatedFigure):  # its sliders are shared plain dicts: new ones
+        fig._plain_sliders = [lowered(s) for s in fig._plain_sliders]
+    else:
+        fig.layout.sliders = [lowered(s.to_plotly_json()) for s in fig.layout.sliders]
+    return fig
 
 
 def label_step(side: int) -> int:

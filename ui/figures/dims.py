@@ -13,10 +13,14 @@ from plotly.subplots import make_subplots
 from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs, normalize_tuple,
                           plan_axes, pool3d, window_divisors)
 
-from .common import (CHOSEN_COLOR, MODE_WORD, PAD_COLOR, WINDOW_COLOR, cell_text, fmt,
-                     grid_axes, play_controls, value_range)
+from .common import (CHOSEN_COLOR, CONTROLS_MARGIN, CONTROLS_TOP, MODE_WORD, PAD_COLOR,
+                     WINDOW_COLOR, cell_text, fmt, grid_axes, play_controls, value_range)
 from .raster import cell_px_across, text_as_picture
 from .windows import pad_value_text, pooled, step_caption
+
+#: Pixels an x axis' title takes under its labels (the signal's "position").
+AXIS_TITLE = 24
+
 
 def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 128) -> go.Figure:
     """1-D pooling of a signal, animated: the window shaded over the line, the output as steps.
@@ -101,13 +105,16 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
                                      traces=[1, 2, 3],
                                      layout=dict(shapes=shapes(t), title=dict(text=caption(t))))
                             for t in range(count)]
-    menus, sliders = play_controls(["all"] + list(range(count)), frame_ms, prefix="output ")
+    # the controls under the x axis' title as well as its labels
+    menus, sliders = play_controls(["all"] + list(range(count)), frame_ms, prefix="output ",
+                                   below=CONTROLS_TOP + AXIS_TITLE)
     finite = x[np.isfinite(x)]
     pad_y = 0.08 * (float(np.ptp(np.concatenate([finite, out[np.isfinite(out)]])))
                     if finite.size else 1.0) + 0.1
     y_all = np.concatenate([finite, out[np.isfinite(out)], [0.0]])
     fig.update_layout(shapes=static, title_text=summary, updatemenus=menus, sliders=sliders,
-                      height=460, margin=dict(l=10, r=10, t=70, b=110), title_font_size=15,
+                      height=500, margin=dict(l=10, r=10, t=70, b=CONTROLS_MARGIN + AXIS_TITLE),
+                      title_font_size=15,
                       plot_bgcolor="white", legend=dict(orientation="h", y=1.02, x=1,
                                                         xanchor="right", yanchor="bottom"))
     fig.update_xaxes(range=[-plan.pad_before - 0.6, plan.n + right - 0.4], dtick=1 if plan.n <= 40
@@ -278,8 +285,8 @@ def adaptive_figure(x2d, output_size, mode: str = "max", *, frame_ms: int = 600)
                   for t, (i, j) in enumerate(cells)]
     menus, sliders = play_controls([f"{i},{j}" for i, j in cells], frame_ms)
     fig.update_layout(shapes=shapes(0, 0), title_text=caption(0, 0), updatemenus=menus,
-                      sliders=sliders, height=max(360, 36 * h + 200), title_font_size=15,
-                      margin=dict(l=10, r=10, t=70, b=110), plot_bgcolor="white")
+                      sliders=sliders, height=max(380, 36 * h + 220), title_font_size=15,
+                      margin=dict(l=10, r=10, t=70, b=CONTROLS_MARGIN), plot_bgcolor="white")
     grid_axes(fig, [x2d.shape, (oh, ow)], first_auto=False)
     span_r = max(h, oh)  # room for the brackets, the same in both panels (equal cells)
     fig.update_xaxes(range=[-1.55, w - 0.5], tickvals=list(range(w)), row=1, col=1)

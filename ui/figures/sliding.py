@@ -14,8 +14,8 @@ from plotly.colors import get_colorscale
 
 from pooling_core import geometry_kwargs, plan_axes
 
-from .common import (CHOSEN_COLOR, INPUT_SCALE, OUTPUT_SCALE, WINDOW_COLOR, AnimatedFigure,
-                     cell_text, label_step, play_controls, value_range)
+from .common import (CHOSEN_COLOR, CONTROLS_MARGIN, INPUT_SCALE, OUTPUT_SCALE, WINDOW_COLOR,
+                     AnimatedFigure, cell_text, label_step, play_controls, value_range)
 from .raster import heatmap_image
 from .windows import Step, animation_steps, grid_layers, pooled, window_hover
 
@@ -266,8 +266,8 @@ def sliding_figure(x2d, kwargs: dict, steps: list[Step], *, frame_ms: int = 600,
         images=[im for im in (in_image, out_image) if im is not None],
         title=dict(text=title, font=dict(size=15)), updatemenus=menus, sliders=sliders,
         barmode="overlay", showlegend=False, plot_bgcolor="white",
-        margin=dict(l=10, r=10, t=90, b=110),
-        height=round(max(360, cell_px * span_r + 220)))
+        margin=dict(l=10, r=10, t=90, b=CONTROLS_MARGIN),
+        height=round(max(380, cell_px * span_r + 240)))
     fig = AnimatedFigure(data=data, layout=layout, frames=frames)
     if steps:
         _show_frame(fig, start)
