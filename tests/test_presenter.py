@@ -123,6 +123,11 @@ def test_figure_is_a_larger_copy_and_the_cached_one_is_untouched(monkeypatch):
     assert big.layout.font.size == presenter.FONT_SIZE
     assert big.layout.height == round(fig.layout.height * presenter.SCALE)
     assert len(big.frames) == len(fig.frames)
+    # Play, Pause and the step slider as far under the plot again as the fonts are larger
+    layout, scale = big.to_dict()["layout"], presenter.SCALE
+    for part in ("updatemenus", "sliders"):
+        assert layout[part][0]["pad"]["t"] == round(before[part][0]["pad"]["t"] * scale)
+    assert layout["margin"]["b"] == round(before["margin"]["b"] * scale)
     assert fig.to_dict()["layout"] == before
 
 

@@ -148,7 +148,7 @@ def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0
                   redraw: bool = True, below: int = CONTROLS_TOP):
     """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause ``below`` pixels under the plot and,
     under them, a step slider on frame ``active``; the figure needs a bottom margin of
-    :data:`CONTROLS_MARGIN` (more by as much as ``below`` is: an x axis with a title).
+    :data:`CONTROLS_MARGIN`, plus ``below - CONTROLS_TOP`` (an x axis with a title).
 
     Past 40 steps the slider's own labels would overlap: they are hidden, and the
     current step's label shows above the slider as always. ``redraw=False`` for
