@@ -242,6 +242,10 @@ def animation(browser, url: str, frames: int) -> dict[str, float]:
     return res
 
 
+def fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def stats(values) -> str:
     return f"{statistics.median(values):.2f} / {max(values):.2f}"
 
@@ -289,7 +293,6 @@ def main(argv=None) -> int:
                 print("| Page | Scripts in | Script run's messages | Plotly module in | "
                       "First chart drawn | Charts | Drawn again | Idle |\n"
                       "|---|---|---|---|---|---|---|---|")
-                fmt = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
                 for page in args.pages or PAGES:
                     b = breakdown(browser, link(base, page))
                     print(f"| {page} | {fmt(b['dcl'])} | {fmt(b['ws'][0])}–{fmt(b['ws'][1])} | "

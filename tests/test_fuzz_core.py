@@ -416,10 +416,9 @@ def _plain(v):
 
 #: How the fast path (``pooling_core.separable``) cuts the examples' work: besides the
 #: direct path of small inputs, the tap path (every tap straight into the output, for
-#: mid-sized calls), and, with the tap path
-#: off, bands of the default size (whole planes, several channels a band), of 64 or
-#: 1500 bytes (many row bands, one channel a band, padded band edges, bands wholly in
-#: the padding), and tiny bands shared by three threads.
+#: mid-sized calls), and, with the tap path off, bands of the default size (whole planes,
+#: several channels a band), of 64 or 1500 bytes (many row bands, one channel a band,
+#: padded band edges, bands wholly in the padding), and tiny bands shared by three threads.
 BANDS = {
     "tap path": dict(direct_bytes=0),
     "tap path, finished a row at a time": dict(direct_bytes=0, min_band_bytes=0),
