@@ -150,6 +150,11 @@ class Policy:
         return min(max(self.band_bytes, self.tall_band_bytes),
                    max(self.min_band_bytes, self._share(out_bytes) // workers))
 
+    def tap_buffer(self, itemsize: int) -> int:
+        """NumPy's ufunc buffer size (elements) on the tap path: its about four buffers
+        within ``tap_loop_bytes``, ``bufsize`` at most."""
+        return max(16, min(self.bufsize, self.tap_loop_bytes // (4 * itemsize)))
+
     def loop_buffer(self, budget: int) -> int:
         """NumPy's ufunc buffer size (elements) for bands of ``budget`` bytes."""
         return min(self.bufsize, max(16, budget // 128 // 16 * 16))
@@ -626,8 +631,7 @@ def separable_reduce(x: np.ndarray, plans, op: str, fill, out_dtype, power=None,
         # loop buffers of tap_loop_bytes: NumPy buffers strided views even uncast (its
         # default 8192 elements took 0.55x the output at 256 px), and the band budget's
         # 128 elements cut its loops short, 1.6x the time
-        bufsize = max(16, min(policy.bufsize, policy.tap_loop_bytes // (4 * acc.itemsize)))
-        _run(bufsize, errstate, _reduce_taps, xc, out, plans, op, fill)
+        _run(policy.tap_buffer(acc.itemsize), errstate, _reduce_taps, xc, out, plans, op, fill)
         if finish is not None:  # a few rows at a time when finish holds a block of its own
             row_bytes = finish_bytes * prod(out_spatial[1:])
             budget = policy.budget(out.nbytes, 1)

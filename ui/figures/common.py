@@ -141,14 +141,22 @@ class AnimatedFigure(go.Figure):
 #: current step, rail and labels: in a half-width figure the buttons had covered the
 #: slider's start and its current step); and the bottom margin a figure with both needs.
 CONTROLS_TOP, BUTTONS_ROW, SLIDER_ROWS = 34, 34, 68
-CONTROLS_MARGIN = CONTROLS_TOP + BUTTONS_ROW + SLIDER_ROWS
+
+
+def controls_margin(below: int = CONTROLS_TOP) -> int:
+    """The bottom margin (px) a figure needs for :func:`play_controls` ``below`` pixels
+    under its plot."""
+    return below + BUTTONS_ROW + SLIDER_ROWS
+
+
+CONTROLS_MARGIN = controls_margin()
 
 
 def play_controls(labels, frame_ms: int, prefix: str = "step: ", active: int = 0,
                   redraw: bool = True, below: int = CONTROLS_TOP):
     """``(updatemenus, sliders)``: ▶ Play / ❚❚ Pause ``below`` pixels under the plot and,
     under them, a step slider on frame ``active``; the figure needs a bottom margin of
-    :data:`CONTROLS_MARGIN`, plus ``below - CONTROLS_TOP`` (an x axis with a title).
+    :func:`controls_margin` ``(below)`` (:data:`CONTROLS_MARGIN` by default).
 
     Past 40 steps the slider's own labels would overlap: they are hidden, and the
     current step's label shows above the slider as always. ``redraw=False`` for

@@ -14,7 +14,8 @@ from pooling_core import (adaptive_bins, adaptive_pool2d, geometry_kwargs, norma
                           plan_axes, pool3d, window_divisors)
 
 from .common import (CHOSEN_COLOR, CONTROLS_MARGIN, CONTROLS_TOP, MODE_WORD, PAD_COLOR,
-                     WINDOW_COLOR, cell_text, fmt, grid_axes, play_controls, value_range)
+                     WINDOW_COLOR, cell_text, controls_margin, fmt, grid_axes, play_controls,
+                     value_range)
 from .raster import cell_px_across, text_as_picture
 from .windows import pad_value_text, pooled, step_caption
 
@@ -105,15 +106,15 @@ def signal_figure(x1d, kwargs: dict, *, frame_ms: int = 600, max_frames: int = 1
                                      traces=[1, 2, 3],
                                      layout=dict(shapes=shapes(t), title=dict(text=caption(t))))
                             for t in range(count)]
-    # the controls under the x axis' title as well as its labels
+    below = CONTROLS_TOP + AXIS_TITLE  # the controls under the x axis' title and labels
     menus, sliders = play_controls(["all"] + list(range(count)), frame_ms, prefix="output ",
-                                   below=CONTROLS_TOP + AXIS_TITLE)
+                                   below=below)
     finite = x[np.isfinite(x)]
     pad_y = 0.08 * (float(np.ptp(np.concatenate([finite, out[np.isfinite(out)]])))
                     if finite.size else 1.0) + 0.1
     y_all = np.concatenate([finite, out[np.isfinite(out)], [0.0]])
     fig.update_layout(shapes=static, title_text=summary, updatemenus=menus, sliders=sliders,
-                      height=500, margin=dict(l=10, r=10, t=70, b=CONTROLS_MARGIN + AXIS_TITLE),
+                      height=500, margin=dict(l=10, r=10, t=70, b=controls_margin(below)),
                       title_font_size=15,
                       plot_bgcolor="white", legend=dict(orientation="h", y=1.02, x=1,
                                                         xanchor="right", yanchor="bottom"))
