@@ -17,7 +17,12 @@ Chromium through Playwright, headless, with the browser tests' flags. It reports
    when the HTML's scripts were in (``DOMContentLoaded``), the first and last message of
    the script run, when Streamlit's Plotly module arrived, when the first chart was
    drawn, how many times the charts were drawn again after their first drawing (Plotly's
-   ``plotly_afterplot`` events after each chart's first, all charts together), and idle.
+   ``plotly_afterplot`` events after each chart's first, all charts together), and idle;
+5. **floor** (only when asked: ``--only floor``): the same first load of two one-page
+   Streamlit apps that are not Poolscope, written to a temporary folder and served the
+   same way: a title and a line of text, and a title and one 6×6 heatmap through
+   ``st.plotly_chart``. What no page of ours can go under on the machine, with and
+   without Streamlit's Plotly chart.
 
 *Idle* is: no status widget ("Running…"), no stale element, no skeleton, every
 Plotly chart drawn (its ``.main-svg``), and no DOM change for 700 ms (a
@@ -31,6 +36,7 @@ Usage::
     python bench/bench_browser.py --quick    # 2 runs, sizes 6 and 32, stride 1 only
     python bench/bench_browser.py --url http://127.0.0.1:8501 --only change
     python bench/bench_browser.py --only breakdown --pages backprop zoo
+    python bench/bench_browser.py --only floor load --pages home backprop
 
 Prints Markdown tables (times in seconds). Timings depend on the machine's load:
 note what else ran.
@@ -242,6 +248,42 @@ def animation(browser, url: str, frames: int) -> dict[str, float]:
     return res
 
 
+FLOOR_APP = """
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+
+def page():
+    st.title("Floor")
+    if st.query_params.get("chart") == "1":
+        st.plotly_chart(go.Figure(go.Heatmap(z=np.arange(36).reshape(6, 6),
+                                             texttemplate="%{z}")))
+    else:
+        st.write("No chart.")
+
+
+st.navigation([st.Page(page, title="Floor", url_path="floor", default=True)]).run()
+"""
+
+
+def floor(browser, runs: int) -> dict[str, list[float]]:
+    """First loads of the two floor apps (``FLOOR_APP``), each after one unmeasured visit."""
+    folder = Path(tempfile.mkdtemp())
+    (folder / "app.py").write_text(FLOOR_APP)
+    server = Server(free_port(), folder / "server.log", app_dir=folder)
+    server.start(timeout=90)
+    try:
+        times = {}
+        for name, query in (("text only", "chart=0"), ("one Plotly chart", "chart=1")):
+            first_load(browser, f"{server.url}/?{query}")
+            times[name] = [first_load(browser, f"{server.url}/?{query}")[0]
+                           for _ in range(runs)]
+        return times
+    finally:
+        server.stop()
+
+
 def fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}"
 
@@ -257,8 +299,8 @@ def main(argv=None) -> int:
     ap.add_argument("--sizes", type=int, nargs="*", default=None)
     ap.add_argument("--strides", type=int, nargs="*", default=None)
     ap.add_argument("--pages", nargs="*", default=None, help="pages of the first-load table")
-    ap.add_argument("--only", choices=("load", "change", "animation", "breakdown"), nargs="*",
-                    default=None)
+    ap.add_argument("--only", nargs="*", default=None,
+                    choices=("load", "change", "animation", "breakdown", "floor"))
     ap.add_argument("--url", help="an app already running (default: start one)")
     args = ap.parse_args(argv)
     runs = args.runs or (2 if args.quick else 4)
@@ -298,6 +340,12 @@ def main(argv=None) -> int:
                     print(f"| {page} | {fmt(b['dcl'])} | {fmt(b['ws'][0])}–{fmt(b['ws'][1])} | "
                           f"{fmt(b['plotly'])} | {fmt(b['drawn'])} | {b['charts']} | "
                           f"{b['redraws']} | {fmt(b['idle'])} |", flush=True)
+            if "floor" in parts:
+                print("\n### The framework's floor: first load of a one-page app that is not "
+                      "Poolscope (s, median / max of %d)\n" % runs)
+                print("| App | First load |\n|---|---|")
+                for name, times in floor(browser, runs).items():
+                    print(f"| {name} | {stats(times)} |", flush=True)
             if "change" in parts:
                 print("\n### Control change to idle (s, median / max of %d; longest task)\n"
                       % runs)
