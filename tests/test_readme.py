@@ -15,6 +15,9 @@ def test_readme_gives_exactly_two_setup_commands():
                    "pip install -r requirements.txt && streamlit run app.py")
     assert test.startswith("apt-get update && apt-get install -y ")  # a fresh Debian's lists
     assert "pip install -r requirements-dev.txt" in test and "pytest" in test
+    # both cores, a test file per worker: serially the suite took 36 min on one project
+    # machine, past CI's 20
+    assert "-n 2 --dist loadfile" in test
 
 
 def test_readme_says_the_python_version_and_how_to_serve_a_class():
