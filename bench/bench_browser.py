@@ -18,10 +18,11 @@ Chromium through Playwright, headless, with the browser tests' flags. It reports
    the script run, when Streamlit's Plotly module arrived, when the first chart was
    drawn, how many times the charts were drawn again after their first drawing (Plotly's
    ``plotly_afterplot`` events after each chart's first, all charts together), and idle;
-5. **floor** (only when asked: ``--only floor``): the same first load of two one-page
-   Streamlit apps that are not Poolscope, written to a temporary folder and served the
-   same way: a title and a line of text, and a title and one 6×6 heatmap through
-   ``st.plotly_chart``. What no page of ours can go under on the machine, with and
+5. **floor** (only when asked: ``--only floor``): the same first load and control change
+   (a sidebar slider, ArrowRight) of two one-page Streamlit apps that are not Poolscope,
+   written to a temporary folder and served the same way: a title, the slider and a line
+   of text; and a title, the slider and one 6×6 heatmap through ``st.plotly_chart`` that
+   the slider changes. What no page of ours can go under on the machine, with and
    without Streamlit's Plotly chart.
 
 *Idle* is: no status widget ("Running…"), no stale element, no skeleton, every
@@ -256,19 +257,22 @@ import streamlit as st
 
 def page():
     st.title("Floor")
+    k = st.sidebar.slider("Kernel", 1, 20, 2, key="kh")  # the slider control_changes moves
     if st.query_params.get("chart") == "1":
-        st.plotly_chart(go.Figure(go.Heatmap(z=np.arange(36).reshape(6, 6),
+        st.plotly_chart(go.Figure(go.Heatmap(z=np.arange(36).reshape(6, 6) % (k + 1),
                                              texttemplate="%{z}")))
     else:
-        st.write("No chart.")
+        st.write(f"Kernel {k}.")
 
 
 st.navigation([st.Page(page, title="Floor", url_path="floor", default=True)]).run()
 """
 
 
-def floor(browser, runs: int) -> dict[str, list[float]]:
-    """First loads of the two floor apps (``FLOOR_APP``), each after one unmeasured visit."""
+def floor(browser, runs: int) -> dict[str, tuple[list[float], list[float]]]:
+    """``{app: (first loads, control changes)}`` of the two floor apps (``FLOOR_APP``):
+    first loads after one unmeasured visit, and ``runs`` changes of their sidebar slider
+    timed as :func:`control_changes` times ours."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "app.py").write_text(FLOOR_APP)
@@ -277,9 +281,10 @@ def floor(browser, runs: int) -> dict[str, list[float]]:
         try:
             times = {}
             for name, query in (("text only", "chart=0"), ("one Plotly chart", "chart=1")):
-                first_load(browser, f"{server.url}/?{query}")
-                times[name] = [first_load(browser, f"{server.url}/?{query}")[0]
-                               for _ in range(runs)]
+                url = f"{server.url}/?{query}"
+                first_load(browser, url)
+                loads = [first_load(browser, url)[0] for _ in range(runs)]
+                times[name] = loads, [t for t, _ in control_changes(browser, url, runs)]
             return times
         finally:
             server.stop()
@@ -343,11 +348,11 @@ def main(argv=None) -> int:
                           f"{fmt(b['plotly'])} | {fmt(b['drawn'])} | {b['charts']} | "
                           f"{b['redraws']} | {fmt(b['idle'])} |", flush=True)
             if "floor" in parts:
-                print("\n### The framework's floor: first load of a one-page app that is not "
-                      "Poolscope (s, median / max of %d)\n" % runs)
-                print("| App | First load |\n|---|---|")
-                for name, times in floor(browser, runs).items():
-                    print(f"| {name} | {stats(times)} |", flush=True)
+                print("\n### The framework's floor: a one-page app that is not Poolscope "
+                      "(s, median / max of %d)\n" % runs)
+                print("| App | First load | Slider change to idle |\n|---|---|---|")
+                for name, (loads, changes) in floor(browser, runs).items():
+                    print(f"| {name} | {stats(loads)} | {stats(changes)} |", flush=True)
             if "change" in parts:
                 print("\n### Control change to idle (s, median / max of %d; longest task)\n"
                       % runs)
