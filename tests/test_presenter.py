@@ -110,8 +110,8 @@ def test_the_key_script_is_bound_only_in_presenter_mode():
     (frame,) = at.get("iframe")
     assert '"ArrowRight": ["present_next"]' in frame.proto.srcdoc
     at.toggle(key="present").set_value(False).run()
-    (frame,) = at.get("iframe")  # once: unbinds the keys
-    assert "const targets = {};" in frame.proto.srcdoc
+    (frame,) = at.get("iframe")  # once: the keys click nothing any more
+    assert "app.__poolscopeTargets = {};" in frame.proto.srcdoc
 
 
 def test_figure_is_a_larger_copy_and_the_cached_one_is_untouched(monkeypatch):

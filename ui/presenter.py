@@ -13,8 +13,9 @@ Back and Next), space plays or pauses, N asks the next question of the quiz pane
 fit: its listener lives in its iframe, so once Streamlit replaces that iframe (another
 page, another lesson step) the keys stop for good (a flag keeps it from binding again),
 and it takes the keys even while one types in a text box (``n`` in "nn.MaxPool2d").
-The handler here re-binds on every load, leaves keys typed into inputs alone and clicks
-the first of its targets on screen; with presenter mode off it unbinds.
+The handler here lives in the app's window, not in its iframe, so it outlives every
+iframe; each load tells it the page's targets. It leaves keys typed into inputs alone and
+clicks the first of its targets on screen; with presenter mode off it has none.
 """
 from __future__ import annotations
 
@@ -116,31 +117,31 @@ def lesson_step() -> int | None:
     return int(raw) if raw.isdigit() and 1 <= int(raw) <= len(STEPS) else None
 
 
-#: the key handler: bound to the app's document, replacing the one bound before; a key
-#: typed into a text box, a select or a slider stays there; ``%s``: the targets' JSON
+#: the key handler, made and bound by a function of the app's own window (``app.Function``):
+#: a listener this iframe binds stops with it once Streamlit removes the iframe (the
+#: browser skips a listener whose binder has gone), before the next one has run. Bound
+#: once; each load only writes what the keys click now (``%s``: the targets' JSON; none
+#: once presenter mode is off). A key typed into a text box, a select or a slider stays
+#: there.
 KEYS_JS = """<script>
-const doc = window.parent.document, app = window.parent;
-const targets = %s;
-if (app.__poolscopeKeys) doc.removeEventListener("keydown", app.__poolscopeKeys);
-app.__poolscopeKeys = null;
-app.__poolscopeTargets = targets;  // what the keys click now (read by the browser tests)
-if (Object.keys(targets).length) {
-  app.__poolscopeKeys = (e) => {
-    const t = e.target;
+const app = window.parent;
+app.__poolscopeTargets = %s;  // what the keys click now (read by the browser tests too)
+if (!app.__poolscopeKeys) new app.Function(`
+  window.__poolscopeKeys = (e) => {
+    const t = e.target, targets = window.__poolscopeTargets || {};
     if (e.ctrlKey || e.altKey || e.metaKey || e.repeat) return;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
     for (const key of targets[e.key.length === 1 ? e.key.toLowerCase() : e.key] || []) {
-      const el = doc.querySelector(`.st-key-${key} button`);
+      const el = document.querySelector(".st-key-" + key + " button");
       if (el && !el.disabled) {
         e.preventDefault();  // no scrolling, no click of a focused button as well
-        if (doc.activeElement) doc.activeElement.blur();
+        if (document.activeElement) document.activeElement.blur();
         el.click();
         return;
       }
     }
   };
-  doc.addEventListener("keydown", app.__poolscopeKeys);
-}
+  document.addEventListener("keydown", window.__poolscopeKeys);`)();
 </script>"""
 
 
