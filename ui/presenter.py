@@ -146,7 +146,7 @@ if (!app.__poolscopeKeys) new app.Function(`
 
 
 def bind_keys(page: str, on: bool) -> None:
-    """Bind the keys of ``page`` (in presenter mode), or unbind them once it is left."""
+    """Give the keys the targets of ``page`` (in presenter mode), or none once it is left."""
     ss = st.session_state
     if not (on or ss.get("_present_bound")):
         return
