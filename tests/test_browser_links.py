@@ -98,6 +98,10 @@ def test_a_copied_link_reopens_the_same_view(browser, app_url, page_name, i):
         if not (spec.dynamic and key not in query):  # a default that follows the data
             assert query.get(key, default) == text, (key, url)
     assert urlsplit(url).path == f"/{page_name}"
+    if query == link:
+        # the copied link is the very link this fresh context opened: opening it again
+        # would repeat that load; the by-hand round trip below always reopens
+        return
 
     ctx, pg = open_fresh(browser, url)  # a new browser context: nothing but the link
     try:

@@ -57,6 +57,7 @@ def test_playground_slider_play_and_gif(page, app_url, tmp_path):
 
     # the GIF download arrives
     page.get_by_role("tab", name="Export").click()
+    wait_for_app(page)  # the tab's rerun draws the buttons anew: a click before it is lost
     with page.expect_download() as info:
         page.get_by_role("button", name="Download the animation (GIF)").click()
     path = tmp_path / "anim.gif"
