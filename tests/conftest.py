@@ -68,8 +68,16 @@ def page(browser, app_url):
 def wait_for_app(pg, selector="[data-testid='stMain'] h1"):
     """Wait until the page shows ``selector`` (default: its title) and the script has finished."""
     pg.wait_for_selector(selector, timeout=60_000)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    try:
+        pg.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    except Exception as exc:  # say what the status widget said (running? connecting?)
+        status = pg.evaluate("() => document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                             "?.innerText")
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / "wait_for_app_timeout.png"))
+        raise AssertionError(f"the app stayed busy for 60 s; its status widget says {status!r} "
+                             f"(screenshot: tests/_artifacts/wait_for_app_timeout.png)") from exc
     pg.wait_for_timeout(500)
 
 

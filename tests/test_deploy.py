@@ -80,6 +80,30 @@ def test_nginx_conf_names_each_replica_of_compose_by_its_port():
     assert "add_header Set-Cookie \"poolscope_replica=$poolscope_replica;" in conf
 
 
+def test_every_setting_of_the_config_is_a_streamlit_option_of_its_type():
+    """A misspelt or mistyped key in .streamlit/config.toml is ignored with a log line
+    only; each of ours must name an option Streamlit has, with a value of its type."""
+    from streamlit import config
+    for section, values in streamlit_config().items():
+        for name, value in values.items():
+            option = config._config_options_template.get(f"{section}.{name}")
+            assert option is not None, f"{section}.{name} is not a Streamlit option"
+            assert isinstance(value, option.type) or (option.type is float and
+                                                      isinstance(value, int)), (name, value)
+
+
+def test_no_message_is_sent_as_a_cached_reference():
+    """Streamlit sends only a hash for a message the browser should hold (one at least
+    minCachedMessageSize bytes); on overlapping runs the browser may have dropped it and
+    the page stops ("Cached ForwardMsg MISS"). Ours is above the largest message the
+    server sends at all (server.maxMessageSize, MB), so every message goes whole."""
+    from streamlit import config
+    cfg = streamlit_config()
+    largest = cfg.get("server", {}).get(
+        "maxMessageSize", config._config_options_template["server.maxMessageSize"].default_val)
+    assert cfg["global"]["minCachedMessageSize"] > largest * 1e6
+
+
 def test_nginx_takes_every_upload_streamlit_takes():
     conf = DEPLOY_CONF.read_text()
     limit = streamlit_config()["server"]["maxUploadSize"]
