@@ -5,7 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from helpers import small_geometries
@@ -99,9 +99,17 @@ def expected(q):
     return frozenset(zip(*map(lambda a: a.tolist(), np.nonzero(pool2d_backward(g, x, **kw)))))
 
 
+#: its "what if dilation 2×3" variant: every window's columns are padding (taps at -1 and 2
+#: of a 2-wide input padded by 1), so no window reads any cell and both rows are unread too
+PADDING_ONLY = dict(geom=dict(kernel_size=(1, 2), stride=(1, 1), padding=(0, 1),
+                              dilation=(1, 2), ceil_mode=False, count_include_pad=False,
+                              mode="max"), h=2, w=2, seed=1, kind="unread")
+
+
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(geom=geometries, h=st.integers(2, 7), w=st.integers(2, 7), seed=st.integers(0, 999),
        kind=st.sampled_from(list(KINDS)))
+@example(**PADDING_ONLY)
 def test_every_answer_is_the_cores_and_only_it_is_right(geom, h, w, seed, kind):
     case = make_case(geom, h, w, seed)
     if case is None:
@@ -119,6 +127,18 @@ def test_every_answer_is_the_cores_and_only_it_is_right(geom, h, w, seed, kind):
     assert check(q, q.answer).correct
     verdict = check(q, wrong(q))
     assert not verdict.correct and q.answer_text in verdict.message
+
+
+def test_windows_of_padding_only_on_one_axis_leave_every_cell_unread():
+    case = PADDING_ONLY
+    q = generate(make_case(case["geom"], case["h"], case["w"], case["seed"]), "unread",
+                 case["seed"])
+    assert q.case.kwargs["dilation"] == (2, 3)  # the variant the quiz picked
+    assert not coverage((2, 2), **{k: q.case.kwargs[k] for k in (
+        "kernel_size", "stride", "padding", "dilation")}).any()
+    assert q.answer == (2, 2) and q.answer_text == "2 rows, 2 columns"
+    assert set(q.marked) == {(0, 0), (0, 1), (1, 0), (1, 1)}  # the figure marks them all
+    assert any("padding only" in line for line in q.explanation)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -99,8 +99,12 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
     lines = [f"{a}: {e.substituted_text}" for a, e in zip(axes, ex)]
     lines += [f"{a}: {note}" for a, e in zip(axes, ex) for note in e.notes]
     if ask_unread:
-        answer = tuple(int((p.read_counts == 0).sum()) for p in plans)
+        answer = tuple(int((~read).sum()) for read in _read_on_axes(plans))
         text = ", ".join(f"{n} {_axis_word(a, n)}" for a, n in zip(axes, answer))
+        for a, p in zip(axes, plans):
+            if not p.read_counts.any():
+                lines.append(f"{a}: every window reads padding only, so no window reads any "
+                             f"input cell, on any axis.")
         if any(p.stride > p.span and (p.read_counts == 0).any() for p in plans):
             traps = traps + ("skipped",)
         rule = ("A cell is read when some window covers it: the floor rounding leaves out the "
@@ -135,12 +139,23 @@ def _axis_word(axis: str, n: int = 2) -> str:
     return word[:-1] if n == 1 else word
 
 
+def _read_on_axes(plans) -> list[np.ndarray]:
+    """Per axis, which of its input lines some window reads. A window reads the cells
+    where its taps meet on every axis: where one axis's windows read padding only, no
+    window reads any cell, and every line of every axis is unread."""
+    read = [p.read_counts > 0 for p in plans]
+    if not all(r.any() for r in read):
+        return [np.zeros_like(r) for r in read]
+    return read
+
+
 def _unread_cells(plans) -> tuple:
     if len(plans) != 2:
         return ()
+    read_h, read_w = _read_on_axes(plans)
     ph, pw = plans
-    r = np.flatnonzero(ph.read_counts == 0)
-    c = np.flatnonzero(pw.read_counts == 0)
+    r = np.flatnonzero(~read_h)
+    c = np.flatnonzero(~read_w)
     cells = {(int(i), int(j)) for i in r for j in range(pw.n)}
     cells |= {(int(i), int(j)) for i in range(ph.n) for j in c}
     return tuple(sorted(cells))
