@@ -410,8 +410,9 @@ def shift_consistency(reference, shifted, shift, stride=1, *, atol=1e-6) -> Shif
     Raises
     ------
     ValueError
-        Outputs with fewer than 2 axes, or whose leading axes differ; a negative shift,
-        a stride below 1, a negative ``atol``; a shift that leaves no position to compare.
+        Outputs with fewer than 2 axes, empty ones, or ones whose leading axes differ; a
+        negative shift, a stride below 1, a negative ``atol``; a shift that leaves no
+        position to compare.
 
     Notes
     -----
@@ -441,6 +442,9 @@ def shift_consistency(reference, shifted, shift, stride=1, *, atol=1e-6) -> Shif
     if a.ndim < 2 or b.ndim < 2 or a.shape[:-2] != b.shape[:-2]:
         raise ValueError(f"reference {a.shape} and shifted {b.shape} must be pooled outputs "
                          f"shaped (..., H_out, W_out) with the same leading axes")
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"reference {a.shape} and shifted {b.shape} must each hold at least "
+                         f"one value: pool inputs at least as large as the window")
     dy, dx = normalize_tuple(shift, 2, "shift", minimum=0)
     sy, sx = normalize_tuple(stride, 2, "stride")
     atol = float(check_real(atol, "atol"))

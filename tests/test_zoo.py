@@ -82,6 +82,10 @@ def test_max_blur_pool_is_more_shift_consistent_than_max_pooling():
     ((np.zeros(3), np.zeros(3), 0), "reference"),
     ((np.zeros((2, 2, 2)), np.zeros((3, 2, 2)), 0), "leading"),
     ((np.zeros((2, 4)), np.zeros((2, 4)), (0, 8), 2), "nothing is left"),
+    # empty outputs (the variants' fuzzer found the shift named instead), and no NaN from
+    # the mean of nothing when a leading axis is empty
+    ((np.zeros((1, 0)), np.zeros((1, 0)), (1, 0), 2), "reference .* at least one value"),
+    ((np.zeros((0, 2, 2)), np.zeros((0, 2, 2)), 0), "reference .* at least one value"),
 ])
 def test_shift_consistency_names_what_is_wrong(args, word):
     with pytest.raises(ValueError, match=word):
