@@ -19,8 +19,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from pooling_core import (adaptive_bins, adaptive_pool_nd, explain_axes, geometry_kwargs,
-                          plan_axes, pool_nd, pool_nd_backward, window_cells)
+from pooling_core import (adaptive_bins, adaptive_pool_nd, coverage, explain_axes,
+                          geometry_kwargs, plan_axes, pool_nd, pool_nd_backward, window_cells)
 from ui.figures import animation_steps, fmt
 from ui.quiz_model import (FORMS, GRADIENT_RULES, KINDS, PICKING, RULES, TRAP_WEIGHT, TRAPS,
                            VALUE_TOL, Case, Question, Verdict, as_2d, axes_text, cell_label,
@@ -95,11 +95,12 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
                 "padding, or the output would be empty.")
         return Question("size", prompt, None, "refused (the core, like PyTorch, raises an error)",
                         (error,), rule, case, traps=traps)
-    ex = explain_axes(case.x.shape[-case.ndim:], **geometry_kwargs(case.kwargs))
+    shape, geometry = case.x.shape[-case.ndim:], geometry_kwargs(case.kwargs)
+    ex, cov = explain_axes(shape, **geometry), coverage(shape, **geometry)
     lines = [f"{a}: {e.substituted_text}" for a, e in zip(axes, ex)]
     lines += [f"{a}: {note}" for a, e in zip(axes, ex) for note in e.notes]
     if ask_unread:
-        answer = tuple(int((~read).sum()) for read in _read_on_axes(plans))
+        answer = _unread_lines(cov)
         text = ", ".join(f"{n} {_axis_word(a, n)}" for a, n in zip(axes, answer))
         for a, p in zip(axes, plans):
             if not p.read_counts.any():
@@ -113,7 +114,7 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
         if not any(answer):
             lines.append("Every input cell is read by at least one window.")
         return Question("unread", prompt, answer, text, tuple(lines), rule, case,
-                        window=_last_window(case, plans), marked=_unread_cells(plans),
+                        window=_last_window(case, plans), marked=_unread_cells(cov),
                         traps=traps, show_window=False)
     answer = tuple(p.out for p in plans)
     rule = ex[0].general_text + ", on each axis"
@@ -124,7 +125,7 @@ def _size_question(case: Case, label: str, ask_unread: bool = False) -> Question
         rule += "; in ceil mode the last window must still start inside the input or the left padding"
     return Question("size", prompt, answer, " × ".join(map(str, answer)), tuple(lines),
                     rule + ".", case, window=_last_window(case, plans),
-                    marked=_unread_cells(plans), traps=traps, show_window=False)
+                    marked=_unread_cells(cov), traps=traps, show_window=False)
 
 
 def _last_window(case: Case, plans) -> tuple:
@@ -139,26 +140,19 @@ def _axis_word(axis: str, n: int = 2) -> str:
     return word[:-1] if n == 1 else word
 
 
-def _read_on_axes(plans) -> list[np.ndarray]:
-    """Per axis, which of its input lines some window reads. A window reads the cells
-    where its taps meet on every axis: where one axis's windows read padding only, no
-    window reads any cell, and every line of every axis is unread."""
-    read = [p.read_counts > 0 for p in plans]
-    if not all(r.any() for r in read):
-        return [np.zeros_like(r) for r in read]
-    return read
+def _unread_lines(cov: np.ndarray) -> tuple[int, ...]:
+    """Per axis, how many input lines (rows, columns, ...) no window reads, from the
+    core's :func:`~pooling_core.coverage`: a line is unread when none of its cells is read
+    (where one axis's windows read padding only, that is every line of every axis)."""
+    return tuple(int(np.count_nonzero(~cov.any(axis=tuple(b for b in range(cov.ndim) if b != a))))
+                 for a in range(cov.ndim))
 
 
-def _unread_cells(plans) -> tuple:
-    if len(plans) != 2:
+def _unread_cells(cov: np.ndarray) -> tuple:
+    """The 2-D input's cells no window reads, row by row (none marked in 1-D or 3-D)."""
+    if cov.ndim != 2:
         return ()
-    read_h, read_w = _read_on_axes(plans)
-    ph, pw = plans
-    r = np.flatnonzero(~read_h)
-    c = np.flatnonzero(~read_w)
-    cells = {(int(i), int(j)) for i in r for j in range(pw.n)}
-    cells |= {(int(i), int(j)) for i in range(ph.n) for j in c}
-    return tuple(sorted(cells))
+    return tuple(map(tuple, np.argwhere(cov == 0).tolist()))
 
 
 def _cell_weights(case: Case, plans, x, out) -> np.ndarray:
